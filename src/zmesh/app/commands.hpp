@@ -1,0 +1,13 @@
+#pragma once
+// Subcommands of the zmesh binary. Each registers itself on the CLI11 app and returns
+// the process exit code through the `exit_code` it is handed.
+
+#include <CLI/CLI.hpp>
+
+namespace zmesh::app {
+
+void add_identity_commands(CLI::App& app, int& exit_code);
+void add_link_commands(CLI::App& app, int& exit_code);
+void add_demo_command(CLI::App& app, int& exit_code);
+
+}  // namespace zmesh::app

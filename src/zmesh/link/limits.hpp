@@ -1,0 +1,47 @@
+#pragma once
+// Every limit and timer of the link layer, in one place.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+
+namespace zmesh::link {
+
+using Clock = std::chrono::steady_clock;
+using TimePoint = Clock::time_point;
+using Duration = Clock::duration;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+// Replay window width in packets (a multiple of 64).
+inline constexpr std::uint64_t kReplayWindow = 4096;
+// Cells queued per session while its handshake completes.
+inline constexpr std::size_t kMaxQueuedCells = 1024;
+// Half-open inbound handshakes (XK waiting for message 3) per endpoint.
+inline constexpr std::size_t kMaxPendingResponders = 4096;
+// Sessions per endpoint.
+inline constexpr std::size_t kMaxSessions = 65536;
+// Payload carried inside a Noise handshake message.
+inline constexpr std::size_t kMaxHandshakePayload = 256;
+
+struct LinkTimers {
+    Duration handshake_retry = milliseconds(500);    // first retransmission
+    Duration handshake_retry_max = seconds(8);       // backoff ceiling
+    Duration handshake_give_up = seconds(60);        // then the session fails
+    Duration rekey_after = seconds(120);             // initiator rekeys this often
+    Duration reject_after = seconds(180);            // keys older than this are never used
+    Duration keepalive = seconds(10);                // send padding when idle this long
+    Duration dead_after = seconds(35);               // nothing received: the peer is dead
+    Duration cookie_lifetime = seconds(120);         // cookie secret rotation
+    Duration half_open_lifetime = seconds(10);       // responder state waiting for msg 3
+    std::uint64_t rekey_after_packets = 1ULL << 40;  // per direction
+    std::uint64_t reject_after_packets = (1ULL << 60);
+};
+
+struct LinkLimits {
+    LinkTimers timers;
+    // Handshake initiations per second above which the endpoint demands cookies.
+    std::uint32_t handshake_load_threshold = 2000;
+};
+
+}  // namespace zmesh::link

@@ -1,0 +1,102 @@
+#include "zmesh/link/service.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+namespace zmesh::link {
+
+PeerAddress to_peer_address(const SocketAddress& a) {
+    PeerAddress p;
+    auto v6 = a.ip.is_v4() ? asio::ip::make_address_v6(asio::ip::v4_mapped, a.ip.to_v4())
+                           : a.ip.to_v6();
+    auto bytes = v6.to_bytes();
+    std::copy(bytes.begin(), bytes.end(), p.bytes.begin());
+    store_u16_be(p.bytes.data() + 16, a.port);
+    return p;
+}
+
+SocketAddress from_peer_address(const PeerAddress& p) {
+    asio::ip::address_v6::bytes_type bytes;
+    std::copy_n(p.bytes.begin(), 16, bytes.begin());
+    asio::ip::address_v6 v6(bytes);
+    SocketAddress a;
+    a.ip = v6.is_v4_mapped() ? asio::ip::address(asio::ip::make_address_v4(asio::ip::v4_mapped, v6))
+                             : asio::ip::address(v6);
+    a.port = load_u16_be(p.bytes.data() + 16);
+    return a;
+}
+
+LinkService::LinkService(asio::any_io_executor ex, EndpointConfig config)
+    : ex_(ex), endpoint_(std::move(config)), tick_timer_(ex) {}
+
+LinkService::~LinkService() = default;
+
+void LinkService::start() {
+    asio::co_spawn(ex_, tick_loop(), [](std::exception_ptr e) {
+        if (!e) return;
+        try {
+            std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+            spdlog::error("link timer loop stopped: {}", ex.what());
+        }
+    });
+}
+
+void LinkService::stop() {
+    stopped_ = true;
+    tick_timer_.cancel();
+}
+
+asio::awaitable<void> LinkService::tick_loop() {
+    while (!stopped_) {
+        tick_timer_.expires_after(kTickInterval);
+        auto [ec] = co_await tick_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (stopped_ || (ec && ec != asio::error::operation_aborted)) break;
+        endpoint_.on_tick(Clock::now(), out_);
+        flush();
+    }
+}
+
+void LinkService::flush() {
+    // Handlers may send (an echo, say), which lands in out_ again: the outer call drains it.
+    if (flushing_) return;
+    flushing_ = true;
+    while (!out_.packets.empty() || !out_.events.empty() || !out_.cells.empty()) {
+        std::swap(out_, spare_);
+        if (!spare_.packets.empty()) transmit(spare_.packets);
+        for (const auto& ev : spare_.events)
+            if (event_handler_) event_handler_(ev);
+        for (const auto& c : spare_.cells)
+            if (cell_handler_) cell_handler_(c.session, c.cell);
+        spare_.clear();
+    }
+    flushing_ = false;
+}
+
+Status LinkService::send_cell(SessionId id, const wire::Cell& cell) {
+    auto st = endpoint_.send_cell(id, cell, Clock::now(), out_);
+    flush();
+    return st;
+}
+
+std::size_t LinkService::send_cells(SessionId id, std::span<const wire::Cell> cells) {
+    auto now = Clock::now();
+    std::size_t sent = 0;
+    for (const auto& c : cells) {
+        if (!endpoint_.send_cell(id, c, now, out_)) break;
+        ++sent;
+    }
+    flush();
+    return sent;
+}
+
+void LinkService::close(SessionId id) {
+    endpoint_.close(id, out_);
+    flush();
+}
+
+}  // namespace zmesh::link

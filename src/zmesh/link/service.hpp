@@ -1,0 +1,80 @@
+#pragma once
+// Thin I/O around an Endpoint: owns the clock tick, hands delivered cells and events to
+// the layer above, and sends packets through a transport (UDP or TCP, see the subclasses).
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <functional>
+
+#include "zmesh/link/endpoint.hpp"
+
+namespace zmesh::link {
+
+namespace asio = boost::asio;
+
+inline constexpr Duration kTickInterval = milliseconds(100);
+
+struct SocketAddress {
+    asio::ip::address ip;
+    std::uint16_t port = 0;
+};
+
+// The UDP form of a PeerAddress: IPv6 or v4-mapped address, then the port.
+PeerAddress to_peer_address(const SocketAddress& a);
+SocketAddress from_peer_address(const PeerAddress& p);
+
+class LinkService {
+public:
+    using CellHandler = std::function<void(SessionId, const wire::Cell&)>;
+    using EventHandler = std::function<void(const LinkEvent&)>;
+
+    LinkService(asio::any_io_executor ex, EndpointConfig config);
+    virtual ~LinkService();
+    LinkService(const LinkService&) = delete;
+    LinkService& operator=(const LinkService&) = delete;
+
+    void on_cell(CellHandler h) { cell_handler_ = std::move(h); }
+    void on_event(EventHandler h) { event_handler_ = std::move(h); }
+
+    // Starts receiving and the timers. Call once.
+    virtual void start();
+    virtual void stop();
+    virtual Result<SessionId> connect(const SocketAddress& to, const crypto::X25519Public& key,
+                                      noise::Pattern pattern) = 0;
+    virtual SocketAddress local_address() const = 0;
+
+    Status send_cell(SessionId id, const wire::Cell& cell);
+    // Sends many cells with one flush of the transport.
+    std::size_t send_cells(SessionId id, std::span<const wire::Cell> cells);
+    void close(SessionId id);
+    bool established(SessionId id) const { return endpoint_.established(id); }
+    const LinkStats& stats() const { return endpoint_.stats(); }
+    Endpoint& endpoint() { return endpoint_; }
+    asio::any_io_executor executor() const { return ex_; }
+    // Packets the transport could not send (full buffers, dead connections).
+    std::uint64_t transmit_drops() const { return transmit_drops_; }
+
+protected:
+    // Sends out_.packets (the transport may keep some queued); called after every step.
+    virtual void transmit(std::vector<Outgoing>& packets) = 0;
+    // Hands cells and events up and sends packets.
+    void flush();
+    asio::awaitable<void> tick_loop();
+
+    asio::any_io_executor ex_;
+    Endpoint endpoint_;
+    Output out_;
+    Output spare_;
+    bool flushing_ = false;
+    std::uint64_t transmit_drops_ = 0;
+    bool stopped_ = false;
+
+private:
+    asio::steady_timer tick_timer_;
+    CellHandler cell_handler_;
+    EventHandler event_handler_;
+};
+
+}  // namespace zmesh::link

@@ -1,0 +1,131 @@
+#include "zmesh/link/udp_link.hpp"
+
+#include <netinet/in.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <cstring>
+
+namespace zmesh::link {
+namespace {
+
+asio::ip::udp::endpoint to_endpoint(const SocketAddress& a) { return {a.ip, a.port}; }
+
+PeerAddress from_sockaddr(const sockaddr_storage& ss) {
+    SocketAddress a;
+    if (ss.ss_family == AF_INET) {
+        const auto& in = reinterpret_cast<const sockaddr_in&>(ss);
+        a.ip = asio::ip::address_v4(ntohl(in.sin_addr.s_addr));
+        a.port = ntohs(in.sin_port);
+    } else {
+        const auto& in6 = reinterpret_cast<const sockaddr_in6&>(ss);
+        asio::ip::address_v6::bytes_type b;
+        std::copy_n(in6.sin6_addr.s6_addr, 16, b.begin());
+        a.ip = asio::ip::address_v6(b);
+        a.port = ntohs(in6.sin6_port);
+    }
+    return to_peer_address(a);
+}
+
+void log_stop(std::exception_ptr e, const char* what) {
+    if (!e) return;
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+        spdlog::error("{} stopped: {}", what, ex.what());
+    }
+}
+
+}  // namespace
+
+UdpLink::UdpLink(asio::any_io_executor ex, EndpointConfig config, const SocketAddress& bind)
+    : LinkService(ex, std::move(config)), socket_(ex, to_endpoint(bind)),
+      in_(transport::kMaxBatch),
+      v6_(bind.ip.is_v6()) {}
+
+void UdpLink::start() {
+    LinkService::start();
+    asio::co_spawn(ex_, receive_loop(), [](std::exception_ptr e) { log_stop(e, "UDP receive"); });
+}
+
+void UdpLink::stop() {
+    LinkService::stop();
+    socket_.close();
+}
+
+SocketAddress UdpLink::local_address() const {
+    auto ep = socket_.local_endpoint();
+    return {ep.address(), ep.port()};
+}
+
+Result<SessionId> UdpLink::connect(const SocketAddress& to, const crypto::X25519Public& key,
+                                   noise::Pattern pattern) {
+    auto id = endpoint_.connect(to_peer_address(to), key, pattern, Clock::now(), out_);
+    flush();
+    return id;
+}
+
+asio::awaitable<void> UdpLink::receive_loop() {
+    while (!stopped_) {
+        std::size_t n = socket_.receive_batch(in_);
+        if (n == 0) {
+            auto ec = co_await socket_.wait_readable();
+            if (ec) co_return;
+            continue;
+        }
+        auto now = Clock::now();
+        for (std::size_t i = 0; i < n; ++i) {
+            const auto& d = in_[i];
+            if (d.truncated || d.len != wire::kPacketSize) {
+                ++bad_datagrams_;
+                continue;
+            }
+            endpoint_.on_packet(from_sockaddr(d.from), ByteView{d.data.data(), d.len}, now, out_);
+        }
+        flush();
+    }
+}
+
+void UdpLink::transmit(std::vector<Outgoing>& packets) {
+    for (auto& p : packets) {
+        if (backlog_.size() >= kMaxUdpBacklog) {
+            ++transmit_drops_;
+            continue;
+        }
+        backlog_.push_back(std::move(p));
+    }
+    drain_backlog();
+}
+
+void UdpLink::drain_backlog() {
+    while (!backlog_.empty()) {
+        std::size_t n = std::min(backlog_.size(), transport::kMaxBatch);
+        std::array<sockaddr_storage, transport::kMaxBatch> addrs;
+        std::array<transport::OutDatagram, transport::kMaxBatch> batch;
+        for (std::size_t i = 0; i < n; ++i) {
+            auto ep = to_endpoint(from_peer_address(backlog_[i].to));
+            if (v6_ && ep.address().is_v4())
+                ep = {asio::ip::make_address_v6(asio::ip::v4_mapped, ep.address().to_v4()),
+                      ep.port()};
+            std::memcpy(&addrs[i], ep.data(), ep.size());
+            batch[i] = {reinterpret_cast<const sockaddr*>(&addrs[i]),
+                        static_cast<socklen_t>(ep.size()), backlog_[i].packet};
+        }
+        std::size_t sent = socket_.send_batch({batch.data(), n});
+        backlog_.erase(backlog_.begin(), backlog_.begin() + static_cast<std::ptrdiff_t>(sent));
+        if (sent < n) break;
+    }
+    if (!backlog_.empty() && !writer_waiting_ && !stopped_) {
+        writer_waiting_ = true;
+        asio::co_spawn(ex_, write_loop(), [](std::exception_ptr e) { log_stop(e, "UDP write"); });
+    }
+}
+
+asio::awaitable<void> UdpLink::write_loop() {
+    auto ec = co_await socket_.wait_writable();
+    writer_waiting_ = false;
+    if (!ec && !stopped_) drain_backlog();
+}
+
+}  // namespace zmesh::link

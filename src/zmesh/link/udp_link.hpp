@@ -1,0 +1,39 @@
+#pragma once
+// Link service over one UDP socket: every packet one 1232-byte datagram.
+
+#include <deque>
+#include <memory>
+
+#include "zmesh/link/service.hpp"
+#include "zmesh/transport/udp_socket.hpp"
+
+namespace zmesh::link {
+
+inline constexpr std::size_t kMaxUdpBacklog = 8192;
+
+class UdpLink final : public LinkService {
+public:
+    UdpLink(asio::any_io_executor ex, EndpointConfig config, const SocketAddress& bind);
+    void start() override;
+    void stop() override;
+    Result<SessionId> connect(const SocketAddress& to, const crypto::X25519Public& key,
+                              noise::Pattern pattern) override;
+    SocketAddress local_address() const override;
+    // Datagrams of the wrong size, dropped before parsing.
+    std::uint64_t bad_datagrams() const { return bad_datagrams_; }
+
+private:
+    void transmit(std::vector<Outgoing>& packets) override;
+    void drain_backlog();
+    asio::awaitable<void> receive_loop();
+    asio::awaitable<void> write_loop();
+
+    transport::UdpSocket socket_;
+    std::vector<transport::InDatagram> in_;
+    std::deque<Outgoing> backlog_;
+    bool writer_waiting_ = false;
+    bool v6_ = false;
+    std::uint64_t bad_datagrams_ = 0;
+};
+
+}  // namespace zmesh::link
