@@ -26,7 +26,7 @@ struct PumpResult {
 };
 
 class CellPump {
-public:
+  public:
     // count == 0 means run until stop().
     CellPump(link::LinkService& link, link::SessionId session, std::uint64_t count,
              std::size_t window);
@@ -36,7 +36,7 @@ public:
     const PumpResult& result() const { return result_; }
     std::function<void()> on_done;
 
-private:
+  private:
     void pump();
     void watchdog();
 

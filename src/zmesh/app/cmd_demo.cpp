@@ -33,15 +33,14 @@ int run_demo(double seconds, std::size_t window) {
               << format_socket_address(relay.local_address()) << "\n"
               << "  client " << crypto::node_id_string(client_id.node_id()) << " at "
               << format_socket_address(client.local_address()) << "\n"
-              << "  link   Noise "
-              << link::noise::protocol_name(link::noise::Pattern::IK, suite)
+              << "  link   Noise " << link::noise::protocol_name(link::noise::Pattern::IK, suite)
               << ", 1232-byte datagrams, 1200-byte cells\n"
               << "The client sends numbered cells; the relay echoes them; each echo is checked "
                  "byte for byte.\n"
               << std::flush;
 
-    auto session = client.connect(relay.local_address(), relay_id.link.pub,
-                                  link::noise::Pattern::IK);
+    auto session =
+        client.connect(relay.local_address(), relay_id.link.pub, link::noise::Pattern::IK);
     if (!session) {
         std::cerr << "zmesh demo: " << session.error().message() << "\n";
         return 1;
@@ -51,9 +50,9 @@ int run_demo(double seconds, std::size_t window) {
     auto t0 = std::chrono::steady_clock::now();
     client.on_event([&](const link::LinkEvent& ev) {
         if (ev.kind == link::LinkEvent::Kind::established) {
-            auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
-                                                                t0)
-                          .count();
+            auto ms =
+                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                    .count();
             std::printf("handshake complete in %.2f ms; sending cells for %.0f s\n", ms, seconds);
             std::fflush(stdout);
             pump.start();
@@ -69,10 +68,11 @@ int run_demo(double seconds, std::size_t window) {
             if (ec) return;
             ++elapsed;
             auto now = pump.result().echoed;
-            std::printf("  t=%2ds  %8llu cells/s echoed intact (%6.1f MB/s each way), corrupt %llu\n",
-                        elapsed, static_cast<unsigned long long>(now - last),
-                        static_cast<double>(now - last) * wire::kCellSize / 1e6,
-                        static_cast<unsigned long long>(pump.result().corrupt));
+            std::printf(
+                "  t=%2ds  %8llu cells/s echoed intact (%6.1f MB/s each way), corrupt %llu\n",
+                elapsed, static_cast<unsigned long long>(now - last),
+                static_cast<double>(now - last) * wire::kCellSize / 1e6,
+                static_cast<unsigned long long>(pump.result().corrupt));
             std::fflush(stdout);
             last = now;
             if (elapsed >= seconds) {
@@ -96,11 +96,10 @@ int run_demo(double seconds, std::size_t window) {
     });
     io.run();
     const auto& r = pump.result();
-    std::printf("done: %llu cells echoed intact, %llu corrupt, %llu link packets dropped\n",
-                static_cast<unsigned long long>(r.echoed),
-                static_cast<unsigned long long>(r.corrupt),
-                static_cast<unsigned long long>(client.stats().dropped() +
-                                                relay.stats().dropped()));
+    std::printf(
+        "done: %llu cells echoed intact, %llu corrupt, %llu link packets dropped\n",
+        static_cast<unsigned long long>(r.echoed), static_cast<unsigned long long>(r.corrupt),
+        static_cast<unsigned long long>(client.stats().dropped() + relay.stats().dropped()));
     std::printf("next: circuits, SOCKS5 and 'zmesh testnet' build on this link layer.\n");
     return r.corrupt == 0 && r.echoed > 0 ? 0 : 1;
 }

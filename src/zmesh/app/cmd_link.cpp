@@ -20,7 +20,8 @@ namespace asio = boost::asio;
 void print_stats(const std::string& name, const link::LinkService& l) {
     std::cout << "stats " << name;
     for (const auto& [k, v] : l.stats().fields()) std::cout << " " << k << "=" << v;
-    std::cout << " transmit_drops=" << l.transmit_drops() << std::endl;
+    std::cout << " transmit_drops=" << l.transmit_drops()
+              << " transport_rejects=" << l.transport_rejects() << std::endl;
 }
 
 struct ServeOptions {
@@ -50,15 +51,16 @@ int run_serve(const ServeOptions& o) {
         std::cerr << "zmesh link serve: cannot listen: " << e.what() << "\n";
         return 1;
     }
-    for (link::LinkService* l : {static_cast<link::LinkService*>(udp.get()),
-                                 static_cast<link::LinkService*>(tcp.get())}) {
+    for (link::LinkService* l :
+         {static_cast<link::LinkService*>(udp.get()), static_cast<link::LinkService*>(tcp.get())}) {
         l->on_event([](const link::LinkEvent& ev) {
             const char* what = ev.kind == link::LinkEvent::Kind::established ? "established"
                                : ev.kind == link::LinkEvent::Kind::rekeyed   ? "rekeyed"
                                                                              : "closed";
             spdlog::info("link session {} {}", ev.session, what);
         });
-        if (o.echo) l->on_cell([l](link::SessionId s, const wire::Cell& c) { (void)l->send_cell(s, c); });
+        if (o.echo)
+            l->on_cell([l](link::SessionId s, const wire::Cell& c) { (void)l->send_cell(s, c); });
         l->start();
     }
     asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -174,8 +176,9 @@ void add_link_commands(CLI::App& app, int& exit_code) {
     serve->add_option("--udp", so.udp, "UDP listen address")->capture_default_str();
     serve->add_option("--tcp", so.tcp, "TCP listen address")->capture_default_str();
     serve->add_flag("--echo", so.echo, "Send every received cell back");
-    serve->footer("Prints 'ready udp=ADDR tcp=ADDR key=HEX' once listening.\nExample:\n"
-                  "  zmesh link serve --key node.key --udp 127.0.0.1:7000 --echo");
+    serve->footer(
+        "Prints 'ready udp=ADDR tcp=ADDR key=HEX' once listening.\nExample:\n"
+        "  zmesh link serve --key node.key --udp 127.0.0.1:7000 --echo");
     serve->callback([&] { exit_code = run_serve(so); });
 
     static SendOptions sd;

@@ -1,4 +1,5 @@
 #include "zmesh/crypto/aead.hpp"
+#include "zmesh/crypto/gcm_long_iv.hpp"
 
 #include <openssl/evp.h>
 #include <sodium.h>
@@ -18,17 +19,21 @@ using CtxPtr = std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)>;
 
 const EVP_CIPHER* gcm_cipher(std::size_t key_size) {
     switch (key_size) {
-        case 16: return EVP_aes_128_gcm();
-        case 24: return EVP_aes_192_gcm();
-        case 32: return EVP_aes_256_gcm();
-        default: return nullptr;
+        case 16:
+            return EVP_aes_128_gcm();
+        case 24:
+            return EVP_aes_192_gcm();
+        case 32:
+            return EVP_aes_256_gcm();
+        default:
+            return nullptr;
     }
 }
 
 // One GCM operation on a context that already holds the key.
 Status gcm_run(EVP_CIPHER_CTX* ctx, bool encrypt, ByteView iv, ByteView ad, ByteView in,
                MutByteView out) {
-    if (iv.empty() || iv.size() > 128) return Errc::bad_length;
+    if (iv.empty() || iv.size() > kEvpMaxGcmIv) return Errc::bad_length;
     if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, static_cast<int>(iv.size()), nullptr) != 1)
         return Errc::bad_length;
     if (EVP_CipherInit_ex(ctx, nullptr, nullptr, nullptr, iv.data(), encrypt ? 1 : 0) != 1)
@@ -59,6 +64,7 @@ Status gcm_run(EVP_CIPHER_CTX* ctx, bool encrypt, ByteView iv, ByteView ad, Byte
 
 Status gcm_oneshot(bool encrypt, ByteView key, ByteView iv, ByteView ad, ByteView in,
                    MutByteView out) {
+    if (iv.size() > kEvpMaxGcmIv) return aes_gcm_long_iv(encrypt, key, iv, ad, in, out);
     const EVP_CIPHER* cipher = gcm_cipher(key.size());
     if (cipher == nullptr) return Errc::bad_length;
     if (!encrypt && in.size() < kAeadTagSize) return Errc::truncated;

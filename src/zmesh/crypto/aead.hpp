@@ -32,7 +32,7 @@ enum class AeadAlg : std::uint8_t { chacha20_poly1305 = 1, aes256_gcm = 2 };
 
 // A keyed AEAD for the data path: the key schedule is computed once.
 class AeadKey {
-public:
+  public:
     AeadKey(AeadAlg alg, const SymmetricKey& key);
     ~AeadKey();
     AeadKey(AeadKey&&) noexcept;
@@ -44,7 +44,7 @@ public:
     Status seal(const AeadNonce& nonce, ByteView ad, ByteView plaintext, MutByteView out) const;
     Status open(const AeadNonce& nonce, ByteView ad, ByteView ciphertext, MutByteView out) const;
 
-private:
+  private:
     struct Gcm;
     AeadAlg alg_;
     SymmetricKey key_;

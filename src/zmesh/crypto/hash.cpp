@@ -1,7 +1,7 @@
 #include "zmesh/crypto/hash.hpp"
 
-#include <openssl/evp.h>
 #include <openssl/core_names.h>
+#include <openssl/evp.h>
 #include <openssl/params.h>
 #include <sodium.h>
 
@@ -42,8 +42,12 @@ ByteArray<64> sha3_512(ByteView data) {
     return out;
 }
 
-void shake128(ByteView data, MutByteView out) { digest(EVP_shake128(), data, out, true); }
-void shake256(ByteView data, MutByteView out) { digest(EVP_shake256(), data, out, true); }
+void shake128(ByteView data, MutByteView out) {
+    digest(EVP_shake128(), data, out, true);
+}
+void shake256(ByteView data, MutByteView out) {
+    digest(EVP_shake256(), data, out, true);
+}
 
 void blake2b(MutByteView out, ByteView data, ByteView key) {
     ensure_init();
@@ -54,7 +58,9 @@ void blake2b(MutByteView out, ByteView data, ByteView key) {
                        key.empty() ? nullptr : key.data(), key.size());
 }
 
-std::size_t hash_len(HashAlg alg) { return alg == HashAlg::sha256 ? 32 : 64; }
+std::size_t hash_len(HashAlg alg) {
+    return alg == HashAlg::sha256 ? 32 : 64;
+}
 
 void hash(HashAlg alg, ByteView data, MutByteView out) {
     if (out.size() != hash_len(alg)) throw std::invalid_argument("hash: wrong output size");
@@ -78,8 +84,8 @@ void hmac(HashAlg alg, ByteView key, std::initializer_list<ByteView> parts, MutB
                                                                   &EVP_MAC_CTX_free);
     std::uint8_t empty = 0;
     std::size_t len = 0;
-    bool ok = ctx && EVP_MAC_init(ctx.get(), key.empty() ? &empty : key.data(), key.size(),
-                                  params) == 1;
+    bool ok =
+        ctx && EVP_MAC_init(ctx.get(), key.empty() ? &empty : key.data(), key.size(), params) == 1;
     for (ByteView p : parts) ok = ok && EVP_MAC_update(ctx.get(), p.data(), p.size()) == 1;
     ok = ok && EVP_MAC_final(ctx.get(), out.data(), &len, out.size()) == 1;
     if (!ok) throw std::runtime_error("OpenSSL HMAC failed");

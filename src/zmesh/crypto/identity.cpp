@@ -53,7 +53,9 @@ NodeId Identity::node_id() const {
     return id;
 }
 
-std::string node_id_string(const NodeId& id) { return to_base32(id.view()); }
+std::string node_id_string(const NodeId& id) {
+    return to_base32(id.view());
+}
 
 std::string encode_identity(const Identity& id) {
     std::string body;
@@ -83,7 +85,8 @@ Result<Identity> decode_identity(std::string_view text) {
         }
         pos = end + 1;
     }
-    if (lines.empty() || lines[0] != kMagic) return lines.empty() ? Errc::truncated : Errc::malformed;
+    if (lines.empty() || lines[0] != kMagic)
+        return lines.empty() ? Errc::truncated : Errc::malformed;
     if (lines.size() < 4 || check_start == std::string_view::npos) return Errc::truncated;
     if (lines.size() > 4 || !lines[3].starts_with("check ")) return Errc::malformed;
     std::string_view body = text.substr(body_start, check_start - body_start);

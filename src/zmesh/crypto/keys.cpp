@@ -3,7 +3,9 @@
 #include <sodium.h>
 
 namespace zmesh::crypto {
-Ed25519KeyPair Ed25519KeyPair::generate() { return from_seed(random_value<Ed25519Seed>()); }
+Ed25519KeyPair Ed25519KeyPair::generate() {
+    return from_seed(random_value<Ed25519Seed>());
+}
 
 Ed25519KeyPair Ed25519KeyPair::from_seed(const Ed25519Seed& seed) {
     ensure_init();
@@ -21,11 +23,12 @@ Ed25519Signature Ed25519KeyPair::sign(ByteView message) const {
 
 bool ed25519_verify(const Ed25519Public& pub, ByteView message, const Ed25519Signature& sig) {
     ensure_init();
-    return crypto_sign_verify_detached(sig.data(), message.data(), message.size(), pub.data()) ==
-           0;
+    return crypto_sign_verify_detached(sig.data(), message.data(), message.size(), pub.data()) == 0;
 }
 
-X25519KeyPair X25519KeyPair::generate() { return from_secret(random_value<X25519Secret>()); }
+X25519KeyPair X25519KeyPair::generate() {
+    return from_secret(random_value<X25519Secret>());
+}
 
 X25519KeyPair X25519KeyPair::from_secret(const X25519Secret& secret) {
     ensure_init();

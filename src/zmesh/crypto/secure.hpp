@@ -15,7 +15,9 @@ namespace zmesh::crypto {
 void ensure_init();
 
 void wipe(void* p, std::size_t n) noexcept;
-inline void wipe(MutByteView v) noexcept { wipe(v.data(), v.size()); }
+inline void wipe(MutByteView v) noexcept {
+    wipe(v.data(), v.size());
+}
 
 // Constant-time equality of two equal-length views; false when lengths differ.
 bool ct_equal(ByteView a, ByteView b) noexcept;
@@ -62,7 +64,7 @@ struct Fixed {
 // Secret fixed-size value: wiped on destruction and before reuse; no operator==.
 template <class Tag, std::size_t N>
 class Secret {
-public:
+  public:
     static constexpr std::size_t size_bytes = N;
     Secret() = default;
     Secret(const Secret& o) : bytes_(o.bytes_) {}
@@ -85,7 +87,7 @@ public:
     }
     bool ct_equals(const Secret& o) const { return ct_equal(view(), o.view()); }
 
-private:
+  private:
     ByteArray<N> bytes_{};
 };
 

@@ -28,8 +28,12 @@ ByteArray<kMacSize> mac_with(ByteView key, ByteView data) {
 
 }  // namespace
 
-MacKey derive_mac1_key(const crypto::X25519Public& s) { return derive("zmesh mac1----", s); }
-MacKey derive_cookie_key(const crypto::X25519Public& s) { return derive("zmesh cookie--", s); }
+MacKey derive_mac1_key(const crypto::X25519Public& s) {
+    return derive("zmesh mac1----", s);
+}
+MacKey derive_cookie_key(const crypto::X25519Public& s) {
+    return derive("zmesh cookie--", s);
+}
 
 CookieChecker::CookieChecker(const crypto::X25519Public& local_static, Duration lifetime)
     : mac1_key_(derive_mac1_key(local_static)),
@@ -66,8 +70,7 @@ Packet CookieChecker::make_reply(const HandshakeView& hs, ByteView source, TimeP
     auto cookie = cookie_for(source);
     auto nonce = crypto::random_value<crypto::XAeadNonce>();
     ByteArray<kSealedCookieSize> sealed;
-    (void)crypto::xchacha20poly1305_seal(cookie_key_.view(), nonce.view(), hs.mac1, cookie,
-                                         sealed);
+    (void)crypto::xchacha20poly1305_seal(cookie_key_.view(), nonce.view(), hs.mac1, cookie, sealed);
     return build_cookie(hs.header.sender, nonce.view(), sealed);
 }
 

@@ -19,13 +19,13 @@ MacKey derive_cookie_key(const crypto::X25519Public& responder_static);
 
 // Responder side: checks macs and issues cookie replies.
 class CookieChecker {
-public:
+  public:
     explicit CookieChecker(const crypto::X25519Public& local_static, Duration lifetime);
     bool mac1_valid(const HandshakeView& hs) const;
     bool mac2_valid(const HandshakeView& hs, ByteView source, TimePoint now);
     Packet make_reply(const HandshakeView& hs, ByteView source, TimePoint now);
 
-private:
+  private:
     void refresh(TimePoint now);
     ByteArray<kCookieSize> cookie_for(ByteView source) const;
 
@@ -39,7 +39,7 @@ private:
 
 // Initiator side: stamps macs on outgoing handshakes and takes cookie replies.
 class CookieStamp {
-public:
+  public:
     CookieStamp() = default;
     explicit CookieStamp(const crypto::X25519Public& remote_static, Duration lifetime);
     void stamp(Packet& packet, TimePoint now);
@@ -47,7 +47,7 @@ public:
     Status take_reply(const CookieView& reply, TimePoint now);
     bool has_cookie(TimePoint now) const;
 
-private:
+  private:
     MacKey mac1_key_;
     MacKey cookie_key_;
     ByteArray<kMacSize> last_mac1_{};

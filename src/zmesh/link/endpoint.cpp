@@ -25,8 +25,8 @@ std::uint8_t suite_byte(noise::Suite s) {
 std::optional<noise::Suite> parse_suite(std::uint8_t b) {
     auto cipher = static_cast<crypto::AeadAlg>(b >> 4);
     auto hash = static_cast<crypto::HashAlg>(b & 0xf);
-    bool cipher_ok = cipher == crypto::AeadAlg::chacha20_poly1305 ||
-                     cipher == crypto::AeadAlg::aes256_gcm;
+    bool cipher_ok =
+        cipher == crypto::AeadAlg::chacha20_poly1305 || cipher == crypto::AeadAlg::aes256_gcm;
     bool hash_ok = hash == crypto::HashAlg::sha256 || hash == crypto::HashAlg::blake2b;
     if (!cipher_ok || !hash_ok) return std::nullopt;
     return noise::Suite{cipher, hash};
@@ -60,7 +60,7 @@ struct Endpoint::Keypair {
     bool confirmed = false;        // a packet from the peer arrived on these keys
     TimePoint confirm_retry_at{};  // initiator: when to nudge again if unconfirmed
     int nudges = 0;
-    bool rekey_asked = false;      // responder: sent a rekey request for these keys
+    bool rekey_asked = false;  // responder: sent a rekey request for these keys
 };
 
 struct Endpoint::Pending {
@@ -96,8 +96,7 @@ struct Endpoint::Session {
 };
 
 Endpoint::Endpoint(EndpointConfig config)
-    : cfg_(std::move(config)),
-      checker_(cfg_.static_key.pub, cfg_.limits.timers.cookie_lifetime) {}
+    : cfg_(std::move(config)), checker_(cfg_.static_key.pub, cfg_.limits.timers.cookie_lifetime) {}
 
 Endpoint::~Endpoint() = default;
 
@@ -130,7 +129,9 @@ Endpoint::Session* Endpoint::session_for_index(std::uint32_t index) {
     return it == indices_.end() ? nullptr : find(it->second);
 }
 
-void Endpoint::release_index(std::uint32_t index) { indices_.erase(index); }
+void Endpoint::release_index(std::uint32_t index) {
+    indices_.erase(index);
+}
 
 void Endpoint::drop_keypair(std::unique_ptr<Keypair>& kp) {
     if (kp) release_index(kp->local_index);
@@ -215,8 +216,8 @@ void Endpoint::send_handshake(Session& s, TimePoint now, Output& out) {
     auto msg = p.hs->write_message(payload);
     if (!msg) return;
 
-    HandshakeHeader h{0, suite_byte(s.suite), static_cast<std::uint8_t>(s.pattern),
-                      p.local_index, receiver};
+    HandshakeHeader h{0, suite_byte(s.suite), static_cast<std::uint8_t>(s.pattern), p.local_index,
+                      receiver};
     auto packet = build_handshake(h, *msg);
     if (!packet) return;
     s.cookies.stamp(*packet, now);
@@ -248,10 +249,18 @@ void Endpoint::on_packet(const PeerAddress& from, ByteView packet, TimePoint now
 void Endpoint::on_handshake(const PeerAddress& from, const HandshakeView& hs, TimePoint now,
                             Output& out) {
     switch (hs.header.step) {
-        case 0: on_initiation(from, hs, now, out); break;
-        case 1: on_response(from, hs, now, out); break;
-        case 2: on_final(from, hs, now, out); break;
-        default: ++stats_.drop_malformed; break;
+        case 0:
+            on_initiation(from, hs, now, out);
+            break;
+        case 1:
+            on_response(from, hs, now, out);
+            break;
+        case 2:
+            on_final(from, hs, now, out);
+            break;
+        default:
+            ++stats_.drop_malformed;
+            break;
     }
 }
 
@@ -315,11 +324,13 @@ void Endpoint::on_initiation(const PeerAddress& from, const HandshakeView& hs, T
         return;
     }
     if (rekey) {
-        auto expected = rekey_binding(existing->current->binding,
-                                      state->remote_ephemeral()->view());
-        bool same_peer = *pattern == Pattern::XK ||
-                         (state->remote_static() && existing->remote_static &&
-                          *state->remote_static() == *existing->remote_static);
+        auto expected =
+            rekey_binding(existing->current->binding, state->remote_ephemeral()->view());
+        // IK names the peer now and must name the same one; XK does so in message 3;
+        // NK peers are anonymous and the binding alone ties the rekey to the session.
+        bool same_peer =
+            *pattern != Pattern::IK || (state->remote_static() && existing->remote_static &&
+                                        *state->remote_static() == *existing->remote_static);
         if (payload->size() != 2 + kBindingSize ||
             !crypto::ct_equal(expected, ByteView{*payload}.subspan(2)) || !same_peer) {
             ++stats_.drop_handshake_failed;
@@ -421,8 +432,7 @@ void Endpoint::on_response(const PeerAddress& from, const HandshakeView& hs, Tim
     if (!p.hs->complete()) {  // XK: message 3 carries our static key
         auto msg = p.hs->write_message(Bytes{kPayloadVersion, 0});
         if (!msg) return;
-        HandshakeHeader h{2, hs.header.suite, hs.header.pattern, p.local_index,
-                          hs.header.sender};
+        HandshakeHeader h{2, hs.header.suite, hs.header.pattern, p.local_index, hs.header.sender};
         auto packet = build_handshake(h, *msg);
         if (!packet) return;
         s->cookies.stamp(*packet, now);
@@ -457,8 +467,8 @@ void Endpoint::on_cookie(const CookieView& c, TimePoint now, Output& out) {
 // ---- keys ----------------------------------------------------------------------------------
 
 std::unique_ptr<Endpoint::Keypair> Endpoint::make_keypair(const HandshakeState& hs,
-                                                          std::uint32_t local,
-                                                          std::uint32_t remote, TimePoint now) {
+                                                          std::uint32_t local, std::uint32_t remote,
+                                                          TimePoint now) {
     auto keys = hs.split();
     auto binding = hs.binding_secret();
     auto alg = keys->send.alg();
@@ -503,9 +513,9 @@ void Endpoint::seal_cell(Session& s, Keypair& kp, const wire::Cell& cell, TimePo
     write_data_header(o.packet, kp.remote_index, kp.send_counter);
     auto nonce = noise::CipherState::encode_nonce(kp.alg, kp.send_counter);
     ++kp.send_counter;
-    (void)kp.send.seal(nonce, ByteView{o.packet.data(), wire::kLinkHeaderSize}, cell,
-                       MutByteView{o.packet.data() + wire::kLinkHeaderSize,
-                                   wire::kCellSize + wire::kLinkTagSize});
+    (void)kp.send.seal(
+        nonce, ByteView{o.packet.data(), wire::kLinkHeaderSize}, cell,
+        MutByteView{o.packet.data() + wire::kLinkHeaderSize, wire::kCellSize + wire::kLinkTagSize});
     ++stats_.packets_out;
     s.last_sent = now;
 }
@@ -559,9 +569,14 @@ void Endpoint::on_data(const PeerAddress& from, const DataView& d, TimePoint now
         return;
     }
     switch (kp->replay.check(d.counter)) {
-        case ReplayWindow::Verdict::duplicate: ++stats_.drop_duplicate; return;
-        case ReplayWindow::Verdict::too_old: ++stats_.drop_too_old; return;
-        case ReplayWindow::Verdict::fresh: break;
+        case ReplayWindow::Verdict::duplicate:
+            ++stats_.drop_duplicate;
+            return;
+        case ReplayWindow::Verdict::too_old:
+            ++stats_.drop_too_old;
+            return;
+        case ReplayWindow::Verdict::fresh:
+            break;
     }
     Delivered& del = out.cells.emplace_back();
     auto nonce = noise::CipherState::encode_nonce(kp->alg, d.counter);

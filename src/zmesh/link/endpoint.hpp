@@ -62,7 +62,7 @@ struct EndpointConfig {
 };
 
 class Endpoint {
-public:
+  public:
     explicit Endpoint(EndpointConfig config);
     ~Endpoint();
     Endpoint(const Endpoint&) = delete;
@@ -84,7 +84,7 @@ public:
     const LinkStats& stats() const { return stats_; }
     const crypto::X25519Public& static_public() const { return cfg_.static_key.pub; }
 
-private:
+  private:
     struct Keypair;
     struct Pending;
     struct Session;
@@ -99,12 +99,10 @@ private:
 
     Status start_handshake(Session& s, TimePoint now, Output& out);
     void send_handshake(Session& s, TimePoint now, Output& out);
-    void on_handshake(const PeerAddress& from, const HandshakeView& hs, TimePoint now,
-                      Output& out);
+    void on_handshake(const PeerAddress& from, const HandshakeView& hs, TimePoint now, Output& out);
     void on_initiation(const PeerAddress& from, const HandshakeView& hs, TimePoint now,
                        Output& out);
-    void on_response(const PeerAddress& from, const HandshakeView& hs, TimePoint now,
-                     Output& out);
+    void on_response(const PeerAddress& from, const HandshakeView& hs, TimePoint now, Output& out);
     void on_final(const PeerAddress& from, const HandshakeView& hs, TimePoint now, Output& out);
     void on_cookie(const CookieView& c, TimePoint now, Output& out);
     void on_data(const PeerAddress& from, const DataView& d, TimePoint now, Output& out);

@@ -10,7 +10,7 @@
 namespace zmesh::link {
 
 class ReplayWindow {
-public:
+  public:
     enum class Verdict { fresh, duplicate, too_old };
 
     // Checks without recording: call before the AEAD check so forgeries cannot move it.
@@ -19,7 +19,7 @@ public:
     Verdict accept(std::uint64_t counter);
     std::uint64_t highest() const { return highest_; }
 
-private:
+  private:
     static constexpr std::size_t kWords = kReplayWindow / 64;
     static_assert(kReplayWindow % 64 == 0 && kWords >= 2);
     std::array<std::uint64_t, kWords> bits_{};

@@ -11,8 +11,8 @@ namespace zmesh::link {
 
 PeerAddress to_peer_address(const SocketAddress& a) {
     PeerAddress p;
-    auto v6 = a.ip.is_v4() ? asio::ip::make_address_v6(asio::ip::v4_mapped, a.ip.to_v4())
-                           : a.ip.to_v6();
+    auto v6 =
+        a.ip.is_v4() ? asio::ip::make_address_v6(asio::ip::v4_mapped, a.ip.to_v4()) : a.ip.to_v6();
     auto bytes = v6.to_bytes();
     std::copy(bytes.begin(), bytes.end(), p.bytes.begin());
     store_u16_be(p.bytes.data() + 16, a.port);

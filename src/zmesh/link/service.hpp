@@ -26,7 +26,7 @@ PeerAddress to_peer_address(const SocketAddress& a);
 SocketAddress from_peer_address(const PeerAddress& p);
 
 class LinkService {
-public:
+  public:
     using CellHandler = std::function<void(SessionId, const wire::Cell&)>;
     using EventHandler = std::function<void(const LinkEvent&)>;
 
@@ -55,8 +55,11 @@ public:
     asio::any_io_executor executor() const { return ex_; }
     // Packets the transport could not send (full buffers, dead connections).
     std::uint64_t transmit_drops() const { return transmit_drops_; }
+    // Input the transport refused before the endpoint saw it (wrong-sized datagrams,
+    // broken TCP framing).
+    std::uint64_t transport_rejects() const { return transport_rejects_; }
 
-protected:
+  protected:
     // Sends out_.packets (the transport may keep some queued); called after every step.
     virtual void transmit(std::vector<Outgoing>& packets) = 0;
     // Hands cells and events up and sends packets.
@@ -69,9 +72,10 @@ protected:
     Output spare_;
     bool flushing_ = false;
     std::uint64_t transmit_drops_ = 0;
+    std::uint64_t transport_rejects_ = 0;
     bool stopped_ = false;
 
-private:
+  private:
     asio::steady_timer tick_timer_;
     CellHandler cell_handler_;
     EventHandler event_handler_;

@@ -164,6 +164,7 @@ asio::awaitable<void> TcpLink::read_loop(std::shared_ptr<Connection> c) {
         }
         flush();
         if (misbehaved || c->decoder.failed()) {
+            if (c->decoder.failed()) ++transport_rejects_;
             ++misbehaving_;
             break;
         }

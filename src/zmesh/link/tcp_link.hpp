@@ -14,7 +14,7 @@ namespace zmesh::link {
 inline constexpr std::size_t kMaxTcpWriteBuffer = 4 * 1024 * 1024;
 
 class TcpLink final : public LinkService {
-public:
+  public:
     TcpLink(asio::any_io_executor ex, EndpointConfig config, const SocketAddress& listen);
     ~TcpLink() override;
     void start() override;
@@ -25,7 +25,7 @@ public:
     std::size_t connection_count() const { return conns_.size(); }
     std::uint64_t disconnects_for_misbehaviour() const { return misbehaving_; }
 
-private:
+  private:
     struct Connection;
     void transmit(std::vector<Outgoing>& packets) override;
     std::shared_ptr<Connection> add_connection(asio::ip::tcp::socket socket);

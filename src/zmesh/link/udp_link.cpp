@@ -10,7 +10,9 @@
 namespace zmesh::link {
 namespace {
 
-asio::ip::udp::endpoint to_endpoint(const SocketAddress& a) { return {a.ip, a.port}; }
+asio::ip::udp::endpoint to_endpoint(const SocketAddress& a) {
+    return {a.ip, a.port};
+}
 
 PeerAddress from_sockaddr(const sockaddr_storage& ss) {
     SocketAddress a;
@@ -40,7 +42,8 @@ void log_stop(std::exception_ptr e, const char* what) {
 }  // namespace
 
 UdpLink::UdpLink(asio::any_io_executor ex, EndpointConfig config, const SocketAddress& bind)
-    : LinkService(ex, std::move(config)), socket_(ex, to_endpoint(bind)),
+    : LinkService(ex, std::move(config)),
+      socket_(ex, to_endpoint(bind)),
       in_(transport::kMaxBatch),
       v6_(bind.ip.is_v6()) {}
 
@@ -78,7 +81,7 @@ asio::awaitable<void> UdpLink::receive_loop() {
         for (std::size_t i = 0; i < n; ++i) {
             const auto& d = in_[i];
             if (d.truncated || d.len != wire::kPacketSize) {
-                ++bad_datagrams_;
+                ++transport_rejects_;
                 continue;
             }
             endpoint_.on_packet(from_sockaddr(d.from), ByteView{d.data.data(), d.len}, now, out_);

@@ -12,17 +12,15 @@ namespace zmesh::link {
 inline constexpr std::size_t kMaxUdpBacklog = 8192;
 
 class UdpLink final : public LinkService {
-public:
+  public:
     UdpLink(asio::any_io_executor ex, EndpointConfig config, const SocketAddress& bind);
     void start() override;
     void stop() override;
     Result<SessionId> connect(const SocketAddress& to, const crypto::X25519Public& key,
                               noise::Pattern pattern) override;
     SocketAddress local_address() const override;
-    // Datagrams of the wrong size, dropped before parsing.
-    std::uint64_t bad_datagrams() const { return bad_datagrams_; }
 
-private:
+  private:
     void transmit(std::vector<Outgoing>& packets) override;
     void drain_backlog();
     asio::awaitable<void> receive_loop();
@@ -33,7 +31,6 @@ private:
     std::deque<Outgoing> backlog_;
     bool writer_waiting_ = false;
     bool v6_ = false;
-    std::uint64_t bad_datagrams_ = 0;
 };
 
 }  // namespace zmesh::link

@@ -19,7 +19,7 @@ Status append_frame(std::vector<std::uint8_t>& out, ByteView payload);
 // exactly a link packet is an error, after which the decoder refuses all input:
 // a stream that lost framing cannot be trusted again, so the peer is disconnected.
 class FrameDecoder {
-public:
+  public:
     // Adds bytes; fails (and stays failed) on a bad length.
     Status feed(ByteView data);
     // The next whole frame, or an empty view when more bytes are needed. The view stays
@@ -28,7 +28,7 @@ public:
     bool failed() const { return failed_; }
     std::size_t buffered() const { return buf_.size() - pos_; }
 
-private:
+  private:
     std::vector<std::uint8_t> buf_;
     std::size_t pos_ = 0;
     bool failed_ = false;

@@ -35,7 +35,7 @@ struct OutDatagram {
 };
 
 class UdpSocket {
-public:
+  public:
     UdpSocket(asio::any_io_executor ex, const asio::ip::udp::endpoint& bind);
     asio::ip::udp::endpoint local_endpoint() const { return socket_.local_endpoint(); }
 
@@ -48,7 +48,7 @@ public:
     asio::awaitable<boost::system::error_code> wait_writable();
     void close();
 
-private:
+  private:
     asio::ip::udp::socket socket_;
 };
 

@@ -25,16 +25,20 @@ inline constexpr std::size_t kCellBodySize = kCellSize - kCellHeaderSize;
 inline constexpr std::uint32_t kLinkCircuitId = 0;
 
 enum class CellCommand : std::uint8_t {
-    padding = 0,         // link keepalive / cover; dropped by the receiver
-    rekey_request = 1,   // responder asks the initiator to rekey the link
-    data = 2,            // opaque payload (circuit layer commands come later)
+    padding = 0,        // link keepalive / cover; dropped by the receiver
+    rekey_request = 1,  // responder asks the initiator to rekey the link
+    data = 2,           // opaque payload (circuit layer commands come later)
 };
 
 using Cell = ByteArray<kCellSize>;
 using Packet = ByteArray<kPacketSize>;
 
-inline std::uint32_t cell_circuit_id(const Cell& c) { return load_u32_be(c.data()); }
-inline CellCommand cell_command(const Cell& c) { return static_cast<CellCommand>(c[4]); }
+inline std::uint32_t cell_circuit_id(const Cell& c) {
+    return load_u32_be(c.data());
+}
+inline CellCommand cell_command(const Cell& c) {
+    return static_cast<CellCommand>(c[4]);
+}
 inline void set_cell_header(Cell& c, std::uint32_t circuit_id, CellCommand cmd) {
     store_u32_be(c.data(), circuit_id);
     c[4] = static_cast<std::uint8_t>(cmd);

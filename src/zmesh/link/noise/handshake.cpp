@@ -24,7 +24,9 @@ std::optional<ParsedName> parse_protocol_name(std::string_view name) {
     return std::nullopt;
 }
 
-std::size_t message_count(Pattern pattern) { return pattern == Pattern::XK ? 3 : 2; }
+std::size_t message_count(Pattern pattern) {
+    return pattern == Pattern::XK ? 3 : 2;
+}
 
 // ---- CipherState -------------------------------------------------------------------------
 
@@ -75,9 +77,12 @@ const std::vector<std::vector<HandshakeState::Token>>& HandshakeState::messages(
     static const std::vector<std::vector<T>> ik{{T::e, T::es, T::s, T::ss}, {T::e, T::ee, T::se}};
     static const std::vector<std::vector<T>> xk{{T::e, T::es}, {T::e, T::ee}, {T::s, T::se}};
     switch (cfg_.pattern) {
-        case Pattern::NK: return nk;
-        case Pattern::IK: return ik;
-        case Pattern::XK: return xk;
+        case Pattern::NK:
+            return nk;
+        case Pattern::IK:
+            return ik;
+        case Pattern::XK:
+            return xk;
     }
     return nk;
 }
@@ -89,8 +94,7 @@ Result<HandshakeState> HandshakeState::create(HandshakeConfig config) {
     bool initiator = config.role == Role::initiator;
     if (initiator && !config.remote_static) return Errc::bad_state;
     if (!initiator && !config.local_static) return Errc::bad_state;
-    if (initiator && config.pattern != Pattern::NK && !config.local_static)
-        return Errc::bad_state;
+    if (initiator && config.pattern != Pattern::NK && !config.local_static) return Errc::bad_state;
     if (!initiator) config.remote_static.reset();  // learned from the handshake, if at all
 
     HandshakeState hs(std::move(config));
@@ -189,7 +193,9 @@ Result<Bytes> HandshakeState::write_message(ByteView payload) {
                 out.insert(out.end(), ct->begin(), ct->end());
                 break;
             }
-            case Token::ee: st = mix_dh(e_->secret, *re_); break;
+            case Token::ee:
+                st = mix_dh(e_->secret, *re_);
+                break;
             case Token::es:
                 st = initiator ? mix_dh(e_->secret, *cfg_.remote_static)
                                : mix_dh(cfg_.local_static->secret, *re_);
@@ -198,7 +204,9 @@ Result<Bytes> HandshakeState::write_message(ByteView payload) {
                 st = initiator ? mix_dh(cfg_.local_static->secret, *re_)
                                : mix_dh(e_->secret, *cfg_.remote_static);
                 break;
-            case Token::ss: st = mix_dh(cfg_.local_static->secret, *cfg_.remote_static); break;
+            case Token::ss:
+                st = mix_dh(cfg_.local_static->secret, *cfg_.remote_static);
+                break;
         }
         if (!st) return st.error();
     }
@@ -241,7 +249,9 @@ Result<Bytes> HandshakeState::read_tokens(ByteView message) {
                 cfg_.remote_static = crypto::X25519Public::from(*pk);
                 break;
             }
-            case Token::ee: st = mix_dh(e_->secret, *re_); break;
+            case Token::ee:
+                st = mix_dh(e_->secret, *re_);
+                break;
             case Token::es:
                 st = initiator ? mix_dh(e_->secret, *cfg_.remote_static)
                                : mix_dh(cfg_.local_static->secret, *re_);
@@ -250,7 +260,9 @@ Result<Bytes> HandshakeState::read_tokens(ByteView message) {
                 st = initiator ? mix_dh(cfg_.local_static->secret, *re_)
                                : mix_dh(e_->secret, *cfg_.remote_static);
                 break;
-            case Token::ss: st = mix_dh(cfg_.local_static->secret, *cfg_.remote_static); break;
+            case Token::ss:
+                st = mix_dh(cfg_.local_static->secret, *cfg_.remote_static);
+                break;
         }
         if (!st) return st.error();
     }

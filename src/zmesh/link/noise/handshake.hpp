@@ -38,7 +38,7 @@ std::size_t message_count(Pattern pattern);
 
 // A Noise CipherState: a key (or none) and a 64-bit nonce counter.
 class CipherState {
-public:
+  public:
     CipherState() = default;
     CipherState(crypto::AeadAlg alg, const crypto::SymmetricKey& key);
     bool has_key() const { return key_.has_value(); }
@@ -53,7 +53,7 @@ public:
     // The 12-byte AEAD nonce for counter n in this cipher's encoding.
     static crypto::AeadNonce encode_nonce(crypto::AeadAlg alg, std::uint64_t n);
 
-private:
+  private:
     crypto::AeadAlg alg_ = crypto::AeadAlg::chacha20_poly1305;
     std::optional<crypto::SymmetricKey> key_;
     std::uint64_t n_ = 0;
@@ -77,7 +77,7 @@ struct TransportKeys {
 };
 
 class HandshakeState {
-public:
+  public:
     // Fails with bad_state when the pattern needs a static key that the config lacks.
     static Result<HandshakeState> create(HandshakeConfig config);
 
@@ -102,7 +102,7 @@ public:
     const std::optional<crypto::X25519Public>& remote_static() const { return cfg_.remote_static; }
     const std::optional<crypto::X25519Public>& remote_ephemeral() const { return re_; }
 
-private:
+  private:
     enum class Token : std::uint8_t { e, s, ee, es, se, ss };
     explicit HandshakeState(HandshakeConfig config);
     const std::vector<std::vector<Token>>& messages() const;
@@ -114,8 +114,7 @@ private:
     Result<Bytes> encrypt_and_hash(ByteView plaintext);
     Result<Bytes> decrypt_and_hash(ByteView ciphertext);
     Result<Bytes> read_tokens(ByteView message);
-    void hkdf(ByteView ikm, std::size_t outputs, MutByteView out1,
-              MutByteView out2) const;
+    void hkdf(ByteView ikm, std::size_t outputs, MutByteView out1, MutByteView out2) const;
 
     HandshakeConfig cfg_;
     std::optional<crypto::X25519KeyPair> e_;
