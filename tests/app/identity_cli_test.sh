@@ -28,7 +28,9 @@ cp -p "$dir/a.key" "$dir/open.key"; chmod 644 "$dir/open.key"
 expect_error "$dir/open.key" "readable by other users"
 head -c 120 "$dir/a.key" > "$dir/short.key"; chmod 600 "$dir/short.key"
 expect_error "$dir/short.key" "truncated"
-sed 's/^ed25519-seed \(.\)/ed25519-seed f/; s/^ed25519-seed ff/ed25519-seed 0f/' "$dir/a.key" > "$dir/bad.key"
+# Change the seed's first hex digit to a different one.
+awk '/^ed25519-seed / { d = substr($2, 1, 1); $2 = (d == "0" ? "1" : "0") substr($2, 2) } { print }' \
+  "$dir/a.key" > "$dir/bad.key"
 cmp -s "$dir/a.key" "$dir/bad.key" && fail "test did not alter the key"
 chmod 600 "$dir/bad.key"
 expect_error "$dir/bad.key" "corrupt"
