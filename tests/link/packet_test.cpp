@@ -36,7 +36,8 @@ TEST(Packet, data_and_cookie_round_trip) {
     nonce.fill(5);
     ByteArray<kSealedCookieSize> sealed{};
     sealed.fill(6);
-    auto c = parse_packet(build_cookie(9, nonce, sealed));
+    Packet cookie = build_cookie(9, nonce, sealed);  // parsed views point into it
+    auto c = parse_packet(cookie);
     ASSERT_TRUE(c);
     EXPECT_EQ(std::get<CookieView>(*c).receiver, 9u);
     EXPECT_EQ(std::get<CookieView>(*c).sealed[0], 6);
