@@ -22,7 +22,8 @@ void endpoint_cell(benchmark::State& state, crypto::AeadAlg alg) {
     auto id = a.connect(pb, b.static_public(), noise::Pattern::IK, now, out);
     for (int round = 0; round < 6 && !out.packets.empty(); ++round) {
         Output next;
-        for (auto& p : out.packets) (p.to == pb ? b : a).on_packet(p.to == pb ? pa : pb, p.packet, now, next);
+        for (auto& p : out.packets)
+            (p.to == pb ? b : a).on_packet(p.to == pb ? pa : pb, p.packet, now, next);
         out = std::move(next);
     }
     wire::Cell cell{};

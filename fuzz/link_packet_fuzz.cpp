@@ -11,12 +11,10 @@ using namespace zmesh::link;
 namespace {
 
 struct Pair {
-    Endpoint a{{crypto::X25519KeyPair::from_secret(*crypto::X25519Secret::from(Bytes(32, 1))),
-                {},
-                {}}};
-    Endpoint b{{crypto::X25519KeyPair::from_secret(*crypto::X25519Secret::from(Bytes(32, 2))),
-                {},
-                {}}};
+    Endpoint a{
+        {crypto::X25519KeyPair::from_secret(*crypto::X25519Secret::from(Bytes(32, 1))), {}, {}}};
+    Endpoint b{
+        {crypto::X25519KeyPair::from_secret(*crypto::X25519Secret::from(Bytes(32, 2))), {}, {}}};
     PeerAddress addr_a{};
     PeerAddress addr_b{};
     TimePoint now{std::chrono::seconds(100)};

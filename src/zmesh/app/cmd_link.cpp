@@ -29,6 +29,7 @@ struct ServeOptions {
     std::string udp = "127.0.0.1:0";
     std::string tcp = "127.0.0.1:0";
     bool echo = false;
+    bool sink = false;
 };
 
 int run_serve(const ServeOptions& o) {
@@ -51,16 +52,22 @@ int run_serve(const ServeOptions& o) {
         std::cerr << "zmesh link serve: cannot listen: " << e.what() << "\n";
         return 1;
     }
+    CellSink udp_sink(*udp);
+    CellSink tcp_sink(*tcp);
     for (link::LinkService* l :
          {static_cast<link::LinkService*>(udp.get()), static_cast<link::LinkService*>(tcp.get())}) {
+        CellSink* sink = l == udp.get() ? &udp_sink : &tcp_sink;
         l->on_event([](const link::LinkEvent& ev) {
             const char* what = ev.kind == link::LinkEvent::Kind::established ? "established"
                                : ev.kind == link::LinkEvent::Kind::rekeyed   ? "rekeyed"
                                                                              : "closed";
             spdlog::info("link session {} {}", ev.session, what);
         });
-        if (o.echo)
+        if (o.echo) {
             l->on_cell([l](link::SessionId s, const wire::Cell& c) { (void)l->send_cell(s, c); });
+        } else if (o.sink) {
+            l->on_cell([sink](link::SessionId s, const wire::Cell& c) { sink->on_cell(s, c); });
+        }
         l->start();
     }
     asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -76,6 +83,8 @@ int run_serve(const ServeOptions& o) {
     io.run();
     print_stats("udp", *udp);
     print_stats("tcp", *tcp);
+    if (o.sink)
+        std::cout << "sink corrupt_cells=" << udp_sink.corrupt() + tcp_sink.corrupt() << std::endl;
     return 0;
 }
 
@@ -85,6 +94,7 @@ struct SendOptions {
     std::string peer_key;
     std::string key;
     std::string pattern = "ik";
+    std::string mode = "echo";
     std::uint64_t count = 10000;
     std::size_t window = 256;
     double timeout = 60;
@@ -126,7 +136,8 @@ int run_send(const SendOptions& o) {
         std::cerr << "zmesh link send: " << session.error().message() << "\n";
         return 1;
     }
-    CellPump pump(*l, *session, o.count, o.window);
+    CellPump pump(*l, *session, o.count, o.window,
+                  o.mode == "sink" ? PumpMode::sink : PumpMode::echo);
     pump.on_done = [&] {
         l->stop();
         io.stop();
@@ -158,8 +169,8 @@ int run_send(const SendOptions& o) {
     std::cout << (r.complete && !failed && r.corrupt == 0 ? "ok" : "FAILED")
               << " transport=" << o.transport << " cells=" << r.echoed << "/" << o.count
               << " corrupt=" << r.corrupt << " duplicates=" << r.duplicates
-              << " resent=" << r.resent << " seconds=" << r.seconds
-              << " echoed_cells_per_second=" << static_cast<std::uint64_t>(rate) << std::endl;
+              << " resent=" << r.resent << " seconds=" << r.seconds << " mode=" << o.mode
+              << " cells_per_second=" << static_cast<std::uint64_t>(rate) << std::endl;
     print_stats(o.transport, *l);
     return r.complete && !failed && r.corrupt == 0 ? 0 : 1;
 }
@@ -176,6 +187,10 @@ void add_link_commands(CLI::App& app, int& exit_code) {
     serve->add_option("--udp", so.udp, "UDP listen address")->capture_default_str();
     serve->add_option("--tcp", so.tcp, "TCP listen address")->capture_default_str();
     serve->add_flag("--echo", so.echo, "Send every received cell back");
+    serve
+        ->add_flag("--sink", so.sink,
+                   "Check received test cells and report counts (for --mode sink)")
+        ->excludes("--echo");
     serve->footer(
         "Prints 'ready udp=ADDR tcp=ADDR key=HEX' once listening.\nExample:\n"
         "  zmesh link serve --key node.key --udp 127.0.0.1:7000 --echo");
@@ -189,6 +204,9 @@ void add_link_commands(CLI::App& app, int& exit_code) {
     send->add_option("--key", sd.key, "Own identity key (default: a fresh one)");
     send->add_option("--pattern", sd.pattern, "Noise pattern nk, ik or xk")->capture_default_str();
     send->add_option("--count", sd.count, "Cells to send")->capture_default_str();
+    send->add_option("--mode", sd.mode, "echo (peer runs --echo) or sink (peer runs --sink)")
+        ->check(CLI::IsMember({"echo", "sink"}))
+        ->capture_default_str();
     send->add_option("--window", sd.window, "Cells in flight")->capture_default_str();
     send->add_option("--timeout", sd.timeout, "Seconds before giving up")->capture_default_str();
     send->footer("Example:\n  zmesh link send --peer 127.0.0.1:7000 --peer-key HEX --count 100000");

@@ -28,8 +28,14 @@ std::optional<link::SocketAddress> parse_socket_address(const std::string& text)
 }
 
 std::string format_socket_address(const link::SocketAddress& a) {
-    if (a.ip.is_v6()) return "[" + a.ip.to_string() + "]:" + std::to_string(a.port);
-    return a.ip.to_string() + ":" + std::to_string(a.port);
+    // Appends rather than operator+ chains, which trip GCC 12's -Wrestrict at -O3.
+    std::string out;
+    if (a.ip.is_v6()) out.push_back('[');
+    out.append(a.ip.to_string());
+    if (a.ip.is_v6()) out.push_back(']');
+    out.push_back(':');
+    out.append(std::to_string(a.port));
+    return out;
 }
 
 std::optional<link::noise::Pattern> parse_pattern_name(const std::string& text) {
