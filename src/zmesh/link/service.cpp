@@ -30,20 +30,24 @@ SocketAddress from_peer_address(const PeerAddress& p) {
     return a;
 }
 
+std::function<void(std::exception_ptr)> log_exit(const char* what) {
+    return [what](std::exception_ptr e) {
+        if (!e) return;
+        try {
+            std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+            spdlog::error("{} stopped: {}", what, ex.what());
+        }
+    };
+}
+
 LinkService::LinkService(asio::any_io_executor ex, EndpointConfig config)
     : ex_(ex), endpoint_(std::move(config)), tick_timer_(ex) {}
 
 LinkService::~LinkService() = default;
 
 void LinkService::start() {
-    asio::co_spawn(ex_, tick_loop(), [](std::exception_ptr e) {
-        if (!e) return;
-        try {
-            std::rethrow_exception(e);
-        } catch (const std::exception& ex) {
-            spdlog::error("link timer loop stopped: {}", ex.what());
-        }
-    });
+    asio::co_spawn(ex_, tick_loop(), log_exit("link timer loop"));
 }
 
 void LinkService::stop() {

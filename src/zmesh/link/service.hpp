@@ -25,6 +25,9 @@ struct SocketAddress {
 PeerAddress to_peer_address(const SocketAddress& a);
 SocketAddress from_peer_address(const PeerAddress& p);
 
+// A co_spawn completion handler that logs why a coroutine ended, if it threw.
+std::function<void(std::exception_ptr)> log_exit(const char* what);
+
 class LinkService {
   public:
     using CellHandler = std::function<void(SessionId, const wire::Cell&)>;

@@ -29,15 +29,6 @@ std::uint64_t conn_id(const PeerAddress& p) {
     return v;
 }
 
-void log_stop(std::exception_ptr e, const char* what) {
-    if (!e) return;
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-        spdlog::warn("{} stopped: {}", what, ex.what());
-    }
-}
-
 }  // namespace
 
 struct TcpLink::Connection {
@@ -65,7 +56,7 @@ TcpLink::~TcpLink() = default;
 
 void TcpLink::start() {
     LinkService::start();
-    asio::co_spawn(ex_, accept_loop(), [](std::exception_ptr e) { log_stop(e, "TCP accept"); });
+    asio::co_spawn(ex_, accept_loop(), log_exit("TCP accept"));
 }
 
 void TcpLink::stop() {
@@ -111,7 +102,7 @@ asio::awaitable<void> TcpLink::accept_loop() {
         socket.set_option(tcp::no_delay(true), ec);
         auto c = add_connection(std::move(socket));
         c->connected = true;
-        asio::co_spawn(ex_, read_loop(c), [](std::exception_ptr e) { log_stop(e, "TCP read"); });
+        asio::co_spawn(ex_, read_loop(c), log_exit("TCP read"));
     }
 }
 
@@ -126,8 +117,7 @@ Result<SessionId> TcpLink::connect(const SocketAddress& to, const crypto::X25519
         drop_connection(c->id);
         return id;
     }
-    asio::co_spawn(ex_, connect_and_run(c, tcp::endpoint(to.ip, to.port)),
-                   [](std::exception_ptr e) { log_stop(e, "TCP connect"); });
+    asio::co_spawn(ex_, connect_and_run(c, tcp::endpoint(to.ip, to.port)), log_exit("TCP connect"));
     return id;
 }
 
@@ -187,7 +177,7 @@ void TcpLink::transmit(std::vector<Outgoing>& packets) {
 void TcpLink::kick_writer(const std::shared_ptr<Connection>& c) {
     if (c->writer_running || !c->connected || c->closed || c->pending.empty()) return;
     c->writer_running = true;
-    asio::co_spawn(ex_, write_loop(c), [](std::exception_ptr e) { log_stop(e, "TCP write"); });
+    asio::co_spawn(ex_, write_loop(c), log_exit("TCP write"));
 }
 
 asio::awaitable<void> TcpLink::write_loop(std::shared_ptr<Connection> c) {

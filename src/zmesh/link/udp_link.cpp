@@ -30,15 +30,6 @@ PeerAddress from_sockaddr(const sockaddr_storage& ss) {
     return to_peer_address(a);
 }
 
-void log_stop(std::exception_ptr e, const char* what) {
-    if (!e) return;
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-        spdlog::error("{} stopped: {}", what, ex.what());
-    }
-}
-
 }  // namespace
 
 UdpLink::UdpLink(asio::any_io_executor ex, EndpointConfig config, const SocketAddress& bind)
@@ -49,7 +40,7 @@ UdpLink::UdpLink(asio::any_io_executor ex, EndpointConfig config, const SocketAd
 
 void UdpLink::start() {
     LinkService::start();
-    asio::co_spawn(ex_, receive_loop(), [](std::exception_ptr e) { log_stop(e, "UDP receive"); });
+    asio::co_spawn(ex_, receive_loop(), log_exit("UDP receive"));
 }
 
 void UdpLink::stop() {
@@ -121,7 +112,7 @@ void UdpLink::drain_backlog() {
     }
     if (!backlog_.empty() && !writer_waiting_ && !stopped_) {
         writer_waiting_ = true;
-        asio::co_spawn(ex_, write_loop(), [](std::exception_ptr e) { log_stop(e, "UDP write"); });
+        asio::co_spawn(ex_, write_loop(), log_exit("UDP write"));
     }
 }
 

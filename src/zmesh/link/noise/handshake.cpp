@@ -161,6 +161,25 @@ Status HandshakeState::mix_dh(const crypto::X25519Secret& sk, const crypto::X255
     return mix_key(shared->view());
 }
 
+// The DH tokens mean the same on both sides, seen from each side's own keys.
+Status HandshakeState::mix_token_dh(Token t) {
+    bool initiator = cfg_.role == Role::initiator;
+    switch (t) {
+        case Token::ee:
+            return mix_dh(e_->secret, *re_);
+        case Token::es:
+            return initiator ? mix_dh(e_->secret, *cfg_.remote_static)
+                             : mix_dh(cfg_.local_static->secret, *re_);
+        case Token::se:
+            return initiator ? mix_dh(cfg_.local_static->secret, *re_)
+                             : mix_dh(e_->secret, *cfg_.remote_static);
+        case Token::ss:
+            return mix_dh(cfg_.local_static->secret, *cfg_.remote_static);
+        default:
+            return Errc::bad_state;
+    }
+}
+
 Result<Bytes> HandshakeState::encrypt_and_hash(ByteView plaintext) {
     auto ct = cipher_.encrypt_with_ad({h_.data(), hlen()}, plaintext);
     if (!ct) return ct;
@@ -177,7 +196,6 @@ Result<Bytes> HandshakeState::decrypt_and_hash(ByteView ciphertext) {
 
 Result<Bytes> HandshakeState::write_message(ByteView payload) {
     if (!my_turn()) return Errc::bad_state;
-    bool initiator = cfg_.role == Role::initiator;
     Bytes out;
     for (Token t : messages()[index_]) {
         Status st;
@@ -193,19 +211,8 @@ Result<Bytes> HandshakeState::write_message(ByteView payload) {
                 out.insert(out.end(), ct->begin(), ct->end());
                 break;
             }
-            case Token::ee:
-                st = mix_dh(e_->secret, *re_);
-                break;
-            case Token::es:
-                st = initiator ? mix_dh(e_->secret, *cfg_.remote_static)
-                               : mix_dh(cfg_.local_static->secret, *re_);
-                break;
-            case Token::se:
-                st = initiator ? mix_dh(cfg_.local_static->secret, *re_)
-                               : mix_dh(e_->secret, *cfg_.remote_static);
-                break;
-            case Token::ss:
-                st = mix_dh(cfg_.local_static->secret, *cfg_.remote_static);
+            default:
+                st = mix_token_dh(t);
                 break;
         }
         if (!st) return st.error();
@@ -228,7 +235,6 @@ Result<Bytes> HandshakeState::read_message(ByteView message) {
 }
 
 Result<Bytes> HandshakeState::read_tokens(ByteView message) {
-    bool initiator = cfg_.role == Role::initiator;
     std::size_t pos = 0;
     for (Token t : messages()[index_]) {
         Status st;
@@ -249,19 +255,8 @@ Result<Bytes> HandshakeState::read_tokens(ByteView message) {
                 cfg_.remote_static = crypto::X25519Public::from(*pk);
                 break;
             }
-            case Token::ee:
-                st = mix_dh(e_->secret, *re_);
-                break;
-            case Token::es:
-                st = initiator ? mix_dh(e_->secret, *cfg_.remote_static)
-                               : mix_dh(cfg_.local_static->secret, *re_);
-                break;
-            case Token::se:
-                st = initiator ? mix_dh(cfg_.local_static->secret, *re_)
-                               : mix_dh(e_->secret, *cfg_.remote_static);
-                break;
-            case Token::ss:
-                st = mix_dh(cfg_.local_static->secret, *cfg_.remote_static);
+            default:
+                st = mix_token_dh(t);
                 break;
         }
         if (!st) return st.error();

@@ -111,6 +111,7 @@ class HandshakeState {
     void mix_hash(ByteView data);
     Status mix_key(ByteView ikm);
     Status mix_dh(const crypto::X25519Secret& sk, const crypto::X25519Public& pk);
+    Status mix_token_dh(Token t);
     Result<Bytes> encrypt_and_hash(ByteView plaintext);
     Result<Bytes> decrypt_and_hash(ByteView ciphertext);
     Result<Bytes> read_tokens(ByteView message);
