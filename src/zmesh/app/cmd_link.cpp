@@ -21,7 +21,8 @@ void print_stats(const std::string& name, const link::LinkService& l) {
     std::cout << "stats " << name;
     for (const auto& [k, v] : l.stats().fields()) std::cout << " " << k << "=" << v;
     std::cout << " transmit_drops=" << l.transmit_drops()
-              << " transport_rejects=" << l.transport_rejects() << std::endl;
+              << " transport_rejects=" << l.transport_rejects()
+              << " internal_errors=" << l.internal_errors() << std::endl;
 }
 
 struct ServeOptions {

@@ -81,6 +81,17 @@ void LinkService::flush() {
     flushing_ = false;
 }
 
+bool LinkService::receive(const PeerAddress& from, ByteView packet, TimePoint now) {
+    try {
+        endpoint_.on_packet(from, packet, now, out_);
+        return true;
+    } catch (const std::exception& e) {
+        ++internal_errors_;
+        spdlog::error("link: dropped a packet whose handling failed: {}", e.what());
+        return false;
+    }
+}
+
 Status LinkService::send_cell(SessionId id, const wire::Cell& cell) {
     auto st = endpoint_.send_cell(id, cell, Clock::now(), out_);
     flush();

@@ -61,12 +61,16 @@ class LinkService {
     // Input the transport refused before the endpoint saw it (wrong-sized datagrams,
     // broken TCP framing).
     std::uint64_t transport_rejects() const { return transport_rejects_; }
+    // Packets whose handling threw (a bug, or memory exhaustion): logged, counted, dropped.
+    std::uint64_t internal_errors() const { return internal_errors_; }
 
   protected:
     // Sends out_.packets (the transport may keep some queued); called after every step.
     virtual void transmit(std::vector<Outgoing>& packets) = 0;
     // Hands cells and events up and sends packets.
     void flush();
+    // One packet into the endpoint; never throws. False when it threw (counted).
+    bool receive(const PeerAddress& from, ByteView packet, TimePoint now);
     asio::awaitable<void> tick_loop();
 
     asio::any_io_executor ex_;
@@ -76,6 +80,7 @@ class LinkService {
     bool flushing_ = false;
     std::uint64_t transmit_drops_ = 0;
     std::uint64_t transport_rejects_ = 0;
+    std::uint64_t internal_errors_ = 0;
     bool stopped_ = false;
 
   private:

@@ -145,9 +145,9 @@ asio::awaitable<void> TcpLink::read_loop(std::shared_ptr<Connection> c) {
         bool misbehaved = false;
         for (ByteView frame = c->decoder.next(); !frame.empty(); frame = c->decoder.next()) {
             std::uint64_t before = endpoint_.stats().dropped();
-            endpoint_.on_packet(addr, frame, now, out_);
+            bool handled = receive(addr, frame, now);
             // A reliable stream never loses or reorders: any drop means a broken peer.
-            if (endpoint_.stats().dropped() != before) {
+            if (!handled || endpoint_.stats().dropped() != before) {
                 misbehaved = true;
                 break;
             }

@@ -75,7 +75,7 @@ asio::awaitable<void> UdpLink::receive_loop() {
                 ++transport_rejects_;
                 continue;
             }
-            endpoint_.on_packet(from_sockaddr(d.from), ByteView{d.data.data(), d.len}, now, out_);
+            receive(from_sockaddr(d.from), ByteView{d.data.data(), d.len}, now);
         }
         flush();
     }
