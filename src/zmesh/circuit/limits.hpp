@@ -1,0 +1,27 @@
+#pragma once
+// Sizes and limits of the circuit layer, in one place.
+
+#include <cstddef>
+#include <cstdint>
+
+#include "zmesh/wire/cell.hpp"
+
+namespace zmesh::circuit {
+
+inline constexpr std::size_t kMinHops = 2;
+inline constexpr std::size_t kMaxHops = 8;
+inline constexpr std::size_t kDefaultHops = 3;
+
+// Relay cell body: kMaxHops slots of 16 bytes, then the payload.
+inline constexpr std::size_t kSlotSize = 16;
+inline constexpr std::size_t kSlotArea = kMaxHops * kSlotSize;      // 128
+inline constexpr std::size_t kBodySize = wire::kCellBodySize;       // 1195
+inline constexpr std::size_t kPayloadSize = kBodySize - kSlotArea;  // 1067
+inline constexpr std::size_t kTagSize = 12;
+inline constexpr std::size_t kSeqSize = 4;
+
+// A circuit carries at most this many cells per direction, then must be replaced:
+// the per-cell counter is 32 bits and never wraps.
+inline constexpr std::uint32_t kMaxCellsPerDirection = 0xfffffff0u;
+
+}  // namespace zmesh::circuit
