@@ -27,7 +27,11 @@ inline constexpr std::uint32_t kLinkCircuitId = 0;
 enum class CellCommand : std::uint8_t {
     padding = 0,        // link keepalive / cover; dropped by the receiver
     rekey_request = 1,  // responder asks the initiator to rekey the link
-    data = 2,           // opaque payload (circuit layer commands come later)
+    data = 2,           // opaque payload (link tests and benchmarks)
+    create = 3,         // circuit: first hop handshake
+    created = 4,        // circuit: its answer
+    relay = 5,          // circuit: onion-encrypted relay cell
+    destroy = 6,        // circuit: tear down
 };
 
 using Cell = ByteArray<kCellSize>;

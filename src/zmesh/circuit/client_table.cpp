@@ -1,0 +1,224 @@
+#include "zmesh/circuit/client_table.hpp"
+
+namespace zmesh::circuit {
+
+struct ClientTable::Circuit {
+    CircuitHandle handle = 0;
+    std::vector<PathHop> path;
+    std::optional<LinkCircuit> link;
+    std::optional<std::uint64_t> link_request;
+    std::vector<std::unique_ptr<LayerKey>> forward;
+    std::vector<std::unique_ptr<LayerKey>> backward;
+    std::vector<const LayerKey*> forward_ptrs;
+    std::vector<const LayerKey*> backward_ptrs;
+    std::vector<link::ReplayWindow> windows;
+    std::optional<NtorClient> pending;  // the handshake with hop forward.size()
+    std::uint32_t forward_seq = 0;
+    TimePoint started{};
+    bool built = false;
+};
+
+ClientTable::ClientTable(ClientConfig config) : cfg_(config) {}
+ClientTable::~ClientTable() = default;
+
+ClientTable::Circuit* ClientTable::find(CircuitHandle h) {
+    auto it = circuits_.find(h);
+    return it == circuits_.end() ? nullptr : it->second.get();
+}
+
+bool ClientTable::is_built(CircuitHandle h) const {
+    auto it = circuits_.find(h);
+    return it != circuits_.end() && it->second->built;
+}
+
+std::size_t ClientTable::hop_count(CircuitHandle h) const {
+    auto it = circuits_.find(h);
+    return it == circuits_.end() ? 0 : it->second->forward.size();
+}
+
+Result<CircuitHandle> ClientTable::build(std::vector<PathHop> path, TimePoint now,
+                                         ClientOutput& out) {
+    if (path.size() < kMinHops || path.size() > kMaxHops) return Errc::bad_length;
+    if (circuits_.size() >= cfg_.max_circuits) return Errc::exhausted;
+    auto c = std::make_unique<Circuit>();
+    c->handle = next_handle_++;
+    c->path = std::move(path);
+    c->started = now;
+    c->link_request = next_request_++;
+    pending_links_[*c->link_request] = c.get();
+    out.links.push_back({*c->link_request, c->path[0].hop});
+    CircuitHandle h = c->handle;
+    circuits_.emplace(h, std::move(c));
+    return h;
+}
+
+void ClientTable::on_link_ready(std::uint64_t request, PeerRef peer, TimePoint, ClientOutput& out) {
+    auto it = pending_links_.find(request);
+    if (it == pending_links_.end()) return;
+    Circuit& c = *it->second;
+    pending_links_.erase(it);
+    c.link_request.reset();
+    std::uint32_t id = 0;
+    do {
+        crypto::random_bytes(MutByteView{reinterpret_cast<std::uint8_t*>(&id), sizeof id});
+    } while (id == 0 || index_.contains({peer, id}));
+    c.link = LinkCircuit{peer, id};
+    index_[*c.link] = &c;
+    const PathHop& first = c.path[0];
+    c.pending.emplace(RelayKeys{first.hop.id, first.onion});
+    wire::Cell create = make_cell(*c.link, wire::CellCommand::create);
+    (void)encode_create({HandshakeType::ntor_x25519, c.pending->onionskin()}, cell_body(create));
+    out.cells.push_back({peer, create});
+}
+
+void ClientTable::on_link_failed(std::uint64_t request, ClientOutput& out) {
+    auto it = pending_links_.find(request);
+    if (it == pending_links_.end()) return;
+    fail(*it->second, DestroyReason::connect_failed, false, out);
+}
+
+void ClientTable::on_link_closed(PeerRef peer, ClientOutput& out) {
+    std::vector<Circuit*> hit;
+    for (auto& [h, c] : circuits_)
+        if (c->link && c->link->peer == peer) hit.push_back(c.get());
+    for (Circuit* c : hit) fail(*c, DestroyReason::connect_failed, false, out);
+}
+
+void ClientTable::fail(Circuit& c, DestroyReason reason, bool send_destroy, ClientOutput& out) {
+    if (send_destroy && c.link) out.cells.push_back({c.link->peer, make_destroy(*c.link, reason)});
+    if (c.link) index_.erase(*c.link);
+    if (c.link_request) pending_links_.erase(*c.link_request);
+    ClientEvent ev{c.built ? ClientEvent::Kind::closed : ClientEvent::Kind::failed, c.handle,
+                   reason};
+    ++(c.built ? stats_.circuits_closed : stats_.circuits_failed);
+    out.events.push_back(std::move(ev));
+    circuits_.erase(c.handle);
+}
+
+void ClientTable::close(CircuitHandle h, ClientOutput& out) {
+    if (Circuit* c = find(h)) fail(*c, DestroyReason::finished, true, out);
+}
+
+void ClientTable::on_hop_done(Circuit& c, ByteView reply, TimePoint now, ClientOutput& out) {
+    auto keys = c.pending->finish(reply);
+    c.pending.reset();
+    if (!keys) {
+        fail(c, DestroyReason::handshake, true, out);
+        return;
+    }
+    c.forward.push_back(std::make_unique<LayerKey>(keys->forward));
+    c.backward.push_back(std::make_unique<LayerKey>(keys->backward));
+    c.forward_ptrs.push_back(c.forward.back().get());
+    c.backward_ptrs.push_back(c.backward.back().get());
+    c.windows.emplace_back();
+    std::size_t done = c.forward.size();
+    if (done == c.path.size()) {
+        c.built = true;
+        ++stats_.circuits_built;
+        ClientEvent ev{ClientEvent::Kind::built, c.handle};
+        ev.build_time = now - c.started;
+        out.events.push_back(std::move(ev));
+        return;
+    }
+    // Telescoping: ask the newest hop to extend to the next relay of the path.
+    const PathHop& next = c.path[done];
+    c.pending.emplace(RelayKeys{next.hop.id, next.onion});
+    Extend ext{next.hop, HandshakeType::ntor_x25519, c.pending->onionskin()};
+    if (!send_to_hop(c, done - 1, {RelayCommand::extend, 0, encode_extend(ext)}, out))
+        fail(c, DestroyReason::protocol, true, out);
+}
+
+Status ClientTable::send_to_hop(Circuit& c, std::size_t hop, const RelayMessage& m,
+                                ClientOutput& out) {
+    if (c.forward_seq >= kMaxCellsPerDirection) return Errc::exhausted;
+    ByteArray<kPayloadSize> payload;
+    if (auto st = encode_relay(m, payload); !st) return st;
+    wire::Cell cell = make_cell(*c.link, wire::CellCommand::relay);
+    Body body;
+    auto hops = std::span<const LayerKey* const>(c.forward_ptrs).first(hop + 1);
+    if (auto st = seal_forward(hops, ++c.forward_seq, payload, body); !st) return st;
+    std::copy(body.begin(), body.end(), cell_body(cell).begin());
+    out.cells.push_back({c.link->peer, cell});
+    ++stats_.cells_sent;
+    return {};
+}
+
+Status ClientTable::send(CircuitHandle h, const RelayMessage& m, TimePoint, ClientOutput& out) {
+    Circuit* c = find(h);
+    if (c == nullptr) return Errc::unknown_peer;
+    if (!c->built) return Errc::bad_state;
+    return send_to_hop(*c, c->forward.size() - 1, m, out);
+}
+
+void ClientTable::on_cell(PeerRef from, const wire::Cell& cell, TimePoint now, ClientOutput& out) {
+    auto it = index_.find({from, wire::cell_circuit_id(cell)});
+    if (it == index_.end()) {
+        ++stats_.drop_unknown_circuit;
+        return;
+    }
+    Circuit& c = *it->second;
+    switch (wire::cell_command(cell)) {
+        case wire::CellCommand::created: {
+            auto created = decode_created(cell_body(cell));
+            if (!created || !c.forward.empty() || !c.pending) {
+                ++stats_.drop_malformed;
+                fail(c, DestroyReason::protocol, true, out);
+                return;
+            }
+            on_hop_done(c, created->handshake, now, out);
+            return;
+        }
+        case wire::CellCommand::destroy:
+            fail(c, static_cast<DestroyReason>(cell[wire::kCellHeaderSize]), false, out);
+            return;
+        case wire::CellCommand::relay:
+            break;
+        default:
+            ++stats_.drop_malformed;
+            return;
+    }
+    Body body;
+    auto in = cell_body(cell);
+    std::copy(in.begin(), in.end(), body.begin());
+    auto hop = open_backward(c.backward_ptrs, c.windows, body);
+    if (!hop) {
+        if (hop.error() == Errc::replayed) {
+            ++stats_.drop_replayed;
+            return;
+        }
+        ++stats_.drop_integrity;
+        fail(c, DestroyReason::integrity, true, out);
+        return;
+    }
+    auto msg = decode_relay(payload_of(body));
+    if (!msg) {
+        ++stats_.drop_malformed;
+        fail(c, DestroyReason::protocol, true, out);
+        return;
+    }
+    ++stats_.cells_received;
+    if (!c.built && msg->command == RelayCommand::extended) {
+        auto ext = decode_extended(msg->data);
+        bool from_newest = *hop + 1 == c.forward.size();
+        if (!ext || !from_newest || !c.pending || ext->handshake.empty()) {
+            fail(c, DestroyReason::connect_failed, true, out);
+            return;
+        }
+        on_hop_done(c, ext->handshake, now, out);
+        return;
+    }
+    if (msg->command == RelayCommand::drop) return;
+    ClientEvent ev{ClientEvent::Kind::message, c.handle};
+    ev.hop = *hop;
+    ev.message = std::move(*msg);
+    out.events.push_back(std::move(ev));
+}
+
+void ClientTable::on_tick(TimePoint now, ClientOutput& out) {
+    std::vector<Circuit*> late;
+    for (auto& [h, c] : circuits_)
+        if (!c->built && now - c->started >= cfg_.build_timeout) late.push_back(c.get());
+    for (Circuit* c : late) fail(*c, DestroyReason::timeout, true, out);
+}
+
+}  // namespace zmesh::circuit

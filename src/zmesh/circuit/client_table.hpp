@@ -1,0 +1,99 @@
+#pragma once
+// The client side of the circuit layer: builds circuits hop by hop (CREATE to the first
+// relay, then EXTEND through the circuit to each next one), onion-encrypts relay
+// messages and checks and decrypts what comes back. Pure state machine.
+
+#include <memory>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "zmesh/circuit/relay_crypto.hpp"
+#include "zmesh/circuit/types.hpp"
+
+namespace zmesh::circuit {
+
+// A relay as a path names it: where and how to reach it, and its onion key.
+struct PathHop {
+    NextHop hop;
+    crypto::X25519Public onion;
+};
+
+using CircuitHandle = std::uint64_t;
+
+struct ClientEvent {
+    enum class Kind { built, failed, closed, message };
+    Kind kind;
+    CircuitHandle circuit = 0;
+    DestroyReason reason = DestroyReason::none;
+    std::size_t hop = 0;    // message: which hop it came from (0 = first)
+    RelayMessage message;   // message
+    Duration build_time{};  // built
+};
+
+struct ClientOutput {
+    std::vector<CellOut> cells;
+    std::vector<LinkRequest> links;
+    std::vector<ClientEvent> events;
+    void clear() {
+        cells.clear();
+        links.clear();
+        events.clear();
+    }
+};
+
+struct ClientStats {
+    std::uint64_t circuits_built = 0;
+    std::uint64_t circuits_failed = 0;
+    std::uint64_t circuits_closed = 0;
+    std::uint64_t cells_sent = 0;
+    std::uint64_t cells_received = 0;
+    std::uint64_t drop_integrity = 0;
+    std::uint64_t drop_replayed = 0;
+    std::uint64_t drop_unknown_circuit = 0;
+    std::uint64_t drop_malformed = 0;
+};
+
+struct ClientConfig {
+    std::size_t max_circuits = 1024;
+    Duration build_timeout = std::chrono::seconds(30);
+};
+
+class ClientTable {
+  public:
+    explicit ClientTable(ClientConfig config = {});
+    ~ClientTable();
+
+    // Starts building a circuit through `path` (kMinHops..kMaxHops relays).
+    Result<CircuitHandle> build(std::vector<PathHop> path, TimePoint now, ClientOutput& out);
+    void on_link_ready(std::uint64_t request, PeerRef peer, TimePoint now, ClientOutput& out);
+    void on_link_failed(std::uint64_t request, ClientOutput& out);
+    void on_link_closed(PeerRef peer, ClientOutput& out);
+    void on_cell(PeerRef from, const wire::Cell& cell, TimePoint now, ClientOutput& out);
+    // Sends a relay message to the last hop of a built circuit.
+    Status send(CircuitHandle h, const RelayMessage& m, TimePoint now, ClientOutput& out);
+    void close(CircuitHandle h, ClientOutput& out);
+    void on_tick(TimePoint now, ClientOutput& out);
+
+    bool is_built(CircuitHandle h) const;
+    std::size_t hop_count(CircuitHandle h) const;
+    std::size_t size() const { return circuits_.size(); }
+    const ClientStats& stats() const { return stats_; }
+
+  private:
+    struct Circuit;
+    Circuit* find(CircuitHandle h);
+    void fail(Circuit& c, DestroyReason reason, bool send_destroy, ClientOutput& out);
+    void on_hop_done(Circuit& c, ByteView reply, TimePoint now, ClientOutput& out);
+    Status send_to_hop(Circuit& c, std::size_t hop, const RelayMessage& m, ClientOutput& out);
+
+    ClientConfig cfg_;
+    std::unordered_map<CircuitHandle, std::unique_ptr<Circuit>> circuits_;
+    std::unordered_map<LinkCircuit, Circuit*, LinkCircuitHash> index_;
+    std::unordered_map<std::uint64_t, Circuit*> pending_links_;
+    CircuitHandle next_handle_ = 1;
+    std::uint64_t next_request_ = 1;
+    ClientStats stats_;
+};
+
+}  // namespace zmesh::circuit

@@ -1,0 +1,146 @@
+#include "zmesh/circuit/messages.hpp"
+
+#include <algorithm>
+
+namespace zmesh::circuit {
+namespace {
+
+bool known_type(std::uint16_t t) {
+    return t == static_cast<std::uint16_t>(HandshakeType::ntor_x25519);
+}
+
+}  // namespace
+
+Status encode_create(const Create& c, MutByteView body) {
+    if (c.handshake.size() + 4 > body.size()) return Errc::oversized;
+    std::fill(body.begin(), body.end(), 0);
+    store_u16_be(body.data(), static_cast<std::uint16_t>(c.type));
+    store_u16_be(body.data() + 2, static_cast<std::uint16_t>(c.handshake.size()));
+    std::copy(c.handshake.begin(), c.handshake.end(), body.begin() + 4);
+    return {};
+}
+
+Result<Create> decode_create(ByteView body) {
+    if (body.size() < 4) return Errc::truncated;
+    std::uint16_t type = load_u16_be(body.data());
+    std::size_t len = load_u16_be(body.data() + 2);
+    if (!known_type(type)) return Errc::unsupported;
+    if (len > body.size() - 4) return Errc::malformed;
+    return Create{static_cast<HandshakeType>(type),
+                  Bytes(body.begin() + 4, body.begin() + 4 + len)};
+}
+
+Status encode_created(const Created& c, MutByteView body) {
+    if (c.handshake.size() + 2 > body.size()) return Errc::oversized;
+    std::fill(body.begin(), body.end(), 0);
+    store_u16_be(body.data(), static_cast<std::uint16_t>(c.handshake.size()));
+    std::copy(c.handshake.begin(), c.handshake.end(), body.begin() + 2);
+    return {};
+}
+
+Result<Created> decode_created(ByteView body) {
+    if (body.size() < 2) return Errc::truncated;
+    std::size_t len = load_u16_be(body.data());
+    if (len > body.size() - 2) return Errc::malformed;
+    return Created{Bytes(body.begin() + 2, body.begin() + 2 + len)};
+}
+
+const char* to_string(DestroyReason r) {
+    switch (r) {
+        case DestroyReason::none:
+            return "none";
+        case DestroyReason::protocol:
+            return "protocol violation";
+        case DestroyReason::integrity:
+            return "integrity check failed";
+        case DestroyReason::resource:
+            return "out of resources";
+        case DestroyReason::connect_failed:
+            return "next hop unreachable";
+        case DestroyReason::finished:
+            return "closed";
+        case DestroyReason::timeout:
+            return "timed out";
+        case DestroyReason::handshake:
+            return "handshake failed";
+    }
+    return "unknown";
+}
+
+Status encode_relay(const RelayMessage& m, MutByteView payload) {
+    if (payload.size() != kPayloadSize) return Errc::bad_length;
+    if (m.data.size() > kMaxRelayData) return Errc::oversized;
+    std::fill(payload.begin(), payload.end(), 0);
+    payload[8] = static_cast<std::uint8_t>(m.command);
+    store_u16_be(payload.data() + 9, m.stream);
+    store_u16_be(payload.data() + 11, static_cast<std::uint16_t>(m.data.size()));
+    std::copy(m.data.begin(), m.data.end(), payload.begin() + kRelayHeaderSize);
+    return {};
+}
+
+Result<RelayMessage> decode_relay(ByteView payload) {
+    if (payload.size() != kPayloadSize) return Errc::bad_length;
+    if (!std::all_of(payload.begin(), payload.begin() + 8, [](std::uint8_t b) { return b == 0; }))
+        return Errc::malformed;
+    std::uint8_t cmd = payload[8];
+    if (cmd < 1 || cmd > static_cast<std::uint8_t>(RelayCommand::drop)) return Errc::malformed;
+    std::size_t len = load_u16_be(payload.data() + 11);
+    if (len > kMaxRelayData) return Errc::malformed;
+    RelayMessage m;
+    m.command = static_cast<RelayCommand>(cmd);
+    m.stream = load_u16_be(payload.data() + 9);
+    m.data.assign(payload.begin() + kRelayHeaderSize, payload.begin() + kRelayHeaderSize + len);
+    return m;
+}
+
+// EXTEND: id(32) link_key(32) address(16) port(2) type(2) length(2) handshake
+Bytes encode_extend(const Extend& e) {
+    Bytes out(32 + 32 + 16 + 2 + 2 + 2 + e.handshake.size());
+    std::size_t at = 0;
+    auto put = [&](ByteView v) {
+        std::copy(v.begin(), v.end(), out.begin() + static_cast<std::ptrdiff_t>(at));
+        at += v.size();
+    };
+    put(e.next.id.view());
+    put(e.next.link_key.view());
+    put(e.next.address);
+    store_u16_be(out.data() + at, e.next.port);
+    store_u16_be(out.data() + at + 2, static_cast<std::uint16_t>(e.type));
+    store_u16_be(out.data() + at + 4, static_cast<std::uint16_t>(e.handshake.size()));
+    at += 6;
+    put(e.handshake);
+    return out;
+}
+
+Result<Extend> decode_extend(ByteView d) {
+    constexpr std::size_t kFixed = 32 + 32 + 16 + 6;
+    if (d.size() < kFixed) return Errc::truncated;
+    Extend e;
+    e.next.id = *crypto::NodeId::from(d.first(32));
+    e.next.link_key = *crypto::X25519Public::from(d.subspan(32, 32));
+    std::copy_n(d.begin() + 64, 16, e.next.address.begin());
+    e.next.port = load_u16_be(d.data() + 80);
+    std::uint16_t type = load_u16_be(d.data() + 82);
+    std::size_t len = load_u16_be(d.data() + 84);
+    if (!known_type(type)) return Errc::unsupported;
+    if (len != d.size() - kFixed) return Errc::malformed;
+    e.type = static_cast<HandshakeType>(type);
+    e.handshake.assign(d.begin() + kFixed, d.end());
+    return e;
+}
+
+Bytes encode_extended(const Extended& e) {
+    Bytes out(2 + e.handshake.size());
+    store_u16_be(out.data(), static_cast<std::uint16_t>(e.handshake.size()));
+    std::copy(e.handshake.begin(), e.handshake.end(), out.begin() + 2);
+    return out;
+}
+
+Result<Extended> decode_extended(ByteView d) {
+    if (d.size() < 2) return Errc::truncated;
+    std::size_t len = load_u16_be(d.data());
+    if (len != d.size() - 2) return Errc::malformed;
+    return Extended{Bytes(d.begin() + 2, d.end())};
+}
+
+}  // namespace zmesh::circuit

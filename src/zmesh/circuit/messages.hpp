@@ -1,0 +1,91 @@
+#pragma once
+// Circuit layer message codecs: CREATE/CREATED/DESTROY cell bodies and the relay
+// message inside an onion payload (EXTEND/EXTENDED and the stream commands above).
+// Pure functions with explicit limits; bad input is an error value.
+
+#include <optional>
+
+#include "zmesh/circuit/limits.hpp"
+#include "zmesh/circuit/ntor.hpp"
+#include "zmesh/core/result.hpp"
+
+namespace zmesh::circuit {
+
+// --- CREATE / CREATED -------------------------------------------------------------------
+
+struct Create {
+    HandshakeType type = HandshakeType::ntor_x25519;
+    Bytes handshake;
+};
+struct Created {
+    Bytes handshake;
+};
+
+Status encode_create(const Create& c, MutByteView body);
+Result<Create> decode_create(ByteView body);
+Status encode_created(const Created& c, MutByteView body);
+Result<Created> decode_created(ByteView body);
+
+enum class DestroyReason : std::uint8_t {
+    none = 0,
+    protocol = 1,        // a malformed or unexpected cell
+    integrity = 2,       // a relay cell failed its check: possible tampering
+    resource = 3,        // a table or queue is full
+    connect_failed = 4,  // could not reach the next hop
+    finished = 5,        // the client closed the circuit
+    timeout = 6,         // idle or building too long
+    handshake = 7,       // the hop handshake failed
+};
+const char* to_string(DestroyReason r);
+
+// --- relay messages ---------------------------------------------------------------------
+
+enum class RelayCommand : std::uint8_t {
+    extend = 1,
+    extended = 2,
+    begin = 3,
+    connected = 4,
+    data = 5,
+    end = 6,
+    ack = 7,
+    drop = 8,  // long-range padding: the recipient discards it
+};
+
+inline constexpr std::size_t kRelayHeaderSize = 8 + 1 + 2 + 2;  // marker, cmd, stream, length
+inline constexpr std::size_t kMaxRelayData = kPayloadSize - kRelayHeaderSize;  // 1054
+
+struct RelayMessage {
+    RelayCommand command = RelayCommand::data;
+    std::uint16_t stream = 0;
+    Bytes data;
+};
+
+// Writes a full payload: the recognised marker, header, data and zero padding.
+Status encode_relay(const RelayMessage& m, MutByteView payload);
+Result<RelayMessage> decode_relay(ByteView payload);
+
+// --- EXTEND / EXTENDED ------------------------------------------------------------------
+
+// Everything a hop needs to reach the next one.
+struct NextHop {
+    crypto::NodeId id;
+    crypto::X25519Public link_key;
+    ByteArray<16> address{};  // IPv6 or v4-mapped
+    std::uint16_t port = 0;
+};
+
+struct Extend {
+    NextHop next;
+    HandshakeType type = HandshakeType::ntor_x25519;
+    Bytes handshake;
+};
+struct Extended {
+    Bytes handshake;  // empty: the extension failed
+};
+
+Bytes encode_extend(const Extend& e);
+Result<Extend> decode_extend(ByteView data);
+Bytes encode_extended(const Extended& e);
+Result<Extended> decode_extended(ByteView data);
+
+}  // namespace zmesh::circuit

@@ -1,0 +1,317 @@
+#include "zmesh/circuit/relay_table.hpp"
+
+#include <algorithm>
+
+namespace zmesh::circuit {
+
+struct RelayTable::Circuit {
+    std::uint64_t serial = 0;
+    LinkCircuit prev;
+    std::optional<LinkCircuit> next;
+    LayerKey forward;
+    LayerKey backward;
+    link::ReplayWindow window;
+    std::uint32_t backward_seq = 0;
+    TimePoint last_activity{};
+    // Extending: waiting for a link (request) or for CREATED on the next hop.
+    std::optional<std::uint64_t> link_request;
+    Bytes pending_handshake;
+    bool awaiting_created = false;
+    TimePoint extend_started{};
+};
+
+RelayTable::RelayTable(RelayConfig config) : cfg_(std::move(config)) {}
+RelayTable::~RelayTable() = default;
+
+RelayTable::Circuit* RelayTable::by_prev(const LinkCircuit& c) {
+    auto it = prev_index_.find(c);
+    return it == prev_index_.end() ? nullptr : it->second;
+}
+
+RelayTable::Circuit* RelayTable::by_next(const LinkCircuit& c) {
+    auto it = next_index_.find(c);
+    return it == next_index_.end() ? nullptr : it->second;
+}
+
+std::uint32_t RelayTable::allocate_id(PeerRef peer) {
+    std::uint32_t id = 0;
+    do {
+        crypto::random_bytes(MutByteView{reinterpret_cast<std::uint8_t*>(&id), sizeof id});
+    } while (id == 0 || prev_index_.contains({peer, id}) || next_index_.contains({peer, id}));
+    return id;
+}
+
+void RelayTable::on_cell(PeerRef from, const wire::Cell& cell, TimePoint now, RelayOutput& out) {
+    LinkCircuit lc{from, wire::cell_circuit_id(cell)};
+    auto cmd = wire::cell_command(cell);
+    if (lc.id == wire::kLinkCircuitId) {
+        ++stats_.drop_malformed;
+        return;
+    }
+    if (cmd == wire::CellCommand::create) {
+        on_create(lc, cell, now, out);
+        return;
+    }
+    Circuit* prev_side = by_prev(lc);
+    Circuit* next_side = prev_side ? nullptr : by_next(lc);
+    if (prev_side == nullptr && next_side == nullptr) {
+        ++stats_.drop_unknown_circuit;
+        return;
+    }
+    switch (cmd) {
+        case wire::CellCommand::relay:
+            if (prev_side)
+                on_forward(*prev_side, cell, now, out);
+            else
+                on_backward(*next_side, cell, now, out);
+            break;
+        case wire::CellCommand::created:
+            if (next_side && next_side->awaiting_created) {
+                on_created(*next_side, cell, now, out);
+            } else {
+                ++stats_.drop_malformed;
+            }
+            break;
+        case wire::CellCommand::destroy: {
+            Circuit& c = prev_side ? *prev_side : *next_side;
+            // Pass it on to the other side, then forget the circuit.
+            auto reason = static_cast<DestroyReason>(cell[wire::kCellHeaderSize]);
+            if (prev_side && c.next)
+                out.cells.push_back({c.next->peer, make_destroy(*c.next, reason)});
+            if (next_side) out.cells.push_back({c.prev.peer, make_destroy(c.prev, reason)});
+            remove(c, out);
+            break;
+        }
+        default:
+            ++stats_.drop_malformed;
+            break;
+    }
+}
+
+void RelayTable::on_create(const LinkCircuit& lc, const wire::Cell& cell, TimePoint now,
+                           RelayOutput& out) {
+    if (by_prev(lc) || by_next(lc)) {
+        ++stats_.drop_malformed;  // id already in use on this link
+        out.cells.push_back({lc.peer, make_destroy(lc, DestroyReason::protocol)});
+        return;
+    }
+    if (circuits_.size() >= cfg_.max_circuits) {
+        ++stats_.refused_table_full;
+        out.cells.push_back({lc.peer, make_destroy(lc, DestroyReason::resource)});
+        return;
+    }
+    auto create = decode_create(cell_body(cell));
+    auto reply = create ? ntor_server(cfg_.id, cfg_.onion, create->handshake)
+                        : Result<NtorServerResult>(create.error());
+    if (!reply) {
+        ++stats_.refused_handshake;
+        out.cells.push_back({lc.peer, make_destroy(lc, DestroyReason::handshake)});
+        return;
+    }
+    auto c = std::unique_ptr<Circuit>(new Circuit{next_serial_++, lc, std::nullopt,
+                                                  LayerKey(reply->keys.forward),
+                                                  LayerKey(reply->keys.backward)});
+    c->last_activity = now;
+    prev_index_[lc] = c.get();
+    circuits_.emplace(c->serial, std::move(c));
+    ++stats_.circuits_created;
+    wire::Cell created = make_cell(lc, wire::CellCommand::created);
+    (void)encode_created({reply->reply}, cell_body(created));
+    out.cells.push_back({lc.peer, created});
+}
+
+void RelayTable::on_forward(Circuit& c, const wire::Cell& cell, TimePoint now, RelayOutput& out) {
+    Body body;
+    auto in = cell_body(cell);
+    std::copy(in.begin(), in.end(), body.begin());
+    auto seq = peel_forward(c.forward, c.window, body);
+    if (!seq) {
+        if (seq.error() == Errc::replayed) {
+            ++stats_.drop_replayed;
+            return;
+        }
+        // Tampering (or a broken peer): a tagging attack must not get past this hop.
+        ++stats_.drop_integrity;
+        destroy(c.prev, DestroyReason::integrity, out);
+        return;
+    }
+    c.last_activity = now;
+    if (c.next && !recognised(body)) {
+        wire::Cell fwd = make_cell(*c.next, wire::CellCommand::relay);
+        std::copy(body.begin(), body.end(), cell_body(fwd).begin());
+        out.cells.push_back({c.next->peer, fwd});
+        ++stats_.cells_forward;
+        return;
+    }
+    if (!recognised(body)) {
+        ++stats_.drop_malformed;  // the end of the circuit, yet not for us
+        destroy(c.prev, DestroyReason::protocol, out);
+        return;
+    }
+    on_message(c, body, now, out);
+}
+
+void RelayTable::on_message(Circuit& c, const Body& body, TimePoint now, RelayOutput& out) {
+    auto msg = decode_relay(payload_of(body));
+    if (!msg) {
+        ++stats_.drop_malformed;
+        destroy(c.prev, DestroyReason::protocol, out);
+        return;
+    }
+    ++stats_.cells_delivered;
+    switch (msg->command) {
+        case RelayCommand::drop:
+            return;
+        case RelayCommand::extend: {
+            auto ext = decode_extend(msg->data);
+            if (!ext || c.next || c.link_request || c.awaiting_created) {
+                ++stats_.drop_malformed;
+                destroy(c.prev, DestroyReason::protocol, out);
+                return;
+            }
+            std::uint64_t request = next_request_++;
+            c.link_request = request;
+            c.pending_handshake = std::move(ext->handshake);
+            c.extend_started = now;
+            pending_links_[request] = &c;
+            out.links.push_back({request, ext->next});
+            return;
+        }
+        default:
+            if (!cfg_.exit || c.next) {
+                ++stats_.drop_malformed;
+                destroy(c.prev, DestroyReason::protocol, out);
+                return;
+            }
+            out.delivered.push_back({c.prev, std::move(*msg)});
+            return;
+    }
+}
+
+void RelayTable::on_link_ready(std::uint64_t request, PeerRef peer, TimePoint now,
+                               RelayOutput& out) {
+    auto it = pending_links_.find(request);
+    if (it == pending_links_.end()) return;  // the circuit died meanwhile
+    Circuit& c = *it->second;
+    pending_links_.erase(it);
+    c.link_request.reset();
+    LinkCircuit next{peer, allocate_id(peer)};
+    c.next = next;
+    next_index_[next] = &c;
+    c.awaiting_created = true;
+    c.extend_started = now;
+    wire::Cell create = make_cell(next, wire::CellCommand::create);
+    (void)encode_create({HandshakeType::ntor_x25519, c.pending_handshake}, cell_body(create));
+    c.pending_handshake.clear();
+    out.cells.push_back({peer, create});
+}
+
+void RelayTable::on_link_failed(std::uint64_t request, RelayOutput& out) {
+    auto it = pending_links_.find(request);
+    if (it == pending_links_.end()) return;
+    Circuit& c = *it->second;
+    pending_links_.erase(it);
+    c.link_request.reset();
+    ++stats_.extend_failed;
+    originate(c, {RelayCommand::extended, 0, encode_extended({})}, out);
+}
+
+void RelayTable::on_created(Circuit& c, const wire::Cell& cell, TimePoint now, RelayOutput& out) {
+    auto created = decode_created(cell_body(cell));
+    c.awaiting_created = false;
+    c.last_activity = now;
+    if (!created) {
+        ++stats_.extend_failed;
+        destroy(c.prev, DestroyReason::protocol, out);
+        return;
+    }
+    ++stats_.circuits_extended;
+    originate(c, {RelayCommand::extended, 0, encode_extended({created->handshake})}, out);
+}
+
+void RelayTable::on_backward(Circuit& c, const wire::Cell& cell, TimePoint now, RelayOutput& out) {
+    Body body;
+    auto in = cell_body(cell);
+    std::copy(in.begin(), in.end(), body.begin());
+    if (c.backward_seq >= kMaxCellsPerDirection) {
+        destroy(c.prev, DestroyReason::resource, out);
+        return;
+    }
+    wrap_backward(c.backward, ++c.backward_seq, body);
+    wire::Cell back = make_cell(c.prev, wire::CellCommand::relay);
+    std::copy(body.begin(), body.end(), cell_body(back).begin());
+    out.cells.push_back({c.prev.peer, back});
+    c.last_activity = now;
+    ++stats_.cells_backward;
+}
+
+// A relay message that starts here (EXTENDED, or the exit's answers) towards the client.
+void RelayTable::originate(Circuit& c, const RelayMessage& m, RelayOutput& out) {
+    ByteArray<kPayloadSize> payload;
+    if (!encode_relay(m, payload)) return;
+    Body body;
+    start_backward(payload, body);
+    wrap_backward(c.backward, ++c.backward_seq, body);
+    wire::Cell back = make_cell(c.prev, wire::CellCommand::relay);
+    std::copy(body.begin(), body.end(), cell_body(back).begin());
+    out.cells.push_back({c.prev.peer, back});
+}
+
+Status RelayTable::send_backward(const LinkCircuit& circuit, const RelayMessage& m, TimePoint now,
+                                 RelayOutput& out) {
+    Circuit* c = by_prev(circuit);
+    if (c == nullptr) return Errc::unknown_peer;
+    if (m.data.size() > kMaxRelayData) return Errc::oversized;
+    if (c->backward_seq >= kMaxCellsPerDirection) return Errc::exhausted;
+    c->last_activity = now;
+    originate(*c, m, out);
+    return {};
+}
+
+void RelayTable::destroy(const LinkCircuit& circuit, DestroyReason reason, RelayOutput& out) {
+    Circuit* c = by_prev(circuit);
+    if (c == nullptr) return;
+    out.cells.push_back({c->prev.peer, make_destroy(c->prev, reason)});
+    if (c->next) out.cells.push_back({c->next->peer, make_destroy(*c->next, reason)});
+    remove(*c, out);
+}
+
+void RelayTable::remove(Circuit& c, RelayOutput& out) {
+    out.closed.push_back(c.prev);
+    prev_index_.erase(c.prev);
+    if (c.next) next_index_.erase(*c.next);
+    if (c.link_request) pending_links_.erase(*c.link_request);
+    ++stats_.circuits_destroyed;
+    circuits_.erase(c.serial);
+}
+
+void RelayTable::on_link_closed(PeerRef peer, RelayOutput& out) {
+    std::vector<Circuit*> hit;
+    for (auto& [serial, c] : circuits_)
+        if (c->prev.peer == peer || (c->next && c->next->peer == peer)) hit.push_back(c.get());
+    for (Circuit* c : hit) {
+        if (c->prev.peer != peer)
+            out.cells.push_back(
+                {c->prev.peer, make_destroy(c->prev, DestroyReason::connect_failed)});
+        if (c->next && c->next->peer != peer)
+            out.cells.push_back(
+                {c->next->peer, make_destroy(*c->next, DestroyReason::connect_failed)});
+        remove(*c, out);
+    }
+}
+
+void RelayTable::on_tick(TimePoint now, RelayOutput& out) {
+    std::vector<std::pair<LinkCircuit, DestroyReason>> expired;
+    for (auto& [serial, c] : circuits_) {
+        bool extending = c->link_request || c->awaiting_created;
+        if (extending && now - c->extend_started >= cfg_.extend_timeout) {
+            expired.push_back({c->prev, DestroyReason::timeout});
+        } else if (now - c->last_activity >= cfg_.idle_timeout) {
+            expired.push_back({c->prev, DestroyReason::timeout});
+            ++stats_.idle_closed;
+        }
+    }
+    for (auto& [lc, reason] : expired) destroy(lc, reason, out);
+}
+
+}  // namespace zmesh::circuit

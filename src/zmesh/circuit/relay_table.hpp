@@ -1,0 +1,105 @@
+#pragma once
+// The relay side of the circuit layer: every circuit passing through this node, as a
+// pure state machine. Cells from links go in with the time; cells to send, link
+// requests, messages for the local exit and closed circuits come out.
+//
+// A relay keeps per circuit only its hop keys, its replay window, a backward counter
+// and the two link circuits it joins. It keeps no stream state.
+
+#include <memory>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "zmesh/circuit/relay_crypto.hpp"
+#include "zmesh/circuit/types.hpp"
+
+namespace zmesh::circuit {
+
+struct RelayStats {
+    std::uint64_t circuits_created = 0;
+    std::uint64_t circuits_destroyed = 0;
+    std::uint64_t circuits_extended = 0;
+    std::uint64_t extend_failed = 0;
+    std::uint64_t cells_forward = 0;
+    std::uint64_t cells_backward = 0;
+    std::uint64_t cells_delivered = 0;  // relay messages for this node (exit, extend)
+    std::uint64_t drop_integrity = 0;   // a forward cell failed its tag: circuit torn down
+    std::uint64_t drop_replayed = 0;
+    std::uint64_t drop_unknown_circuit = 0;
+    std::uint64_t drop_malformed = 0;
+    std::uint64_t refused_table_full = 0;
+    std::uint64_t refused_handshake = 0;
+    std::uint64_t idle_closed = 0;
+};
+
+struct RelayConfig {
+    crypto::NodeId id;
+    crypto::X25519KeyPair onion;
+    bool exit = false;  // deliver stream messages to the local exit
+    std::size_t max_circuits = 65536;
+    Duration idle_timeout = std::chrono::minutes(10);
+    Duration extend_timeout = std::chrono::seconds(15);
+};
+
+struct RelayOutput {
+    std::vector<CellOut> cells;
+    std::vector<LinkRequest> links;
+    struct Delivery {
+        LinkCircuit circuit;  // how to answer: send_backward(circuit, ...)
+        RelayMessage message;
+    };
+    std::vector<Delivery> delivered;
+    std::vector<LinkCircuit> closed;  // circuits the local exit must forget
+    void clear() {
+        cells.clear();
+        links.clear();
+        delivered.clear();
+        closed.clear();
+    }
+};
+
+class RelayTable {
+  public:
+    explicit RelayTable(RelayConfig config);
+    ~RelayTable();
+
+    void on_cell(PeerRef from, const wire::Cell& cell, TimePoint now, RelayOutput& out);
+    void on_link_ready(std::uint64_t request, PeerRef peer, TimePoint now, RelayOutput& out);
+    void on_link_failed(std::uint64_t request, RelayOutput& out);
+    // A link went down: every circuit using it is destroyed towards its other side.
+    void on_link_closed(PeerRef peer, RelayOutput& out);
+    // The local exit answers on a circuit that ends here.
+    Status send_backward(const LinkCircuit& circuit, const RelayMessage& m, TimePoint now,
+                         RelayOutput& out);
+    void destroy(const LinkCircuit& circuit, DestroyReason reason, RelayOutput& out);
+    void on_tick(TimePoint now, RelayOutput& out);
+
+    std::size_t size() const { return circuits_.size(); }
+    const RelayStats& stats() const { return stats_; }
+    const RelayConfig& config() const { return cfg_; }
+
+  private:
+    struct Circuit;
+    Circuit* by_prev(const LinkCircuit& c);
+    Circuit* by_next(const LinkCircuit& c);
+    void on_create(const LinkCircuit& lc, const wire::Cell& cell, TimePoint now, RelayOutput& out);
+    void on_created(Circuit& c, const wire::Cell& cell, TimePoint now, RelayOutput& out);
+    void on_forward(Circuit& c, const wire::Cell& cell, TimePoint now, RelayOutput& out);
+    void on_backward(Circuit& c, const wire::Cell& cell, TimePoint now, RelayOutput& out);
+    void on_message(Circuit& c, const Body& body, TimePoint now, RelayOutput& out);
+    void originate(Circuit& c, const RelayMessage& m, RelayOutput& out);
+    void remove(Circuit& c, RelayOutput& out);
+    std::uint32_t allocate_id(PeerRef peer);
+
+    RelayConfig cfg_;
+    std::unordered_map<std::uint64_t, std::unique_ptr<Circuit>> circuits_;
+    std::uint64_t next_serial_ = 1;
+    std::unordered_map<LinkCircuit, Circuit*, LinkCircuitHash> prev_index_;
+    std::unordered_map<LinkCircuit, Circuit*, LinkCircuitHash> next_index_;
+    std::unordered_map<std::uint64_t, Circuit*> pending_links_;
+    std::uint64_t next_request_ = 1;
+    RelayStats stats_;
+};
+
+}  // namespace zmesh::circuit

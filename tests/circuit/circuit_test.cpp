@@ -1,0 +1,350 @@
+// Circuits end to end over an in-memory network of relays and one client: telescoping
+// builds of 2..8 hops, messages both ways, and what tampering, replays, full tables,
+// idle timers and unreachable hops do.
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <functional>
+#include <random>
+
+#include "zmesh/circuit/client_table.hpp"
+#include "zmesh/circuit/relay_table.hpp"
+
+namespace zmesh::circuit {
+namespace {
+
+using std::chrono::seconds;
+
+struct RelayNode {
+    crypto::Identity identity = crypto::Identity::generate();
+    crypto::X25519KeyPair onion = crypto::X25519KeyPair::generate();
+    std::unique_ptr<RelayTable> table;
+    PathHop path_hop() const {
+        PathHop p;
+        p.hop.id = identity.node_id();
+        p.hop.link_key = identity.link.pub;
+        p.onion = onion.pub;
+        return p;
+    }
+};
+
+struct Wire {
+    int to;
+    int from;
+    wire::Cell cell;
+};
+
+// Node 0 is the client, node i > 0 is relays[i - 1]. A node's PeerRef for a neighbour
+// is that neighbour's number + 1.
+class Net {
+  public:
+    explicit Net(std::size_t n, RelayConfig base = {}) : relays(n) {
+        for (auto& r : relays) {
+            RelayConfig cfg = base;
+            cfg.id = r.identity.node_id();
+            cfg.onion = r.onion;
+            cfg.exit = true;
+            r.table = std::make_unique<RelayTable>(cfg);
+        }
+    }
+
+    std::vector<PathHop> path(std::size_t n) const {
+        std::vector<PathHop> p;
+        for (std::size_t i = 0; i < n; ++i) p.push_back(relays[i].path_hop());
+        return p;
+    }
+
+    int node_of(const crypto::NodeId& id) const {
+        for (std::size_t i = 0; i < relays.size(); ++i)
+            if (relays[i].identity.node_id() == id) return static_cast<int>(i) + 1;
+        return -1;
+    }
+
+    void take(int node, RelayOutput& out) {
+        for (auto& c : out.cells) wire_.push_back({static_cast<int>(c.to) - 1, node, c.cell});
+        for (auto& l : out.links) link_requests_.push_back({node, l});
+        for (auto& d : out.delivered) {
+            delivered.push_back(d.message);
+            if (echo) {
+                RelayOutput reply;
+                RelayMessage back = d.message;
+                EXPECT_TRUE(relays[node - 1].table->send_backward(d.circuit, back, now, reply));
+                take(node, reply);
+            }
+        }
+        out.clear();
+    }
+
+    void take_client(ClientOutput& out) {
+        for (auto& c : out.cells) wire_.push_back({static_cast<int>(c.to) - 1, 0, c.cell});
+        for (auto& l : out.links) link_requests_.push_back({0, l});
+        for (auto& e : out.events) events.push_back(e);
+        out.clear();
+    }
+
+    void run() {
+        while (!wire_.empty() || !link_requests_.empty()) {
+            if (!link_requests_.empty()) {
+                auto [node, req] = link_requests_.front();
+                link_requests_.pop_front();
+                int target = node_of(req.hop.id);
+                if (node == 0) {
+                    ClientOutput out;
+                    if (target < 0)
+                        client.on_link_failed(req.request, out);
+                    else
+                        client.on_link_ready(req.request, static_cast<PeerRef>(target + 1), now,
+                                             out);
+                    take_client(out);
+                } else {
+                    RelayOutput out;
+                    auto& t = *relays[node - 1].table;
+                    if (target < 0 || unreachable.contains(target))
+                        t.on_link_failed(req.request, out);
+                    else
+                        t.on_link_ready(req.request, static_cast<PeerRef>(target + 1), now, out);
+                    take(node, out);
+                }
+                continue;
+            }
+            Wire w = wire_.front();
+            wire_.pop_front();
+            if (tamper && !tamper(w)) continue;
+            deliver(w);
+        }
+    }
+
+    void deliver(const Wire& w) {
+        if (w.to == 0) {
+            ClientOutput out;
+            client.on_cell(static_cast<PeerRef>(w.from + 1), w.cell, now, out);
+            take_client(out);
+        } else {
+            RelayOutput out;
+            relays[w.to - 1].table->on_cell(static_cast<PeerRef>(w.from + 1), w.cell, now, out);
+            take(w.to, out);
+        }
+    }
+
+    CircuitHandle build(std::size_t hops) {
+        ClientOutput out;
+        auto h = client.build(path(hops), now, out);
+        EXPECT_TRUE(h);
+        take_client(out);
+        run();
+        return h ? *h : 0;
+    }
+
+    void send(CircuitHandle h, const RelayMessage& m) {
+        ClientOutput out;
+        EXPECT_TRUE(client.send(h, m, now, out));
+        take_client(out);
+        run();
+    }
+
+    void tick(Duration d) {
+        now += d;
+        for (std::size_t i = 0; i < relays.size(); ++i) {
+            RelayOutput out;
+            relays[i].table->on_tick(now, out);
+            take(static_cast<int>(i) + 1, out);
+        }
+        ClientOutput out;
+        client.on_tick(now, out);
+        take_client(out);
+        run();
+    }
+
+    int count(ClientEvent::Kind k) const {
+        return static_cast<int>(std::count_if(events.begin(), events.end(),
+                                              [k](const ClientEvent& e) { return e.kind == k; }));
+    }
+    const ClientEvent* last(ClientEvent::Kind k) const {
+        for (auto it = events.rbegin(); it != events.rend(); ++it)
+            if (it->kind == k) return &*it;
+        return nullptr;
+    }
+    std::size_t relay_circuits() const {
+        std::size_t n = 0;
+        for (const auto& r : relays) n += r.table->size();
+        return n;
+    }
+
+    std::vector<RelayNode> relays;
+    ClientTable client;
+    std::vector<ClientEvent> events;
+    std::vector<RelayMessage> delivered;
+    std::set<int> unreachable;
+    std::function<bool(Wire&)> tamper;
+    bool echo = true;
+    TimePoint now{seconds(100)};
+
+  private:
+    std::deque<Wire> wire_;
+    std::deque<std::pair<int, LinkRequest>> link_requests_;
+};
+
+RelayMessage data_message(std::uint16_t stream, std::size_t size, std::uint8_t seed) {
+    RelayMessage m{RelayCommand::data, stream, Bytes(size)};
+    for (std::size_t i = 0; i < size; ++i) m.data[i] = static_cast<std::uint8_t>(seed + i * 7);
+    return m;
+}
+
+TEST(Circuit, builds_every_length_and_carries_messages_both_ways) {
+    for (std::size_t hops = kMinHops; hops <= kMaxHops; ++hops) {
+        Net net(kMaxHops);
+        CircuitHandle h = net.build(hops);
+        ASSERT_TRUE(net.client.is_built(h)) << hops << " hops";
+        EXPECT_EQ(net.client.hop_count(h), hops);
+        EXPECT_EQ(net.count(ClientEvent::Kind::built), 1);
+        // Only the relays on the path hold the circuit.
+        for (std::size_t i = 0; i < kMaxHops; ++i)
+            EXPECT_EQ(net.relays[i].table->size(), i < hops ? 1u : 0u);
+        for (std::uint8_t i = 0; i < 10; ++i) {
+            net.send(h, data_message(3, i == 0 ? kMaxRelayData : 100u * i, i));
+        }
+        ASSERT_EQ(net.delivered.size(), 10u);
+        EXPECT_EQ(net.delivered[0].data, data_message(3, kMaxRelayData, 0).data);
+        ASSERT_EQ(net.count(ClientEvent::Kind::message), 10);
+        const ClientEvent* echo = net.last(ClientEvent::Kind::message);
+        EXPECT_EQ(echo->hop, hops - 1);  // from the exit
+        EXPECT_EQ(echo->message.data, data_message(3, 900, 9).data);
+        EXPECT_EQ(echo->message.stream, 3);
+    }
+}
+
+TEST(Circuit, a_flipped_bit_on_any_forward_link_tears_the_circuit_down) {
+    for (int link = 0; link < 3; ++link) {  // client->r1, r1->r2, r2->r3
+        Net net(3);
+        CircuitHandle h = net.build(3);
+        ASSERT_TRUE(net.client.is_built(h));
+        std::mt19937 rng(static_cast<unsigned>(link));
+        net.tamper = [&](Wire& w) {
+            if (w.from == link && w.to == link + 1 &&
+                wire::cell_command(w.cell) == wire::CellCommand::relay) {
+                std::size_t bit = wire::kCellHeaderSize * 8 + rng() % (wire::kCellBodySize * 8);
+                w.cell[bit / 8] ^= static_cast<std::uint8_t>(1u << (bit % 8));
+                net.tamper = nullptr;
+            }
+            return true;
+        };
+        net.send(h, data_message(1, 500, 1));
+        EXPECT_TRUE(net.delivered.empty()) << "link " << link;
+        EXPECT_EQ(net.relays[link].table->stats().drop_integrity, 1u) << "link " << link;
+        const ClientEvent* closed = net.last(ClientEvent::Kind::closed);
+        ASSERT_NE(closed, nullptr) << "link " << link;
+        EXPECT_EQ(closed->reason, DestroyReason::integrity);
+        EXPECT_EQ(net.relay_circuits(), 0u) << "link " << link;
+        EXPECT_EQ(net.client.size(), 0u);
+    }
+}
+
+TEST(Circuit, a_flipped_bit_on_the_way_back_is_caught_by_the_client) {
+    for (int link = 1; link <= 3; ++link) {  // r1->client, r2->r1, r3->r2
+        Net net(3);
+        CircuitHandle h = net.build(3);
+        net.tamper = [&](Wire& w) {
+            if (w.from == link && w.to == link - 1 &&
+                wire::cell_command(w.cell) == wire::CellCommand::relay) {
+                // The last part of the body holds the payload, which every layer covers.
+                w.cell[wire::kCellSize - 1] ^= 0x80;
+                net.tamper = nullptr;
+            }
+            return true;
+        };
+        net.send(h, data_message(1, 500, 1));
+        EXPECT_EQ(net.client.stats().drop_integrity, 1u) << "link " << link;
+        EXPECT_EQ(net.count(ClientEvent::Kind::message), 0);
+        EXPECT_EQ(net.last(ClientEvent::Kind::closed)->reason, DestroyReason::integrity);
+        EXPECT_EQ(net.relay_circuits(), 0u);
+    }
+}
+
+TEST(Circuit, a_replayed_relay_cell_is_rejected_and_counted) {
+    Net net(3);
+    CircuitHandle h = net.build(3);
+    std::optional<Wire> copy;
+    net.tamper = [&](Wire& w) {
+        if (w.from == 1 && w.to == 2 && wire::cell_command(w.cell) == wire::CellCommand::relay &&
+            !copy)
+            copy = w;
+        return true;
+    };
+    net.send(h, data_message(1, 10, 1));
+    ASSERT_TRUE(copy.has_value());
+    net.tamper = nullptr;
+    net.deliver(*copy);  // the same cell again on the same link
+    net.run();
+    EXPECT_EQ(net.relays[1].table->stats().drop_replayed, 1u);
+    EXPECT_EQ(net.delivered.size(), 1u);
+    net.send(h, data_message(1, 10, 2));
+    EXPECT_EQ(net.delivered.size(), 2u);  // the circuit still works
+}
+
+TEST(Circuit, full_relay_table_refuses_new_circuits) {
+    RelayConfig base;
+    base.max_circuits = 1;
+    Net net(3, base);
+    ASSERT_TRUE(net.client.is_built(net.build(2)));
+    CircuitHandle second = net.build(2);
+    EXPECT_FALSE(net.client.is_built(second));
+    EXPECT_EQ(net.last(ClientEvent::Kind::failed)->reason, DestroyReason::resource);
+    EXPECT_EQ(net.relays[0].table->stats().refused_table_full, 1u);
+}
+
+TEST(Circuit, idle_circuits_time_out_everywhere) {
+    RelayConfig base;
+    base.idle_timeout = seconds(60);
+    Net net(3, base);
+    CircuitHandle h = net.build(3);
+    net.tick(seconds(30));
+    net.send(h, data_message(1, 10, 1));
+    net.tick(seconds(45));
+    EXPECT_TRUE(net.client.is_built(h));  // activity reset the timer
+    net.tick(seconds(61));
+    EXPECT_EQ(net.relay_circuits(), 0u);
+    EXPECT_EQ(net.last(ClientEvent::Kind::closed)->reason, DestroyReason::timeout);
+}
+
+TEST(Circuit, unreachable_next_hop_fails_the_build) {
+    Net net(3);
+    net.unreachable.insert(3);  // relay 3, the third hop
+    CircuitHandle h = net.build(3);
+    EXPECT_FALSE(net.client.is_built(h));
+    EXPECT_EQ(net.last(ClientEvent::Kind::failed)->reason, DestroyReason::connect_failed);
+    EXPECT_EQ(net.relays[1].table->stats().extend_failed, 1u);
+    EXPECT_EQ(net.relay_circuits(), 0u);
+}
+
+TEST(Circuit, garbage_cells_are_counted_and_harmless) {
+    Net net(3);
+    CircuitHandle h = net.build(3);
+    std::mt19937 rng(5);
+    for (int i = 0; i < 2000; ++i) {
+        wire::Cell c;
+        for (auto& b : c) b = static_cast<std::uint8_t>(rng());
+        c[4] = static_cast<std::uint8_t>(3 + i % 4);  // create, created, relay, destroy
+        RelayOutput out;
+        net.relays[0].table->on_cell(99, c, net.now, out);  // from a stranger
+        for (const auto& cell : out.cells) EXPECT_EQ(cell.to, 99u);
+    }
+    EXPECT_GT(net.relays[0].table->stats().refused_handshake, 400u);
+    EXPECT_GT(net.relays[0].table->stats().drop_unknown_circuit, 1000u);
+    net.send(h, data_message(1, 10, 1));
+    EXPECT_EQ(net.delivered.size(), 1u);
+}
+
+TEST(Circuit, client_close_destroys_along_the_path) {
+    Net net(4);
+    CircuitHandle h = net.build(4);
+    ASSERT_EQ(net.relay_circuits(), 4u);
+    ClientOutput out;
+    net.client.close(h, out);
+    net.take_client(out);
+    net.run();
+    EXPECT_EQ(net.relay_circuits(), 0u);
+    EXPECT_EQ(net.last(ClientEvent::Kind::closed)->reason, DestroyReason::finished);
+}
+
+}  // namespace
+}  // namespace zmesh::circuit
