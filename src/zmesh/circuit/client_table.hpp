@@ -76,6 +76,8 @@ class ClientTable {
     void on_tick(TimePoint now, ClientOutput& out);
 
     bool is_built(CircuitHandle h) const;
+    // Whether a cell on this link circuit belongs to one of our circuits.
+    bool owns(const LinkCircuit& lc) const { return index_.contains(lc); }
     std::size_t hop_count(CircuitHandle h) const;
     std::size_t size() const { return circuits_.size(); }
     const ClientStats& stats() const { return stats_; }

@@ -1,0 +1,159 @@
+#include "zmesh/circuit/node.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace zmesh::circuit {
+
+namespace asio = boost::asio;
+
+CircuitNode::CircuitNode(link::LinkService& link, NodeConfig config)
+    : link_(link), relay_(config.relay), client_(config.client), timer_(link.executor()) {
+    link_.on_cell([this](link::SessionId s, const wire::Cell& c) { on_cell(s, c); });
+    link_.on_event([this](const link::LinkEvent& ev) { on_link_event(ev); });
+}
+
+CircuitNode::~CircuitNode() {
+    stop();
+}
+
+void CircuitNode::start() {
+    tick();
+}
+
+void CircuitNode::stop() {
+    stopped_ = true;
+    timer_.cancel();
+}
+
+void CircuitNode::tick() {
+    timer_.expires_after(link::kTickInterval);
+    timer_.async_wait([this](boost::system::error_code ec) {
+        if (ec || stopped_) return;
+        auto now = Clock::now();
+        relay_.on_tick(now, relay_out_);
+        client_.on_tick(now, client_out_);
+        flush();
+        tick();
+    });
+}
+
+Result<CircuitHandle> CircuitNode::build(std::vector<PathHop> path) {
+    auto h = client_.build(std::move(path), Clock::now(), client_out_);
+    flush();
+    return h;
+}
+
+Status CircuitNode::send(CircuitHandle h, const RelayMessage& m) {
+    auto st = client_.send(h, m, Clock::now(), client_out_);
+    flush();
+    return st;
+}
+
+void CircuitNode::close(CircuitHandle h) {
+    client_.close(h, client_out_);
+    flush();
+}
+
+Status CircuitNode::exit_reply(const LinkCircuit& c, const RelayMessage& m) {
+    auto st = relay_.send_backward(c, m, Clock::now(), relay_out_);
+    flush();
+    return st;
+}
+
+void CircuitNode::on_cell(link::SessionId s, const wire::Cell& cell) {
+    auto now = Clock::now();
+    LinkCircuit lc{s, wire::cell_circuit_id(cell)};
+    if (client_.owns(lc)) {
+        client_.on_cell(s, cell, now, client_out_);
+    } else {
+        relay_.on_cell(s, cell, now, relay_out_);
+    }
+    flush();
+}
+
+void CircuitNode::on_link_event(const link::LinkEvent& ev) {
+    using K = link::LinkEvent::Kind;
+    if (ev.kind == K::established) {
+        if (ev.remote_static) session_keys_[ev.session] = *ev.remote_static;
+        auto [begin, end] = waiting_.equal_range(ev.session);
+        std::vector<Waiting> ready;
+        for (auto it = begin; it != end; ++it) ready.push_back(it->second);
+        waiting_.erase(ev.session);
+        auto now = Clock::now();
+        for (const auto& w : ready) {
+            if (w.from_client)
+                client_.on_link_ready(w.request, ev.session, now, client_out_);
+            else
+                relay_.on_link_ready(w.request, ev.session, now, relay_out_);
+        }
+    } else if (ev.kind == K::closed) {
+        session_keys_.erase(ev.session);
+        auto [begin, end] = waiting_.equal_range(ev.session);
+        for (auto it = begin; it != end; ++it) {
+            if (it->second.from_client)
+                client_.on_link_failed(it->second.request, client_out_);
+            else
+                relay_.on_link_failed(it->second.request, relay_out_);
+        }
+        waiting_.erase(ev.session);
+        relay_.on_link_closed(ev.session, relay_out_);
+        client_.on_link_closed(ev.session, client_out_);
+    }
+    flush();
+}
+
+// Reuses an established link to that relay (between relays, sessions are authenticated
+// by IK, so the key identifies the peer); otherwise opens one. A client always opens a
+// fresh anonymous (NK) link for its first hop, so relays cannot link its circuits by key.
+void CircuitNode::request_link(bool from_client, const LinkRequest& req) {
+    if (!from_client) {
+        for (const auto& [session, key] : session_keys_) {
+            if (key == req.hop.link_key && link_.established(session)) {
+                relay_.on_link_ready(req.request, session, Clock::now(), relay_out_);
+                return;
+            }
+        }
+    }
+    link::PeerAddress pa;
+    std::copy(req.hop.address.begin(), req.hop.address.end(), pa.bytes.begin());
+    store_u16_be(pa.bytes.data() + 16, req.hop.port);
+    auto pattern = from_client ? link::noise::Pattern::NK : link::noise::Pattern::IK;
+    auto session = link_.connect(link::from_peer_address(pa), req.hop.link_key, pattern);
+    if (!session) {
+        if (from_client)
+            client_.on_link_failed(req.request, client_out_);
+        else
+            relay_.on_link_failed(req.request, relay_out_);
+        return;
+    }
+    waiting_.emplace(*session, Waiting{from_client, req.request});
+}
+
+void CircuitNode::flush() {
+    if (flushing_) return;  // handlers below may call back in; the loop picks it up
+    flushing_ = true;
+    for (int round = 0; round < 64; ++round) {
+        bool any = !relay_out_.cells.empty() || !relay_out_.links.empty() ||
+                   !relay_out_.delivered.empty() || !relay_out_.closed.empty() ||
+                   !client_out_.cells.empty() || !client_out_.links.empty() ||
+                   !client_out_.events.empty();
+        if (!any) break;
+        RelayOutput r = std::move(relay_out_);
+        ClientOutput c = std::move(client_out_);
+        relay_out_.clear();
+        client_out_.clear();
+        for (const auto& out : r.cells) (void)link_.send_cell(out.to, out.cell);
+        for (const auto& out : c.cells) (void)link_.send_cell(out.to, out.cell);
+        for (const auto& req : r.links) request_link(false, req);
+        for (const auto& req : c.links) request_link(true, req);
+        for (const auto& d : r.delivered)
+            if (exit_handler_) exit_handler_(d.circuit, d.message);
+        for (const auto& lc : r.closed)
+            if (closed_handler_) closed_handler_(lc);
+        for (const auto& ev : c.events)
+            if (client_handler_) client_handler_(ev);
+    }
+    flushing_ = false;
+}
+
+}  // namespace zmesh::circuit

@@ -1,0 +1,77 @@
+#pragma once
+// A node's circuit layer on a live link service: routes cells between the link and the
+// relay and client circuit tables, opens links to next hops on request (IK between
+// relays, NK from a client to its first hop) and runs the tables' timers.
+
+#include <boost/asio/steady_timer.hpp>
+#include <functional>
+#include <unordered_map>
+
+#include "zmesh/circuit/client_table.hpp"
+#include "zmesh/circuit/relay_table.hpp"
+#include "zmesh/link/service.hpp"
+
+namespace zmesh::circuit {
+
+struct NodeConfig {
+    RelayConfig relay;  // id, onion key, exit role, limits
+    ClientConfig client;
+};
+
+class CircuitNode {
+  public:
+    using ClientHandler = std::function<void(const ClientEvent&)>;
+    using ExitHandler = std::function<void(const LinkCircuit&, const RelayMessage&)>;
+    using ClosedHandler = std::function<void(const LinkCircuit&)>;
+
+    CircuitNode(link::LinkService& link, NodeConfig config);
+    ~CircuitNode();
+    CircuitNode(const CircuitNode&) = delete;
+    CircuitNode& operator=(const CircuitNode&) = delete;
+
+    void start();
+    void stop();
+
+    // Client role.
+    Result<CircuitHandle> build(std::vector<PathHop> path);
+    Status send(CircuitHandle h, const RelayMessage& m);
+    void close(CircuitHandle h);
+    void on_client_event(ClientHandler h) { client_handler_ = std::move(h); }
+
+    // Exit role: messages that end here, answers, and circuits that went away.
+    void on_exit_message(ExitHandler h) { exit_handler_ = std::move(h); }
+    void on_exit_closed(ClosedHandler h) { closed_handler_ = std::move(h); }
+    Status exit_reply(const LinkCircuit& c, const RelayMessage& m);
+
+    const RelayTable& relay() const { return relay_; }
+    const ClientTable& client() const { return client_; }
+    link::LinkService& link() { return link_; }
+
+  private:
+    void on_cell(link::SessionId s, const wire::Cell& cell);
+    void on_link_event(const link::LinkEvent& ev);
+    void request_link(bool from_client, const LinkRequest& req);
+    void flush();
+    void tick();
+
+    link::LinkService& link_;
+    RelayTable relay_;
+    ClientTable client_;
+    RelayOutput relay_out_;
+    ClientOutput client_out_;
+    ClientHandler client_handler_;
+    ExitHandler exit_handler_;
+    ClosedHandler closed_handler_;
+    // Established sessions by the peer's static key, and requests waiting for a session.
+    std::unordered_map<link::SessionId, crypto::X25519Public> session_keys_;
+    struct Waiting {
+        bool from_client;
+        std::uint64_t request;
+    };
+    std::unordered_multimap<link::SessionId, Waiting> waiting_;
+    boost::asio::steady_timer timer_;
+    bool stopped_ = false;
+    bool flushing_ = false;
+};
+
+}  // namespace zmesh::circuit
