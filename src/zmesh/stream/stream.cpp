@@ -1,0 +1,307 @@
+#include "zmesh/stream/stream.hpp"
+
+#include <algorithm>
+
+namespace zmesh::stream {
+
+using circuit::RelayCommand;
+
+namespace {
+
+constexpr std::uint8_t kFlagFin = 1;
+constexpr int kDupThreshold = 3;
+constexpr std::size_t kAckHeader = 4 + 2 + 1;
+
+}  // namespace
+
+Stream::Stream(StreamConfig config)
+    : cfg_(config), cwnd_(config.initial_cwnd), rto_(config.initial_rto) {}
+
+std::size_t Stream::send_space() const {
+    return unsent_.size() >= cfg_.send_buffer ? 0 : cfg_.send_buffer - unsent_.size();
+}
+
+std::size_t Stream::write(ByteView data) {
+    if (fin_queued_ || failed_) return 0;
+    std::size_t n = std::min(data.size(), send_space());
+    unsent_.insert(unsent_.end(), data.begin(), data.begin() + static_cast<std::ptrdiff_t>(n));
+    return n;
+}
+
+void Stream::shutdown_write() {
+    fin_queued_ = true;
+}
+
+std::size_t Stream::read(MutByteView out) {
+    std::size_t n = std::min(out.size(), ready_.size());
+    std::copy_n(ready_.begin(), n, out.begin());
+    ready_.erase(ready_.begin(), ready_.begin() + static_cast<std::ptrdiff_t>(n));
+    // The window reopened: tell the sender, which may be waiting on it.
+    if (n > 0) window_update_ = true;
+    return n;
+}
+
+// Segments from rcv_nxt_ on that we can take: the window less what the application has
+// not read yet.
+std::uint32_t Stream::receive_capacity() const {
+    auto unread = static_cast<std::uint32_t>((ready_.size() + kSegmentSize - 1) / kSegmentSize);
+    return unread >= cfg_.receive_window ? 0 : cfg_.receive_window - unread;
+}
+
+std::size_t Stream::in_flight() const {
+    return (snd_nxt_ - snd_una_) - sacked_count_;
+}
+
+Stream::Segment* Stream::segment(std::uint32_t seq) {
+    if (seq < snd_una_ || seq >= snd_nxt_) return nullptr;
+    return &flight_[seq - snd_una_];
+}
+
+void Stream::send_segment(std::uint32_t seq, Segment& s, TimePoint now,
+                          std::vector<Outgoing>& out) {
+    Bytes data(kDataHeader + s.bytes.size());
+    store_u32_be(data.data(), seq);
+    data[4] = s.fin ? kFlagFin : 0;
+    std::copy(s.bytes.begin(), s.bytes.end(), data.begin() + kDataHeader);
+    out.push_back({RelayCommand::data, std::move(data)});
+    if (s.transmissions > 0) ++stats_.segments_retransmitted;
+    ++s.transmissions;
+    s.sent = now;
+    ++stats_.segments_sent;
+}
+
+void Stream::poll(TimePoint now, std::size_t budget, std::vector<Outgoing>& out) {
+    if (failed_) return;
+    // Retransmission timeout on the oldest unacknowledged segment.
+    if (!flight_.empty() && !flight_.front().sacked && now >= flight_.front().sent + rto_) {
+        Segment& s = flight_.front();
+        if (s.transmissions > cfg_.max_retransmits) {
+            failed_ = true;
+            return;
+        }
+        ++stats_.timeouts;
+        cwnd_ = std::max(cfg_.min_cwnd, cwnd_ / 2);
+        slow_start_ = false;
+        rto_ = std::min(rto_ * 2, cfg_.max_rto);
+        send_segment(snd_una_, s, now, out);
+    }
+    // Fast retransmit: a hole with enough selectively acknowledged segments after it.
+    if (sack_dirty_) {
+        sack_dirty_ = false;
+        int sacked_after = 0;
+        for (std::size_t i = flight_.size(); i-- > 0;) {
+            Segment& s = flight_[i];
+            if (s.sacked) {
+                ++sacked_after;
+            } else if (sacked_after >= kDupThreshold && !s.fast_retransmitted) {
+                s.fast_retransmitted = true;
+                ++stats_.fast_retransmits;
+                if (!in_recovery_) {
+                    // Random loss is not congestion: back off gently, once per window.
+                    in_recovery_ = true;
+                    recovery_end_ = snd_nxt_;
+                    cwnd_ = std::max(cfg_.min_cwnd, cwnd_ * 3 / 4);
+                    slow_start_ = false;
+                }
+                send_segment(snd_una_ + static_cast<std::uint32_t>(i), s, now, out);
+            }
+        }
+    }
+    // New data within the congestion window, the peer's window and the circuit's budget.
+    while (budget > 0 && in_flight() < cwnd_ && snd_nxt_ - snd_una_ < peer_window_ &&
+           (!unsent_.empty() || (fin_queued_ && !fin_sent_))) {
+        Segment s;
+        std::size_t n = std::min(unsent_.size(), kSegmentSize);
+        s.bytes.assign(unsent_.begin(), unsent_.begin() + static_cast<std::ptrdiff_t>(n));
+        unsent_.erase(unsent_.begin(), unsent_.begin() + static_cast<std::ptrdiff_t>(n));
+        s.fin = unsent_.empty() && fin_queued_;
+        fin_sent_ = fin_sent_ || s.fin;
+        flight_.push_back(std::move(s));
+        send_segment(snd_nxt_, flight_.back(), now, out);
+        ++snd_nxt_;
+        --budget;
+    }
+    // Zero window and nothing in flight: probe now and then, in case an update was lost.
+    bool blocked = flight_.empty() && snd_nxt_ - snd_una_ >= peer_window_ &&
+                   (!unsent_.empty() || (fin_queued_ && !fin_sent_));
+    if (blocked && budget > 0 && now >= last_probe_ + rto_) {
+        last_probe_ = now;
+        peer_window_ = snd_nxt_ - snd_una_ + 1;  // allow one segment, then wait again
+        poll(now, 1, out);
+        return;
+    }
+    if (window_update_ && ack_due_ == std::nullopt && unacked_segments_ == 0) {
+        window_update_ = false;
+        queue_ack(out);
+    } else if (ack_due_ && now >= *ack_due_) {
+        queue_ack(out);
+    }
+}
+
+std::optional<TimePoint> Stream::next_timer() const {
+    std::optional<TimePoint> t = ack_due_;
+    if (!flight_.empty() && !failed_) {
+        TimePoint rto_at = flight_.front().sent + rto_;
+        if (!t || rto_at < *t) t = rto_at;
+    }
+    return t;
+}
+
+void Stream::queue_ack(std::vector<Outgoing>& out) {
+    std::uint32_t window = receive_capacity();
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> blocks;
+    for (const auto& [seq, seg] : out_of_order_) {
+        if (!blocks.empty() && blocks.back().second == seq) {
+            blocks.back().second = seq + 1;
+        } else {
+            if (blocks.size() == kMaxSackBlocks) break;
+            blocks.push_back({seq, seq + 1});
+        }
+    }
+    Bytes data(kAckHeader + 8 * blocks.size());
+    store_u32_be(data.data(), rcv_nxt_);
+    store_u16_be(data.data() + 4,
+                 static_cast<std::uint16_t>(std::min<std::uint32_t>(window, 65535)));
+    data[6] = static_cast<std::uint8_t>(blocks.size());
+    for (std::size_t i = 0; i < blocks.size(); ++i) {
+        store_u32_be(data.data() + kAckHeader + 8 * i, blocks[i].first);
+        store_u32_be(data.data() + kAckHeader + 8 * i + 4, blocks[i].second);
+    }
+    out.push_back({RelayCommand::ack, std::move(data)});
+    ++stats_.acks_sent;
+    window_update_ = false;
+    unacked_segments_ = 0;
+    ack_due_.reset();
+}
+
+Status Stream::on_data(ByteView payload, TimePoint now, std::vector<Outgoing>& out) {
+    if (payload.size() < kDataHeader || payload.size() > kDataHeader + kSegmentSize ||
+        (payload[4] & ~kFlagFin) != 0) {
+        ++stats_.malformed;
+        return Errc::malformed;
+    }
+    std::uint32_t seq = load_u32_be(payload.data());
+    bool fin = (payload[4] & kFlagFin) != 0;
+    ByteView bytes = payload.subspan(kDataHeader);
+    ++stats_.segments_received;
+    if (seq < rcv_nxt_ || out_of_order_.contains(seq)) {
+        ++stats_.duplicates_received;
+        queue_ack(out);  // the peer may have missed our ack
+        return {};
+    }
+    if (seq - rcv_nxt_ >= receive_capacity()) {
+        ++stats_.out_of_window;
+        queue_ack(out);
+        return {};
+    }
+    if (seq != rcv_nxt_) {
+        out_of_order_.emplace(seq, std::make_pair(Bytes(bytes.begin(), bytes.end()), fin));
+        queue_ack(out);  // tell the sender about the hole at once
+        return {};
+    }
+    ready_.insert(ready_.end(), bytes.begin(), bytes.end());
+    fin_received_ = fin_received_ || fin;
+    ++rcv_nxt_;
+    for (auto it = out_of_order_.find(rcv_nxt_); it != out_of_order_.end();
+         it = out_of_order_.find(rcv_nxt_)) {
+        ready_.insert(ready_.end(), it->second.first.begin(), it->second.first.end());
+        fin_received_ = fin_received_ || it->second.second;
+        out_of_order_.erase(it);
+        ++rcv_nxt_;
+    }
+    if (++unacked_segments_ >= 2 || fin_received_) {
+        queue_ack(out);
+    } else if (!ack_due_) {
+        ack_due_ = now + cfg_.ack_delay;
+    }
+    return {};
+}
+
+void Stream::rtt_sample(Duration rtt) {
+    if (srtt_ == Duration{}) {
+        srtt_ = rtt;
+        rttvar_ = rtt / 2;
+    } else {
+        Duration err = srtt_ > rtt ? srtt_ - rtt : rtt - srtt_;
+        rttvar_ = (rttvar_ * 3 + err) / 4;
+        srtt_ = (srtt_ * 7 + rtt) / 8;
+    }
+    rto_ = std::clamp(srtt_ + std::max(rttvar_ * 4, Duration(milliseconds(10))), cfg_.min_rto,
+                      cfg_.max_rto);
+    round_min_rtt_ = std::min(round_min_rtt_, rtt);
+}
+
+// Vegas, once per round trip: compare the RTT with the lowest seen to estimate how many
+// of our segments sit in queues, and keep that between alpha and beta.
+void Stream::on_round_end() {
+    if (round_min_rtt_ == Duration::max()) return;
+    base_rtt_ = std::min(base_rtt_, round_min_rtt_);
+    double rtt = std::chrono::duration<double>(round_min_rtt_).count();
+    double base = std::chrono::duration<double>(base_rtt_).count();
+    double queued = rtt > 0 ? cwnd_ * (rtt - base) / rtt : 0;
+    if (slow_start_) {
+        if (queued > cfg_.vegas_alpha)
+            slow_start_ = false;
+        else
+            cwnd_ = std::min(cfg_.max_cwnd, cwnd_ * 2);
+    } else if (queued < cfg_.vegas_alpha) {
+        cwnd_ = std::min(cfg_.max_cwnd, cwnd_ + 1);
+    } else if (queued > cfg_.vegas_beta) {
+        cwnd_ = std::max(cfg_.min_cwnd, cwnd_ - 1);
+    }
+    round_min_rtt_ = Duration::max();
+}
+
+Status Stream::on_ack(ByteView payload, TimePoint now) {
+    if (payload.size() < kAckHeader) {
+        ++stats_.malformed;
+        return Errc::malformed;
+    }
+    std::uint32_t cum = load_u32_be(payload.data());
+    std::uint32_t window = load_u16_be(payload.data() + 4);
+    std::size_t n = payload[6];
+    if (n > kMaxSackBlocks || payload.size() != kAckHeader + 8 * n || cum > snd_nxt_) {
+        ++stats_.malformed;
+        return Errc::malformed;
+    }
+    ++stats_.acks_received;
+    if (cum < snd_una_) return {};  // overtaken by a newer ack on a reordering path
+    peer_window_ = window;
+    std::optional<Duration> sample;
+    bool advanced = cum > snd_una_;
+    while (snd_una_ < cum) {
+        Segment& s = flight_.front();
+        if (s.transmissions == 1) sample = now - s.sent;  // Karn: never from a retransmission
+        if (s.sacked) --sacked_count_;
+        flight_.pop_front();
+        ++snd_una_;
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+        std::uint32_t start = load_u32_be(payload.data() + kAckHeader + 8 * i);
+        std::uint32_t end = load_u32_be(payload.data() + kAckHeader + 8 * i + 4);
+        if (start >= end || end > snd_nxt_) {
+            ++stats_.malformed;
+            return Errc::malformed;
+        }
+        for (std::uint32_t seq = std::max(start, snd_una_); seq < end; ++seq) {
+            Segment* s = segment(seq);
+            if (s == nullptr || s->sacked) continue;
+            s->sacked = true;
+            ++sacked_count_;
+            if (s->transmissions == 1) sample = now - s->sent;
+            sack_dirty_ = true;
+        }
+    }
+    if (sample) rtt_sample(*sample);
+    if (advanced) {
+        backoff_ = 0;
+        if (in_recovery_ && snd_una_ >= recovery_end_) in_recovery_ = false;
+        if (snd_una_ >= round_end_) {
+            on_round_end();
+            round_end_ = snd_nxt_;
+        }
+    }
+    return {};
+}
+
+}  // namespace zmesh::stream

@@ -1,0 +1,145 @@
+#pragma once
+// One end-to-end byte stream (client <-> exit) over a circuit: ordered, reliable
+// delivery with cumulative and selective acknowledgements, retransmission on timeout
+// and on SACK holes, receiver flow control and delay-based (Vegas) congestion control.
+// Pure: bytes and time in, relay-message payloads out. Relays never see this state.
+//
+// DATA payload:  seq (4) | flags (1: FIN) | bytes
+// ACK payload:   next expected seq (4) | window in segments (2) | n (1) | n x (start, end)
+
+#include <chrono>
+#include <deque>
+#include <map>
+#include <optional>
+#include <vector>
+
+#include "zmesh/circuit/messages.hpp"
+#include "zmesh/core/result.hpp"
+
+namespace zmesh::stream {
+
+using Clock = std::chrono::steady_clock;
+using TimePoint = Clock::time_point;
+using Duration = Clock::duration;
+using std::chrono::milliseconds;
+
+inline constexpr std::size_t kDataHeader = 5;
+inline constexpr std::size_t kSegmentSize = circuit::kMaxRelayData - kDataHeader;  // 1049
+inline constexpr std::size_t kMaxSackBlocks = 16;
+
+struct StreamConfig {
+    std::size_t send_buffer = 4 << 20;    // bytes the application may queue
+    std::uint32_t receive_window = 2048;  // segments buffered at the receiver
+    std::uint32_t initial_cwnd = 16;      // segments
+    std::uint32_t min_cwnd = 4;
+    std::uint32_t max_cwnd = 4096;
+    std::uint32_t vegas_alpha = 4;  // queued segments below which cwnd grows
+    std::uint32_t vegas_beta = 12;  // above which it shrinks
+    Duration initial_rto = milliseconds(1000);
+    Duration min_rto = milliseconds(200);
+    Duration max_rto = milliseconds(8000);
+    Duration ack_delay = milliseconds(10);
+    int max_retransmits = 12;  // then the stream fails
+};
+
+struct StreamStats {
+    std::uint64_t segments_sent = 0;
+    std::uint64_t segments_retransmitted = 0;
+    std::uint64_t fast_retransmits = 0;
+    std::uint64_t timeouts = 0;
+    std::uint64_t segments_received = 0;
+    std::uint64_t duplicates_received = 0;
+    std::uint64_t out_of_window = 0;
+    std::uint64_t acks_sent = 0;
+    std::uint64_t acks_received = 0;
+    std::uint64_t malformed = 0;
+};
+
+// What the stream wants sent: relay commands DATA or ACK with their payloads.
+struct Outgoing {
+    circuit::RelayCommand command;
+    Bytes data;
+};
+
+class Stream {
+  public:
+    explicit Stream(StreamConfig config = {});
+
+    // --- application side ---
+    // Queues bytes for sending; returns how many fit in the send buffer.
+    std::size_t write(ByteView data);
+    // No more bytes will be written: a FIN follows the data.
+    void shutdown_write();
+    // In-order received bytes, removed from the stream (and the window reopens).
+    std::size_t read(MutByteView out);
+    std::size_t readable() const { return ready_.size(); }
+    bool peer_finished() const { return fin_received_ && ready_.empty(); }
+    // All our bytes (and FIN, if shut down) are acknowledged.
+    bool all_acknowledged() const { return snd_una_ == snd_nxt_ && unsent_.empty(); }
+    bool failed() const { return failed_; }
+    std::size_t send_space() const;
+
+    // --- protocol side ---
+    // `budget`: how many new segments the circuit lets this stream send now.
+    void poll(TimePoint now, std::size_t budget, std::vector<Outgoing>& out);
+    Status on_data(ByteView payload, TimePoint now, std::vector<Outgoing>& out);
+    Status on_ack(ByteView payload, TimePoint now);
+    std::optional<TimePoint> next_timer() const;
+
+    std::uint32_t cwnd() const { return cwnd_; }
+    std::size_t in_flight() const;
+    Duration srtt() const { return srtt_; }
+    const StreamStats& stats() const { return stats_; }
+
+  private:
+    struct Segment {
+        Bytes bytes;
+        bool fin = false;
+        TimePoint sent{};
+        int transmissions = 0;
+        bool sacked = false;
+        bool fast_retransmitted = false;
+    };
+    void send_segment(std::uint32_t seq, Segment& s, TimePoint now, std::vector<Outgoing>& out);
+    void queue_ack(std::vector<Outgoing>& out);
+    void rtt_sample(Duration rtt);
+    void on_round_end();
+    Segment* segment(std::uint32_t seq);
+    std::uint32_t receive_capacity() const;
+
+    StreamConfig cfg_;
+    // sender
+    std::deque<std::uint8_t> unsent_;
+    bool fin_queued_ = false;
+    bool fin_sent_ = false;
+    std::deque<Segment> flight_;  // segments snd_una_ .. snd_nxt_
+    std::uint32_t snd_una_ = 0;
+    std::uint32_t snd_nxt_ = 0;
+    std::uint32_t peer_window_ = 32;
+    std::uint32_t cwnd_;
+    bool slow_start_ = true;
+    Duration srtt_{};
+    Duration rttvar_{};
+    Duration rto_;
+    Duration base_rtt_ = Duration::max();
+    Duration round_min_rtt_ = Duration::max();
+    std::uint32_t round_end_ = 0;
+    std::uint32_t recovery_end_ = 0;
+    bool in_recovery_ = false;
+    int backoff_ = 0;
+    std::size_t sacked_count_ = 0;
+    bool sack_dirty_ = false;
+    bool window_update_ = false;
+    TimePoint last_probe_{};
+    bool failed_ = false;
+    // receiver
+    std::uint32_t rcv_nxt_ = 0;
+    std::map<std::uint32_t, std::pair<Bytes, bool>> out_of_order_;
+    std::deque<std::uint8_t> ready_;
+    bool fin_received_ = false;
+    int unacked_segments_ = 0;
+    std::optional<TimePoint> ack_due_;
+    StreamStats stats_;
+};
+
+}  // namespace zmesh::stream
