@@ -1,0 +1,99 @@
+#pragma once
+// Many streams on one circuit, at either end. Opens and closes streams (BEGIN,
+// CONNECTED, END), hands DATA and ACK messages to each stream, and shares the
+// circuit's window among them (circuit-level flow control). Pure: relay messages and
+// time in, relay messages and events out.
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "zmesh/stream/stream.hpp"
+
+namespace zmesh::stream {
+
+enum class EndReason : std::uint8_t {
+    done = 1,             // closed normally
+    refused = 2,          // the exit policy forbids the destination
+    connect_refused = 3,  // the destination refused the connection
+    unreachable = 4,      // no route to the destination
+    resolve_failed = 5,   // the name did not resolve
+    timeout = 6,
+    protocol = 7,  // a malformed message
+    aborted = 8,   // closed by one end without finishing
+    resource = 9,  // too many streams
+};
+const char* to_string(EndReason r);
+
+inline constexpr std::size_t kMaxTargetLength = 255;
+inline constexpr std::size_t kMaxStreamsPerCircuit = 1024;
+
+struct MuxEvent {
+    enum class Kind {
+        begin,      // exit: the client asks for `target`; answer accept() or refuse()
+        connected,  // client: the exit connected the stream
+        ended,      // the stream is gone (reason says why)
+        readable,   // bytes are waiting in read()
+    };
+    Kind kind;
+    std::uint16_t stream = 0;
+    std::string target;
+    EndReason reason = EndReason::done;
+};
+
+struct MuxOutput {
+    std::vector<circuit::RelayMessage> messages;
+    std::vector<MuxEvent> events;
+    void clear() {
+        messages.clear();
+        events.clear();
+    }
+};
+
+class StreamMux {
+  public:
+    enum class Side { client, exit };
+    StreamMux(Side side, StreamConfig config = {}, std::size_t circuit_window = 4096);
+
+    // Client: asks the exit for a stream to "host:port".
+    Result<std::uint16_t> open(const std::string& target, MuxOutput& out);
+    // Exit: the connection for a BEGIN succeeded or failed.
+    void accept(std::uint16_t id, MuxOutput& out);
+    void refuse(std::uint16_t id, EndReason reason, MuxOutput& out);
+
+    std::size_t write(std::uint16_t id, ByteView data);
+    std::size_t read(std::uint16_t id, MutByteView out);
+    std::size_t send_space(std::uint16_t id) const;
+    // No more bytes from this side; the stream ends once both sides are done.
+    void shutdown(std::uint16_t id);
+    // Ends the stream now, telling the other end.
+    void abort(std::uint16_t id, EndReason reason, MuxOutput& out);
+
+    void on_message(const circuit::RelayMessage& m, TimePoint now, MuxOutput& out);
+    void poll(TimePoint now, MuxOutput& out);
+    std::optional<TimePoint> next_timer() const;
+
+    bool contains(std::uint16_t id) const { return entries_.contains(id); }
+    std::size_t size() const { return entries_.size(); }
+    std::size_t in_flight() const;
+    std::uint64_t protocol_errors() const { return protocol_errors_; }
+
+  private:
+    enum class State { opening, open };
+    struct Entry {
+        State state = State::opening;
+        std::unique_ptr<Stream> stream;
+        bool announced_readable = false;
+    };
+    void end(std::uint16_t id, EndReason reason, MuxOutput& out);
+
+    Side side_;
+    StreamConfig cfg_;
+    std::size_t circuit_window_;
+    std::map<std::uint16_t, Entry> entries_;
+    std::uint16_t next_id_ = 1;
+    std::uint16_t rr_ = 0;  // round-robin start
+    std::uint64_t protocol_errors_ = 0;
+};
+
+}  // namespace zmesh::stream
