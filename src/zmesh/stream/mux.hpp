@@ -74,6 +74,11 @@ class StreamMux {
     std::optional<TimePoint> next_timer() const;
 
     bool contains(std::uint16_t id) const { return entries_.contains(id); }
+    // The other end finished sending and everything it sent has been read.
+    bool peer_finished(std::uint16_t id) const {
+        auto it = entries_.find(id);
+        return it != entries_.end() && it->second.stream->peer_finished();
+    }
     std::size_t size() const { return entries_.size(); }
     std::size_t in_flight() const;
     std::uint64_t protocol_errors() const { return protocol_errors_; }

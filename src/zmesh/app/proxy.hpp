@@ -1,0 +1,70 @@
+#pragma once
+// The client's entry: a SOCKS5 port and an HTTP CONNECT port. Each connection becomes a
+// stream on a circuit; connections with different SOCKS credentials get different
+// circuits (stream isolation, as Tor does).
+
+#include <boost/asio/ip/tcp.hpp>
+#include <functional>
+#include <map>
+#include <memory>
+
+#include "zmesh/circuit/node.hpp"
+#include "zmesh/stream/driver.hpp"
+
+namespace zmesh::app {
+
+namespace asio = boost::asio;
+
+struct ProxyStats {
+    std::uint64_t connections = 0;
+    std::uint64_t streams_opened = 0;
+    std::uint64_t streams_failed = 0;
+    std::uint64_t bad_requests = 0;
+    std::uint64_t circuits_built = 0;
+    std::uint64_t circuits_failed = 0;
+};
+
+class ClientProxy {
+public:
+    using PathProvider = std::function<std::vector<circuit::PathHop>()>;
+    struct Opened {
+        std::shared_ptr<stream::MuxDriver> driver;
+        std::uint16_t stream = 0;
+    };
+    using OpenHandler = std::function<void(std::optional<Opened>, stream::EndReason)>;
+
+    ClientProxy(circuit::CircuitNode& node, PathProvider paths, stream::StreamConfig cfg = {});
+    ~ClientProxy();
+
+    asio::ip::tcp::endpoint listen_socks(const asio::ip::tcp::endpoint& at);
+    asio::ip::tcp::endpoint listen_http(const asio::ip::tcp::endpoint& at);
+    void stop();
+
+    // Opens a stream to "host:port" on the circuit for `isolation`, building it if needed.
+    void open(const std::string& isolation, const std::string& target, OpenHandler done);
+    const ProxyStats& stats() const { return stats_; }
+    std::size_t circuits() const { return circuits_.size(); }
+
+private:
+    struct Circ;
+    void on_client_event(const circuit::ClientEvent& ev);
+    void drop_circuit(circuit::CircuitHandle h, stream::EndReason reason);
+    void open_on(const std::shared_ptr<Circ>& c, const std::string& target, OpenHandler done);
+    asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor& acceptor, bool http);
+    asio::awaitable<void> serve_socks(asio::ip::tcp::socket socket);
+    asio::awaitable<void> serve_http(asio::ip::tcp::socket socket);
+    // Opens and waits; nullopt and the reason on failure.
+    asio::awaitable<std::pair<std::optional<Opened>, stream::EndReason>> open_async(
+        const std::string& isolation, const std::string& target);
+
+    circuit::CircuitNode& node_;
+    PathProvider paths_;
+    stream::StreamConfig cfg_;
+    std::map<std::string, std::shared_ptr<Circ>> circuits_;
+    std::map<circuit::CircuitHandle, std::shared_ptr<Circ>> by_handle_;
+    std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> acceptors_;
+    ProxyStats stats_;
+    bool stopped_ = false;
+};
+
+}  // namespace zmesh::app

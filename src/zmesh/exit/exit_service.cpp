@@ -1,0 +1,138 @@
+#include "zmesh/exit/exit_service.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <charconv>
+
+namespace zmesh::exit {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using stream::EndReason;
+
+std::optional<Target> parse_target(std::string_view text) {
+    std::string_view host;
+    std::string_view port;
+    if (text.starts_with("[")) {
+        auto close = text.find("]:");
+        if (close == std::string_view::npos) return std::nullopt;
+        host = text.substr(1, close - 1);
+        port = text.substr(close + 2);
+    } else {
+        auto colon = text.rfind(':');
+        if (colon == std::string_view::npos) return std::nullopt;
+        host = text.substr(0, colon);
+        port = text.substr(colon + 1);
+    }
+    unsigned p = 0;
+    auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+    if (host.empty() || ec != std::errc{} || ptr != port.data() + port.size() || p == 0 ||
+        p > 65535)
+        return std::nullopt;
+    return Target{std::string(host), static_cast<std::uint16_t>(p)};
+}
+
+ExitService::ExitService(circuit::CircuitNode& node, ExitConfig config)
+    : node_(node), cfg_(std::move(config)) {
+    node_.on_exit_message([this](const circuit::LinkCircuit& lc, const circuit::RelayMessage& m) {
+        driver_for(lc)->deliver(m);
+    });
+    node_.on_exit_closed([this](const circuit::LinkCircuit& lc) {
+        auto it = drivers_.find({lc.peer, lc.id});
+        if (it == drivers_.end()) return;
+        auto driver = it->second;
+        drivers_.erase(it);
+        driver->close_all(EndReason::aborted);
+    });
+}
+
+std::shared_ptr<stream::MuxDriver> ExitService::driver_for(const circuit::LinkCircuit& lc) {
+    auto key = std::make_pair(lc.peer, lc.id);
+    auto it = drivers_.find(key);
+    if (it != drivers_.end()) return it->second;
+    auto driver = std::make_shared<stream::MuxDriver>(
+        node_.link().executor(), stream::StreamMux::Side::exit,
+        [this, lc](const circuit::RelayMessage& m) { return node_.exit_reply(lc, m); },
+        cfg_.stream);
+    driver->on_event([this, lc](const stream::MuxEvent& e) {
+        if (e.kind == stream::MuxEvent::Kind::begin) on_begin(lc, e.stream, e.target);
+    });
+    drivers_[key] = driver;
+    return driver;
+}
+
+void ExitService::on_begin(const circuit::LinkCircuit& lc, std::uint16_t id,
+                           const std::string& target) {
+    auto weak = std::weak_ptr<stream::MuxDriver>(driver_for(lc));
+    auto t = parse_target(target);
+    auto ex = node_.link().executor();
+    asio::co_spawn(
+        ex,
+        [this, weak, id, t, ex]() -> asio::awaitable<void> {
+            auto finish = [&](EndReason reason) {
+                if (auto d = weak.lock()) {
+                    stream::MuxOutput out;
+                    d->mux().refuse(id, reason, out);
+                    d->send_now(out);
+                }
+            };
+            if (!t) {
+                finish(EndReason::protocol);
+                co_return;
+            }
+            tcp::resolver resolver(ex);
+            auto [rec, results] = co_await resolver.async_resolve(
+                t->host, std::to_string(t->port), asio::as_tuple(asio::use_awaitable));
+            if (rec || results.empty()) {
+                ++stats_.resolve_failed;
+                finish(EndReason::resolve_failed);
+                co_return;
+            }
+            std::vector<tcp::endpoint> allowed;
+            for (const auto& r : results)
+                if (cfg_.policy.allows(r.endpoint().address(), r.endpoint().port()))
+                    allowed.push_back(r.endpoint());
+            if (allowed.empty()) {
+                ++stats_.refused_policy;
+                finish(EndReason::refused);
+                co_return;
+            }
+            EndReason failure = EndReason::connect_refused;
+            for (const auto& ep : allowed) {
+                tcp::socket socket(ex);
+                asio::steady_timer timer(ex);
+                timer.expires_after(cfg_.connect_timeout);
+                timer.async_wait([&socket](boost::system::error_code ec) {
+                    if (!ec) socket.close();
+                });
+                auto [cec] = co_await socket.async_connect(ep, asio::as_tuple(asio::use_awaitable));
+                bool timed_out = timer.expiry() <= stream::Clock::now();
+                timer.cancel();
+                if (!cec && socket.is_open()) {
+                    auto d = weak.lock();
+                    if (!d || !d->mux().contains(id)) co_return;  // circuit or stream gone
+                    ++stats_.streams_opened;
+                    boost::system::error_code ignore;
+                    socket.set_option(tcp::no_delay(true), ignore);
+                    stream::MuxOutput out;
+                    d->mux().accept(id, out);
+                    d->send_now(out);
+                    d->attach(id, std::move(socket));
+                    d->service();
+                    co_return;
+                }
+                if (timed_out) failure = EndReason::timeout;
+                else if (cec == asio::error::host_unreachable || cec == asio::error::network_unreachable)
+                    failure = EndReason::unreachable;
+            }
+            ++stats_.connect_failed;
+            finish(failure);
+        },
+        link::log_exit("exit stream setup"));
+}
+
+}  // namespace zmesh::exit

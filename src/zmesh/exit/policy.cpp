@@ -1,0 +1,133 @@
+#include "zmesh/exit/policy.hpp"
+
+#include <charconv>
+
+namespace zmesh::exit {
+
+namespace ip = boost::asio::ip;
+
+namespace {
+
+ip::address_v6 as_v6(const ip::address& a) {
+    return a.is_v4() ? ip::make_address_v6(ip::v4_mapped, a.to_v4()) : a.to_v6();
+}
+
+bool in_prefix(const ip::address_v6& addr, const ip::address_v6& net, unsigned bits) {
+    auto a = addr.to_bytes();
+    auto n = net.to_bytes();
+    for (unsigned i = 0; i < 16 && bits > 0; ++i) {
+        unsigned take = std::min(bits, 8u);
+        std::uint8_t mask = static_cast<std::uint8_t>(0xff << (8 - take));
+        if ((a[i] & mask) != (n[i] & mask)) return false;
+        bits -= take;
+    }
+    return true;
+}
+
+bool parse_u16(std::string_view s, std::uint16_t& out) {
+    unsigned v = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc{} || p != s.data() + s.size() || v == 0 || v > 65535) return false;
+    out = static_cast<std::uint16_t>(v);
+    return true;
+}
+
+struct Range {
+    const char* net;
+    unsigned bits;
+};
+
+}  // namespace
+
+bool is_private(const ip::address& addr) {
+    static const Range v4[] = {{"0.0.0.0", 8},     {"10.0.0.0", 8},     {"100.64.0.0", 10},
+                               {"127.0.0.0", 8},   {"169.254.0.0", 16}, {"172.16.0.0", 12},
+                               {"192.0.0.0", 24},  {"192.0.2.0", 24},   {"192.168.0.0", 16},
+                               {"198.18.0.0", 15}, {"198.51.100.0", 24}, {"203.0.113.0", 24},
+                               {"224.0.0.0", 4},   {"240.0.0.0", 4}};
+    static const Range v6[] = {{"::", 128},   {"::1", 128},     {"fc00::", 7},
+                               {"fe80::", 10}, {"ff00::", 8},   {"2001:db8::", 32},
+                               {"64:ff9b::", 96}};
+    auto a = as_v6(addr);
+    if (a.is_v4_mapped()) {
+        for (const auto& r : v4)
+            if (in_prefix(a, as_v6(ip::make_address(r.net)), 96 + r.bits)) return true;
+        return false;
+    }
+    for (const auto& r : v6)
+        if (in_prefix(a, ip::make_address_v6(r.net), r.bits)) return true;
+    return false;
+}
+
+Result<ExitPolicy> ExitPolicy::parse(const std::vector<std::string>& rules, bool allow_private,
+                                     std::string* error) {
+    ExitPolicy p;
+    p.allow_private_ = allow_private;
+    auto fail = [&](const std::string& rule, const char* why) -> Result<ExitPolicy> {
+        if (error) *error = "exit policy rule '" + rule + "': " + why;
+        return Errc::malformed;
+    };
+    for (const auto& rule : rules) {
+        PolicyRule r;
+        std::string_view s = rule;
+        if (s.starts_with("accept ")) {
+            r.accept = true;
+            s.remove_prefix(7);
+        } else if (s.starts_with("reject ")) {
+            r.accept = false;
+            s.remove_prefix(7);
+        } else {
+            return fail(rule, "must start with 'accept ' or 'reject '");
+        }
+        auto colon = s.rfind(':');
+        if (colon == std::string_view::npos) return fail(rule, "expected ADDRESS:PORTS");
+        std::string_view addr = s.substr(0, colon);
+        std::string_view ports = s.substr(colon + 1);
+        if (addr != "*") {
+            r.any_address = false;
+            std::string_view net = addr;
+            unsigned bits = 0;
+            bool has_bits = false;
+            if (auto slash = addr.find('/'); slash != std::string_view::npos) {
+                net = addr.substr(0, slash);
+                auto b = addr.substr(slash + 1);
+                auto [ptr, ec] = std::from_chars(b.data(), b.data() + b.size(), bits);
+                if (ec != std::errc{} || ptr != b.data() + b.size()) return fail(rule, "bad prefix length");
+                has_bits = true;
+            }
+            if (net.starts_with("[") && net.ends_with("]")) net = net.substr(1, net.size() - 2);
+            boost::system::error_code ec;
+            auto a = ip::make_address(std::string(net), ec);
+            if (ec) return fail(rule, "bad address");
+            unsigned max = a.is_v4() ? 32 : 128;
+            if (!has_bits) bits = max;
+            if (bits > max) return fail(rule, "prefix length too long");
+            r.network = as_v6(a);
+            r.prefix = a.is_v4() ? 96 + bits : bits;
+        }
+        if (ports != "*") {
+            auto dash = ports.find('-');
+            bool ok = dash == std::string_view::npos
+                          ? parse_u16(ports, r.port_lo) && parse_u16(ports, r.port_hi)
+                          : parse_u16(ports.substr(0, dash), r.port_lo) &&
+                                parse_u16(ports.substr(dash + 1), r.port_hi);
+            if (!ok || r.port_lo > r.port_hi) return fail(rule, "bad port or port range");
+        }
+        p.rules_.push_back(r);
+    }
+    return p;
+}
+
+bool ExitPolicy::allows(const ip::address& addr, std::uint16_t port) const {
+    if (port == 0) return false;
+    if (!allow_private_ && is_private(addr)) return false;
+    auto a = as_v6(addr);
+    for (const auto& r : rules_) {
+        if (port < r.port_lo || port > r.port_hi) continue;
+        if (!r.any_address && !in_prefix(a, r.network, r.prefix)) continue;
+        return r.accept;
+    }
+    return true;
+}
+
+}  // namespace zmesh::exit

@@ -1,0 +1,194 @@
+#include "zmesh/stream/driver.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+namespace zmesh::stream {
+
+using asio::ip::tcp;
+
+namespace {
+constexpr std::size_t kReadChunk = 64 * 1024;
+}
+
+// Moves bytes both ways between one TCP socket and one stream.
+class SocketPump : public std::enable_shared_from_this<SocketPump> {
+public:
+    SocketPump(std::weak_ptr<MuxDriver> driver, std::uint16_t id, tcp::socket socket)
+        : driver_(std::move(driver)), id_(id), socket_(std::move(socket)), wake_(socket_.get_executor()) {}
+
+    void start() {
+        auto self = shared_from_this();
+        asio::co_spawn(socket_.get_executor(), read_loop(), [self](std::exception_ptr) {});
+    }
+
+    // Called after the mux made progress: more send space, or bytes to deliver.
+    void poke() {
+        wake_.cancel();
+        if (!writing_) {
+            writing_ = true;
+            auto self = shared_from_this();
+            asio::co_spawn(socket_.get_executor(), write_loop(), [self](std::exception_ptr) {});
+        }
+    }
+
+    void finish() {
+        ended_ = true;
+        poke();  // the writer flushes what is left, then closes
+    }
+
+private:
+    asio::awaitable<void> read_loop() {
+        std::vector<std::uint8_t> buf(kReadChunk);
+        while (!ended_) {
+            auto d = driver_.lock();
+            if (!d) break;
+            std::size_t space = d->mux_.send_space(id_);
+            if (space == 0) {
+                // Back-pressure: wait for the stream to drain before reading more.
+                wake_.expires_after(std::chrono::milliseconds(50));
+                d.reset();
+                co_await wake_.async_wait(asio::as_tuple(asio::use_awaitable));
+                continue;
+            }
+            d.reset();
+            auto [ec, n] = co_await socket_.async_read_some(
+                asio::buffer(buf.data(), std::min(space, buf.size())),
+                asio::as_tuple(asio::use_awaitable));
+            d = driver_.lock();
+            if (!d || ended_) break;
+            if (ec) {
+                // EOF: no more bytes from this side. Anything else: the stream is aborted.
+                if (ec == asio::error::eof) {
+                    d->mux_.shutdown(id_);
+                    d->service();
+                } else {
+                    MuxOutput out;
+                    d->mux_.abort(id_, EndReason::aborted, out);
+                    d->handle(out);
+                }
+                break;
+            }
+            d->mux_.write(id_, {buf.data(), n});
+            d->service();
+        }
+    }
+
+    asio::awaitable<void> write_loop() {
+        std::vector<std::uint8_t> buf(kReadChunk);
+        while (true) {
+            auto d = driver_.lock();
+            if (!d) break;
+            std::size_t n = d->mux_.read(id_, buf);
+            if (n == 0) break;
+            d->service();  // the read reopened the receive window
+            d.reset();
+            auto [ec, written] =
+                co_await asio::async_write(socket_, asio::buffer(buf.data(), n),
+                                           asio::as_tuple(asio::use_awaitable));
+            if (ec) {
+                if (auto dd = driver_.lock()) {
+                    MuxOutput out;
+                    dd->mux_.abort(id_, EndReason::aborted, out);
+                    dd->handle(out);
+                }
+                break;
+            }
+        }
+        writing_ = false;
+        auto d = driver_.lock();
+        bool gone = !d || !d->mux_.contains(id_);
+        if (ended_ || gone) {
+            boost::system::error_code ec;
+            socket_.shutdown(tcp::socket::shutdown_both, ec);
+            socket_.close(ec);
+            if (d) d->pumps_.erase(id_);
+        } else if (d && d->mux_.peer_finished(id_)) {
+            boost::system::error_code ec;
+            socket_.shutdown(tcp::socket::shutdown_send, ec);  // pass the FIN on
+        }
+    }
+
+    std::weak_ptr<MuxDriver> driver_;
+    std::uint16_t id_;
+    tcp::socket socket_;
+    asio::steady_timer wake_;
+    bool writing_ = false;
+    bool ended_ = false;
+};
+
+MuxDriver::MuxDriver(asio::any_io_executor ex, StreamMux::Side side, Sender send,
+                     StreamConfig cfg)
+    : ex_(ex), mux_(side, cfg), send_(std::move(send)), timer_(ex) {}
+
+MuxDriver::~MuxDriver() { timer_.cancel(); }
+
+void MuxDriver::deliver(const circuit::RelayMessage& m) {
+    MuxOutput out;
+    mux_.on_message(m, Clock::now(), out);
+    handle(out);
+    service();
+}
+
+void MuxDriver::service() {
+    if (servicing_ || closed_) return;
+    servicing_ = true;
+    MuxOutput out;
+    mux_.poll(Clock::now(), out);
+    handle(out);
+    servicing_ = false;
+    for (auto& [id, pump] : pumps_) pump->poke();
+    arm_timer();
+}
+
+void MuxDriver::handle(MuxOutput& out) {
+    for (const auto& m : out.messages) (void)send_(m);
+    auto events = std::move(out.events);
+    out.clear();
+    for (const auto& e : events) {
+        if (e.kind == MuxEvent::Kind::readable || e.kind == MuxEvent::Kind::ended) {
+            auto it = pumps_.find(e.stream);
+            if (it != pumps_.end()) {
+                auto pump = it->second;
+                if (e.kind == MuxEvent::Kind::ended) pump->finish();
+                else pump->poke();
+            }
+        }
+        if (handler_) handler_(e);
+    }
+}
+
+void MuxDriver::arm_timer() {
+    auto next = mux_.next_timer();
+    if (!next) return;
+    timer_.expires_at(*next);
+    std::weak_ptr<MuxDriver> weak = weak_from_this();
+    timer_.async_wait([weak](boost::system::error_code ec) {
+        if (ec) return;
+        if (auto d = weak.lock()) d->service();
+    });
+}
+
+void MuxDriver::close_all(EndReason reason) {
+    closed_ = true;
+    timer_.cancel();
+    for (auto& [id, pump] : pumps_) pump->finish();
+    if (handler_) {
+        // Tell the owner about every stream that ends with the circuit.
+        for (auto& [id, pump] : pumps_) handler_({MuxEvent::Kind::ended, id, {}, reason});
+    }
+}
+
+void MuxDriver::attach(std::uint16_t id, tcp::socket socket) {
+    auto pump = std::make_shared<SocketPump>(weak_from_this(), id, std::move(socket));
+    pumps_[id] = pump;
+    pump->start();
+    pump->poke();
+}
+
+}  // namespace zmesh::stream

@@ -1,0 +1,59 @@
+#pragma once
+// Runs one StreamMux on a live circuit: sends what it produces, feeds it what arrives,
+// keeps its timers, and moves bytes between its streams and TCP sockets (SocketPump).
+// Used by the client's SOCKS entry and by the exit alike.
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <functional>
+#include <memory>
+#include <unordered_map>
+
+#include "zmesh/stream/mux.hpp"
+
+namespace zmesh::stream {
+
+namespace asio = boost::asio;
+
+class SocketPump;
+
+class MuxDriver : public std::enable_shared_from_this<MuxDriver> {
+public:
+    using Sender = std::function<Status(const circuit::RelayMessage&)>;
+    using EventHandler = std::function<void(const MuxEvent&)>;
+
+    MuxDriver(asio::any_io_executor ex, StreamMux::Side side, Sender send, StreamConfig cfg = {});
+    ~MuxDriver();
+
+    StreamMux& mux() { return mux_; }
+    void on_event(EventHandler h) { handler_ = std::move(h); }
+    // A relay message from the circuit.
+    void deliver(const circuit::RelayMessage& m);
+    // Polls the mux, sends its output, re-arms the timer. Call after any change.
+    void service();
+    // Sends and dispatches what a direct call on mux() produced.
+    void send_now(MuxOutput& out) { handle(out); }
+    // The circuit is gone: every stream ends.
+    void close_all(EndReason reason);
+
+    // Joins a connected socket to stream `id` until either side ends.
+    void attach(std::uint16_t id, asio::ip::tcp::socket socket);
+    std::size_t attached() const { return pumps_.size(); }
+
+private:
+    friend class SocketPump;
+    void handle(MuxOutput& out);
+    void arm_timer();
+
+    asio::any_io_executor ex_;
+    StreamMux mux_;
+    Sender send_;
+    EventHandler handler_;
+    asio::steady_timer timer_;
+    std::unordered_map<std::uint16_t, std::shared_ptr<SocketPump>> pumps_;
+    MuxOutput out_;
+    bool servicing_ = false;
+    bool closed_ = false;
+};
+
+}  // namespace zmesh::stream
