@@ -9,5 +9,6 @@ namespace zmesh::app {
 void add_identity_commands(CLI::App& app, int& exit_code);
 void add_link_commands(CLI::App& app, int& exit_code);
 void add_demo_command(CLI::App& app, int& exit_code);
+void add_testnet_command(CLI::App& app, int& exit_code);
 
 }  // namespace zmesh::app

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
     zmesh::app::add_identity_commands(app, exit_code);
     zmesh::app::add_link_commands(app, exit_code);
     zmesh::app::add_demo_command(app, exit_code);
+    zmesh::app::add_testnet_command(app, exit_code);
     app.parse_complete_callback([&] {
         spdlog::set_level(spdlog::level::from_str(log_level));
         spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");

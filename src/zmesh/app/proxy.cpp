@@ -41,7 +41,9 @@ ClientProxy::ClientProxy(circuit::CircuitNode& node, PathProvider paths, stream:
     node_.on_client_event([this](const circuit::ClientEvent& ev) { on_client_event(ev); });
 }
 
-ClientProxy::~ClientProxy() { stop(); }
+ClientProxy::~ClientProxy() {
+    stop();
+}
 
 void ClientProxy::stop() {
     stopped_ = true;
@@ -205,8 +207,10 @@ asio::awaitable<void> ClientProxy::accept_loop(tcp::acceptor& acceptor, bool htt
         }
         ++stats_.connections;
         auto ex = socket.get_executor();
-        if (http) asio::co_spawn(ex, serve_http(std::move(socket)), link::log_exit("HTTP CONNECT"));
-        else asio::co_spawn(ex, serve_socks(std::move(socket)), link::log_exit("SOCKS5"));
+        if (http)
+            asio::co_spawn(ex, serve_http(std::move(socket)), link::log_exit("HTTP CONNECT"));
+        else
+            asio::co_spawn(ex, serve_socks(std::move(socket)), link::log_exit("SOCKS5"));
     }
 }
 
@@ -223,7 +227,8 @@ asio::awaitable<void> ClientProxy::serve_socks(tcp::socket socket) {
         co_return;  // not SOCKS5: close without an answer, as RFC 1928 has none for this
     }
     std::vector<std::uint8_t> methods(head[1]);
-    if (auto [ec, n] = co_await asio::async_read(socket, asio::buffer(methods), kAwait); ec) co_return;
+    if (auto [ec, n] = co_await asio::async_read(socket, asio::buffer(methods), kAwait); ec)
+        co_return;
     std::uint8_t method = select_method(methods);
     std::uint8_t choice[2] = {kVersion, method};
     co_await asio::async_write(socket, asio::buffer(choice), kAwait);
@@ -236,13 +241,17 @@ asio::awaitable<void> ClientProxy::serve_socks(tcp::socket socket) {
         // RFC 1929: VER(1) ULEN UNAME PLEN PASSWD. Any credentials are accepted; they only
         // choose the circuit.
         std::uint8_t vl[2];
-        if (auto [ec, n] = co_await asio::async_read(socket, asio::buffer(vl), kAwait); ec) co_return;
+        if (auto [ec, n] = co_await asio::async_read(socket, asio::buffer(vl), kAwait); ec)
+            co_return;
         std::string user(vl[1], '\0');
-        if (auto [ec, n] = co_await asio::async_read(socket, asio::buffer(user), kAwait); ec) co_return;
+        if (auto [ec, n] = co_await asio::async_read(socket, asio::buffer(user), kAwait); ec)
+            co_return;
         std::uint8_t plen = 0;
-        if (auto [ec, n] = co_await asio::async_read(socket, asio::buffer(&plen, 1), kAwait); ec) co_return;
+        if (auto [ec, n] = co_await asio::async_read(socket, asio::buffer(&plen, 1), kAwait); ec)
+            co_return;
         std::string pass(plen, '\0');
-        if (auto [ec, n] = co_await asio::async_read(socket, asio::buffer(pass), kAwait); ec) co_return;
+        if (auto [ec, n] = co_await asio::async_read(socket, asio::buffer(pass), kAwait); ec)
+            co_return;
         bool ok = vl[0] == 1;
         std::uint8_t status[2] = {1, static_cast<std::uint8_t>(ok ? 0 : 1)};
         co_await asio::async_write(socket, asio::buffer(status), kAwait);
@@ -264,14 +273,16 @@ asio::awaitable<void> ClientProxy::serve_socks(tcp::socket socket) {
     std::vector<std::uint8_t> addr;
     if (check.header->address_type == 3) {
         std::uint8_t len = 0;
-        if (auto [ec, n] = co_await asio::async_read(socket, asio::buffer(&len, 1), kAwait); ec) co_return;
+        if (auto [ec, n] = co_await asio::async_read(socket, asio::buffer(&len, 1), kAwait); ec)
+            co_return;
         addr.resize(len);
     } else {
         addr.resize(address_length(check.header->address_type, 0));
     }
     std::uint8_t port_bytes[2];
     if (auto [ec, n] = co_await asio::async_read(socket, asio::buffer(addr), kAwait); ec) co_return;
-    if (auto [ec, n] = co_await asio::async_read(socket, asio::buffer(port_bytes), kAwait); ec) co_return;
+    if (auto [ec, n] = co_await asio::async_read(socket, asio::buffer(port_bytes), kAwait); ec)
+        co_return;
     auto target = target_from(check.header->address_type, addr, load_u16_be(port_bytes));
     if (!target) {
         ++stats_.bad_requests;
@@ -307,7 +318,8 @@ asio::awaitable<void> ClientProxy::serve_http(tcp::socket socket) {
     std::string_view line(header.data(), header.find("\r\n"));
     auto sp1 = line.find(' ');
     auto sp2 = line.rfind(' ');
-    if (sp1 == std::string_view::npos || sp2 == sp1 || !line.substr(sp2 + 1).starts_with("HTTP/1.")) {
+    if (sp1 == std::string_view::npos || sp2 == sp1 ||
+        !line.substr(sp2 + 1).starts_with("HTTP/1.")) {
         ++stats_.bad_requests;
         co_await respond("400 Bad Request");
         co_return;

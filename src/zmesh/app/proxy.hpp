@@ -25,7 +25,7 @@ struct ProxyStats {
 };
 
 class ClientProxy {
-public:
+  public:
     using PathProvider = std::function<std::vector<circuit::PathHop>()>;
     struct Opened {
         std::shared_ptr<stream::MuxDriver> driver;
@@ -45,7 +45,7 @@ public:
     const ProxyStats& stats() const { return stats_; }
     std::size_t circuits() const { return circuits_.size(); }
 
-private:
+  private:
     struct Circ;
     void on_client_event(const circuit::ClientEvent& ev);
     void drop_circuit(circuit::CircuitHandle h, stream::EndReason reason);

@@ -34,10 +34,14 @@ HeaderCheck check_request_header(ByteView four) {
 
 std::size_t address_length(std::uint8_t type, std::uint8_t first_byte) {
     switch (type) {
-        case 1: return 4;
-        case 4: return 16;
-        case 3: return first_byte;
-        default: return 0;
+        case 1:
+            return 4;
+        case 4:
+            return 16;
+        case 3:
+            return first_byte;
+        default:
+            return 0;
     }
 }
 
@@ -71,12 +75,18 @@ Bytes make_reply(Reply r) {
 
 Reply reply_for(stream::EndReason r) {
     switch (r) {
-        case stream::EndReason::refused: return Reply::not_allowed;
-        case stream::EndReason::connect_refused: return Reply::connection_refused;
-        case stream::EndReason::unreachable: return Reply::network_unreachable;
-        case stream::EndReason::resolve_failed: return Reply::host_unreachable;
-        case stream::EndReason::timeout: return Reply::ttl_expired;
-        default: return Reply::general_failure;
+        case stream::EndReason::refused:
+            return Reply::not_allowed;
+        case stream::EndReason::connect_refused:
+            return Reply::connection_refused;
+        case stream::EndReason::unreachable:
+            return Reply::network_unreachable;
+        case stream::EndReason::resolve_failed:
+            return Reply::host_unreachable;
+        case stream::EndReason::timeout:
+            return Reply::ttl_expired;
+        default:
+            return Reply::general_failure;
     }
 }
 

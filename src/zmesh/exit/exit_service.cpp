@@ -125,8 +125,10 @@ void ExitService::on_begin(const circuit::LinkCircuit& lc, std::uint16_t id,
                     d->service();
                     co_return;
                 }
-                if (timed_out) failure = EndReason::timeout;
-                else if (cec == asio::error::host_unreachable || cec == asio::error::network_unreachable)
+                if (timed_out)
+                    failure = EndReason::timeout;
+                else if (cec == asio::error::host_unreachable ||
+                         cec == asio::error::network_unreachable)
                     failure = EndReason::unreachable;
             }
             ++stats_.connect_failed;

@@ -33,12 +33,12 @@ struct Target {
 std::optional<Target> parse_target(std::string_view text);
 
 class ExitService {
-public:
+  public:
     ExitService(circuit::CircuitNode& node, ExitConfig config);
     const ExitStats& stats() const { return stats_; }
     std::size_t circuits() const { return drivers_.size(); }
 
-private:
+  private:
     std::shared_ptr<stream::MuxDriver> driver_for(const circuit::LinkCircuit& lc);
     void on_begin(const circuit::LinkCircuit& lc, std::uint16_t id, const std::string& target);
 

@@ -40,14 +40,13 @@ struct Range {
 }  // namespace
 
 bool is_private(const ip::address& addr) {
-    static const Range v4[] = {{"0.0.0.0", 8},     {"10.0.0.0", 8},     {"100.64.0.0", 10},
-                               {"127.0.0.0", 8},   {"169.254.0.0", 16}, {"172.16.0.0", 12},
-                               {"192.0.0.0", 24},  {"192.0.2.0", 24},   {"192.168.0.0", 16},
+    static const Range v4[] = {{"0.0.0.0", 8},     {"10.0.0.0", 8},      {"100.64.0.0", 10},
+                               {"127.0.0.0", 8},   {"169.254.0.0", 16},  {"172.16.0.0", 12},
+                               {"192.0.0.0", 24},  {"192.0.2.0", 24},    {"192.168.0.0", 16},
                                {"198.18.0.0", 15}, {"198.51.100.0", 24}, {"203.0.113.0", 24},
                                {"224.0.0.0", 4},   {"240.0.0.0", 4}};
-    static const Range v6[] = {{"::", 128},   {"::1", 128},     {"fc00::", 7},
-                               {"fe80::", 10}, {"ff00::", 8},   {"2001:db8::", 32},
-                               {"64:ff9b::", 96}};
+    static const Range v6[] = {{"::", 128},   {"::1", 128},       {"fc00::", 7},    {"fe80::", 10},
+                               {"ff00::", 8}, {"2001:db8::", 32}, {"64:ff9b::", 96}};
     auto a = as_v6(addr);
     if (a.is_v4_mapped()) {
         for (const auto& r : v4)
@@ -92,7 +91,8 @@ Result<ExitPolicy> ExitPolicy::parse(const std::vector<std::string>& rules, bool
                 net = addr.substr(0, slash);
                 auto b = addr.substr(slash + 1);
                 auto [ptr, ec] = std::from_chars(b.data(), b.data() + b.size(), bits);
-                if (ec != std::errc{} || ptr != b.data() + b.size()) return fail(rule, "bad prefix length");
+                if (ec != std::errc{} || ptr != b.data() + b.size())
+                    return fail(rule, "bad prefix length");
                 has_bits = true;
             }
             if (net.starts_with("[") && net.ends_with("]")) net = net.substr(1, net.size() - 2);

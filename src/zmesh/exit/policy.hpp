@@ -24,7 +24,7 @@ struct PolicyRule {
 };
 
 class ExitPolicy {
-public:
+  public:
     // Accepts everything public (the default of a fresh exit).
     ExitPolicy() = default;
     // Parses one rule per entry. Errors name the entry.
@@ -35,7 +35,7 @@ public:
     bool allow_private() const { return allow_private_; }
     void set_allow_private(bool v) { allow_private_ = v; }
 
-private:
+  private:
     std::vector<PolicyRule> rules_;
     bool allow_private_ = false;
 };

@@ -83,6 +83,13 @@ asio::awaitable<void> UdpLink::receive_loop() {
 
 void UdpLink::transmit(std::vector<Outgoing>& packets) {
     for (auto& p : packets) {
+        if (loss_ > 0) {
+            rng_state_ = rng_state_ * 6364136223846793005ULL + 1442695040888963407ULL;
+            if (static_cast<double>(rng_state_ >> 11) / 9007199254740992.0 < loss_) {
+                ++injected_losses_;
+                continue;
+            }
+        }
         if (backlog_.size() >= kMaxUdpBacklog) {
             ++transmit_drops_;
             continue;

@@ -19,6 +19,9 @@ class UdpLink final : public LinkService {
     Result<SessionId> connect(const SocketAddress& to, const crypto::X25519Public& key,
                               noise::Pattern pattern) override;
     SocketAddress local_address() const override;
+    // Testing only: drop this fraction of outgoing datagrams at random.
+    void set_loss(double fraction) { loss_ = fraction; }
+    std::uint64_t injected_losses() const { return injected_losses_; }
 
   private:
     void transmit(std::vector<Outgoing>& packets) override;
@@ -31,6 +34,9 @@ class UdpLink final : public LinkService {
     std::deque<Outgoing> backlog_;
     bool writer_waiting_ = false;
     bool v6_ = false;
+    double loss_ = 0;
+    std::uint64_t injected_losses_ = 0;
+    std::uint64_t rng_state_ = 0x9e3779b97f4a7c15ULL;
 };
 
 }  // namespace zmesh::link

@@ -18,9 +18,12 @@ constexpr std::size_t kReadChunk = 64 * 1024;
 
 // Moves bytes both ways between one TCP socket and one stream.
 class SocketPump : public std::enable_shared_from_this<SocketPump> {
-public:
+  public:
     SocketPump(std::weak_ptr<MuxDriver> driver, std::uint16_t id, tcp::socket socket)
-        : driver_(std::move(driver)), id_(id), socket_(std::move(socket)), wake_(socket_.get_executor()) {}
+        : driver_(std::move(driver)),
+          id_(id),
+          socket_(std::move(socket)),
+          wake_(socket_.get_executor()) {}
 
     void start() {
         auto self = shared_from_this();
@@ -42,7 +45,7 @@ public:
         poke();  // the writer flushes what is left, then closes
     }
 
-private:
+  private:
     asio::awaitable<void> read_loop() {
         std::vector<std::uint8_t> buf(kReadChunk);
         while (!ended_) {
@@ -88,9 +91,8 @@ private:
             if (n == 0) break;
             d->service();  // the read reopened the receive window
             d.reset();
-            auto [ec, written] =
-                co_await asio::async_write(socket_, asio::buffer(buf.data(), n),
-                                           asio::as_tuple(asio::use_awaitable));
+            auto [ec, written] = co_await asio::async_write(socket_, asio::buffer(buf.data(), n),
+                                                            asio::as_tuple(asio::use_awaitable));
             if (ec) {
                 if (auto dd = driver_.lock()) {
                     MuxOutput out;
@@ -122,11 +124,12 @@ private:
     bool ended_ = false;
 };
 
-MuxDriver::MuxDriver(asio::any_io_executor ex, StreamMux::Side side, Sender send,
-                     StreamConfig cfg)
+MuxDriver::MuxDriver(asio::any_io_executor ex, StreamMux::Side side, Sender send, StreamConfig cfg)
     : ex_(ex), mux_(side, cfg), send_(std::move(send)), timer_(ex) {}
 
-MuxDriver::~MuxDriver() { timer_.cancel(); }
+MuxDriver::~MuxDriver() {
+    timer_.cancel();
+}
 
 void MuxDriver::deliver(const circuit::RelayMessage& m) {
     MuxOutput out;
@@ -155,8 +158,10 @@ void MuxDriver::handle(MuxOutput& out) {
             auto it = pumps_.find(e.stream);
             if (it != pumps_.end()) {
                 auto pump = it->second;
-                if (e.kind == MuxEvent::Kind::ended) pump->finish();
-                else pump->poke();
+                if (e.kind == MuxEvent::Kind::ended)
+                    pump->finish();
+                else
+                    pump->poke();
             }
         }
         if (handler_) handler_(e);

@@ -18,7 +18,7 @@ namespace asio = boost::asio;
 class SocketPump;
 
 class MuxDriver : public std::enable_shared_from_this<MuxDriver> {
-public:
+  public:
     using Sender = std::function<Status(const circuit::RelayMessage&)>;
     using EventHandler = std::function<void(const MuxEvent&)>;
 
@@ -40,7 +40,7 @@ public:
     void attach(std::uint16_t id, asio::ip::tcp::socket socket);
     std::size_t attached() const { return pumps_.size(); }
 
-private:
+  private:
     friend class SocketPump;
     void handle(MuxOutput& out);
     void arm_timer();

@@ -1,0 +1,262 @@
+// zmesh testnet: relays, exits and a client in one process on loopback, with a SOCKS5
+// port (and HTTP CONNECT) that carries connections through onion circuits.
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <cstdio>
+#include <iostream>
+#include <random>
+
+#include "zmesh/app/commands.hpp"
+#include "zmesh/app/net_options.hpp"
+#include "zmesh/app/proxy.hpp"
+#include "zmesh/exit/exit_service.hpp"
+#include "zmesh/link/tcp_link.hpp"
+#include "zmesh/link/udp_link.hpp"
+
+namespace zmesh::app {
+namespace {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+struct TestnetOptions {
+    int relays = 5;
+    int exits = 2;
+    int hops = 3;
+    std::string socks = "127.0.0.1:9050";
+    std::string http = "127.0.0.1:8118";
+    std::string transport = "udp";
+    double loss = 0;
+    std::string demo_http;  // serve a small page here, for the printed curl line
+};
+
+struct Member {
+    crypto::Identity identity = crypto::Identity::generate();
+    crypto::X25519KeyPair onion = crypto::X25519KeyPair::generate();
+    std::unique_ptr<link::LinkService> link;
+    std::unique_ptr<circuit::CircuitNode> node;
+    std::unique_ptr<exit::ExitService> exit;
+
+    circuit::PathHop path_hop() const {
+        circuit::PathHop p;
+        p.hop.id = identity.node_id();
+        p.hop.link_key = identity.link.pub;
+        auto a = link::to_peer_address(link->local_address());
+        std::copy_n(a.bytes.begin(), 16, p.hop.address.begin());
+        p.hop.port = link->local_address().port;
+        p.onion = onion.pub;
+        return p;
+    }
+};
+
+std::unique_ptr<Member> make_member(asio::io_context& io, const TestnetOptions& o, bool is_exit) {
+    auto m = std::make_unique<Member>();
+    link::SocketAddress loopback{asio::ip::address_v4::loopback(), 0};
+    link::EndpointConfig lc{m->identity.link, default_suite(), {}};
+    if (o.transport == "tcp") {
+        m->link = std::make_unique<link::TcpLink>(io.get_executor(), lc, loopback);
+    } else {
+        auto udp = std::make_unique<link::UdpLink>(io.get_executor(), lc, loopback);
+        udp->set_loss(o.loss);
+        m->link = std::move(udp);
+    }
+    circuit::NodeConfig nc;
+    nc.relay.id = m->identity.node_id();
+    nc.relay.onion = m->onion;
+    nc.relay.exit = is_exit;
+    m->node = std::make_unique<circuit::CircuitNode>(*m->link, nc);
+    if (is_exit) {
+        exit::ExitConfig ec;
+        ec.policy.set_allow_private(true);  // a loopback test network must reach loopback
+        m->exit = std::make_unique<exit::ExitService>(*m->node, ec);
+    }
+    m->link->start();
+    m->node->start();
+    return m;
+}
+
+// A tiny HTTP responder so the printed curl line works without any other server.
+asio::awaitable<void> demo_page(tcp::acceptor& acceptor, int hops) {
+    for (;;) {
+        auto [ec, socket] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
+        if (ec) co_return;
+        asio::streambuf buf(8192);
+        auto [rec, n] = co_await asio::async_read_until(socket, buf, "\r\n\r\n",
+                                                        asio::as_tuple(asio::use_awaitable));
+        if (rec) continue;
+        std::string body = "Hello from the zmesh testnet. This page reached you through a " +
+                           std::to_string(hops) + "-hop onion circuit.\n";
+        std::string resp = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " +
+                           std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+        co_await asio::async_write(socket, asio::buffer(resp), asio::as_tuple(asio::use_awaitable));
+    }
+}
+
+int run_testnet(const TestnetOptions& o) {
+    if (o.relays < 2 || o.exits < 1 || o.exits > o.relays || o.hops < 2 ||
+        o.hops > static_cast<int>(circuit::kMaxHops) || o.loss < 0 || o.loss >= 1) {
+        std::cerr << "zmesh testnet: need --relays >= 2, 1 <= --exits <= --relays, "
+                     "2 <= --hops <= 8 and 0 <= --loss < 1\n";
+        return 1;
+    }
+    auto socks_at = parse_socket_address(o.socks);
+    auto http_at =
+        o.http.empty() ? std::optional<link::SocketAddress>() : parse_socket_address(o.http);
+    if (!socks_at || (!o.http.empty() && !http_at)) {
+        std::cerr << "zmesh testnet: addresses must look like 127.0.0.1:9050\n";
+        return 1;
+    }
+    asio::io_context io;
+    std::vector<std::unique_ptr<Member>> relays;
+    std::printf("testnet: starting %d relays (%d exits) over %s on 127.0.0.1%s\n", o.relays,
+                o.exits, o.transport == "tcp" ? "TCP" : "UDP",
+                o.loss > 0 ? (" with " + std::to_string(o.loss * 100) + "% loss").c_str() : "");
+    try {
+        for (int i = 0; i < o.relays; ++i) {
+            bool is_exit = i >= o.relays - o.exits;
+            relays.push_back(make_member(io, o, is_exit));
+            std::printf("  relay %d/%d %s %s\n", i + 1, o.relays, is_exit ? "exit " : "relay",
+                        format_socket_address(relays.back()->link->local_address()).c_str());
+        }
+    } catch (const std::exception& e) {
+        std::cerr << "zmesh testnet: cannot start a relay: " << e.what() << "\n";
+        return 1;
+    }
+    std::fflush(stdout);
+    auto client = make_member(io, o, false);
+    int hops = std::min(o.hops, o.relays);
+    std::mt19937 rng(std::random_device{}());
+    ClientProxy::PathProvider paths = [&]() {
+        std::vector<int> exits;
+        std::vector<int> others;
+        for (int i = 0; i < o.relays; ++i) (i >= o.relays - o.exits ? exits : others).push_back(i);
+        int exit = exits[rng() % exits.size()];
+        std::vector<int> pool = others;
+        for (int e : exits)
+            if (e != exit) pool.push_back(e);
+        std::shuffle(pool.begin(), pool.end(), rng);
+        std::vector<circuit::PathHop> path;
+        for (int i = 0; i + 1 < hops && i < static_cast<int>(pool.size()); ++i)
+            path.push_back(relays[pool[i]]->path_hop());
+        path.push_back(relays[exit]->path_hop());
+        return path;
+    };
+    ClientProxy proxy(*client->node, paths);
+    tcp::endpoint socks_ep, http_ep;
+    std::unique_ptr<tcp::acceptor> page;
+    try {
+        socks_ep = proxy.listen_socks({socks_at->ip, socks_at->port});
+        if (http_at) http_ep = proxy.listen_http({http_at->ip, http_at->port});
+        if (!o.demo_http.empty()) {
+            auto at = parse_socket_address(o.demo_http);
+            if (!at) throw std::runtime_error("bad --demo-http address");
+            page = std::make_unique<tcp::acceptor>(io, tcp::endpoint(at->ip, at->port));
+            asio::co_spawn(io, demo_page(*page, hops), asio::detached);
+        }
+    } catch (const std::exception& e) {
+        std::cerr << "zmesh testnet: cannot listen: " << e.what() << "\n";
+        return 1;
+    }
+
+    // Bootstrap check: one circuit through the network before saying ready.
+    auto t0 = std::chrono::steady_clock::now();
+    bool ready = false;
+    int exit_code = 0;
+    proxy.open("testnet-bootstrap", "127.0.0.1:9", [&](auto, stream::EndReason) {});
+    asio::steady_timer poll(io);
+    std::function<void()> wait_ready = [&] {
+        poll.expires_after(std::chrono::milliseconds(5));
+        poll.async_wait([&](boost::system::error_code ec) {
+            if (ec) return;
+            if (proxy.stats().circuits_built > 0) {
+                ready = true;
+                auto ms =
+                    std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                        .count();
+                std::printf("bootstrap: %d-hop circuit built in %.1f ms\n", hops, ms);
+                std::printf("ready: SOCKS5 %s",
+                            format_socket_address({socks_ep.address(), socks_ep.port()}).c_str());
+                if (http_at)
+                    std::printf(", HTTP CONNECT %s",
+                                format_socket_address({http_ep.address(), http_ep.port()}).c_str());
+                std::printf("\n");
+                if (page) {
+                    auto ep = page->local_endpoint();
+                    std::printf(
+                        "try:   curl --socks5-hostname %s http://%s/\n",
+                        format_socket_address({socks_ep.address(), socks_ep.port()}).c_str(),
+                        format_socket_address({ep.address(), ep.port()}).c_str());
+                }
+                std::printf("Ctrl-C stops the network.\n");
+                std::fflush(stdout);
+            } else if (proxy.stats().circuits_failed > 3) {
+                std::fprintf(stderr, "zmesh testnet: circuits fail to build\n");
+                exit_code = 1;
+                io.stop();
+            } else {
+                wait_ready();
+            }
+        });
+    };
+    wait_ready();
+
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](boost::system::error_code ec, int) {
+        if (ec) return;
+        std::printf("\ntestnet: shutting down\n");
+        proxy.stop();
+        if (page) page->close();
+        client->node->stop();
+        client->link->stop();
+        for (auto& r : relays) {
+            r->node->stop();
+            r->link->stop();
+        }
+        io.stop();
+    });
+    io.run();
+    if (ready) {
+        std::uint64_t forwarded = 0;
+        for (auto& r : relays) forwarded += r->node->relay().stats().cells_forward;
+        std::printf("testnet: %llu connections, %llu streams, %llu relay cells forwarded\n",
+                    static_cast<unsigned long long>(proxy.stats().connections),
+                    static_cast<unsigned long long>(proxy.stats().streams_opened),
+                    static_cast<unsigned long long>(forwarded));
+    }
+    return exit_code;
+}
+
+}  // namespace
+
+void add_testnet_command(CLI::App& app, int& exit_code) {
+    static TestnetOptions o;
+    auto* cmd =
+        app.add_subcommand("testnet", "Run a whole zmesh network on loopback with a SOCKS5 port");
+    cmd->add_option("--relays", o.relays, "Relays to start")->capture_default_str();
+    cmd->add_option("--exits", o.exits, "How many of them are exits")->capture_default_str();
+    cmd->add_option("--hops", o.hops, "Hops per circuit (2-8)")->capture_default_str();
+    cmd->add_option("--socks", o.socks, "SOCKS5 listen address")->capture_default_str();
+    cmd->add_option("--http", o.http, "HTTP CONNECT listen address (empty: none)")
+        ->capture_default_str();
+    cmd->add_option("--transport", o.transport, "udp or tcp links")
+        ->check(CLI::IsMember({"udp", "tcp"}))
+        ->capture_default_str();
+    cmd->add_option("--loss", o.loss, "Drop this fraction of UDP datagrams (testing)")
+        ->capture_default_str();
+    cmd->add_option("--demo-http", o.demo_http, "Also serve a small page here to fetch");
+    cmd->footer(
+        "Example:\n  zmesh testnet --relays 5 --exits 2 --socks 127.0.0.1:9050\n"
+        "  curl --socks5-hostname 127.0.0.1:9050 http://127.0.0.1:8000/");
+    cmd->callback([&] { exit_code = run_testnet(o); });
+}
+
+}  // namespace zmesh::app
