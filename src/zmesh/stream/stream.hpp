@@ -36,7 +36,7 @@ struct StreamConfig {
     std::uint32_t vegas_alpha = 4;  // queued segments below which cwnd grows
     std::uint32_t vegas_beta = 12;  // above which it shrinks
     Duration initial_rto = milliseconds(1000);
-    Duration min_rto = milliseconds(200);
+    Duration min_rto = milliseconds(100);
     Duration max_rto = milliseconds(8000);
     Duration ack_delay = milliseconds(10);
     int max_retransmits = 12;  // then the stream fails
@@ -98,7 +98,6 @@ class Stream {
         TimePoint sent{};
         int transmissions = 0;
         bool sacked = false;
-        bool fast_retransmitted = false;
     };
     void send_segment(std::uint32_t seq, Segment& s, TimePoint now, std::vector<Outgoing>& out);
     void queue_ack(std::vector<Outgoing>& out);
@@ -129,6 +128,7 @@ class Stream {
     int backoff_ = 0;
     std::size_t sacked_count_ = 0;
     bool sack_dirty_ = false;
+    TimePoint latest_delivered_sent_{};
     bool window_update_ = false;
     TimePoint last_probe_{};
     bool failed_ = false;
