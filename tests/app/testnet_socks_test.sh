@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# The main job end to end: `zmesh testnet` with real curl through SOCKS5 (and HTTP
+# CONNECT), a 50 MiB download checked by SHA-256 over UDP links, TCP links and UDP links
+# with 2% loss each; 100 concurrent streams; refusals and malformed SOCKS input.
+set -uo pipefail
+zmesh=$1
+here=$(cd "$(dirname "$0")" && pwd)
+mib=${ZMESH_TEST_MIB:-50}
+dir=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$dir"; }
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; for f in "$dir"/*.log; do echo "--- $f"; tail -20 "$f"; done; exit 1; }
+
+mkdir -p "$dir/www"
+head -c $((mib * 1048576)) /dev/urandom > "$dir/www/big.bin"
+head -c 200000 /dev/urandom > "$dir/www/small.bin"
+big_sum=$(sha256sum < "$dir/www/big.bin" | cut -d' ' -f1)
+small_sum=$(sha256sum < "$dir/www/small.bin" | cut -d' ' -f1)
+
+python3 -u -c '
+import functools, http.server, sys
+handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
+class Quiet(handler.func):
+    def log_message(self, *a): pass
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=sys.argv[1]))
+print(s.server_address[1], flush=True)
+s.serve_forever()' "$dir/www" > "$dir/web.port" 2>"$dir/web.log" &
+pids+=($!)
+for _ in $(seq 1 50); do [ -s "$dir/web.port" ] && break; sleep 0.1; done
+web=$(cat "$dir/web.port")
+# A port nothing listens on, for the refusal checks.
+closed=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+
+start_testnet() {  # name, extra args...
+  local name=$1; shift
+  "$zmesh" testnet --relays 5 --exits 2 --socks 127.0.0.1:0 --http 127.0.0.1:0 "$@" \
+    > "$dir/$name.log" 2>&1 &
+  testnet=$!
+  pids+=($testnet)
+  for _ in $(seq 1 100); do grep -q '^ready' "$dir/$name.log" && break; sleep 0.1; done
+  grep -q '^ready' "$dir/$name.log" || fail "$name testnet never became ready"
+  socks=$(sed -n 's/^ready: SOCKS5 127.0.0.1:\([0-9]*\).*/\1/p' "$dir/$name.log")
+  http=$(sed -n 's/.*HTTP CONNECT 127.0.0.1:\([0-9]*\).*/\1/p' "$dir/$name.log")
+}
+
+stop_testnet() {
+  kill -INT "$testnet"
+  wait "$testnet"; local rc=$?
+  [ $rc -eq 0 ] || fail "testnet exit code $rc after SIGINT"
+}
+
+download() {  # label
+  local sum
+  sum=$(curl -sS -m 300 --socks5-hostname "127.0.0.1:$socks" "http://127.0.0.1:$web/big.bin" | sha256sum | cut -d' ' -f1)
+  [ "$sum" = "$big_sum" ] || fail "$1: SHA-256 of the ${mib} MiB download does not match"
+  echo "$1: ${mib} MiB through 3 hops, SHA-256 matches"
+}
+
+start_testnet udp
+download "UDP links"
+# 100 concurrent streams, each checked.
+for i in $(seq 1 100); do
+  ( sum=$(curl -sS -m 120 --socks5-hostname "127.0.0.1:$socks" -U "user$((i % 4)):pw" \
+          "http://localhost:$web/small.bin" | sha256sum | cut -d' ' -f1)
+    [ "$sum" = "$small_sum" ] || echo "stream $i wrong" ) >> "$dir/concurrent.out" 2>&1 &
+done
+wait $(jobs -p | grep -v -w -e "${pids[0]}" -e "$testnet") 2>/dev/null
+[ ! -s "$dir/concurrent.out" ] || fail "concurrent streams: $(head -3 "$dir/concurrent.out")"
+echo "100 concurrent streams: all intact"
+# HTTP CONNECT on the second port.
+sum=$(curl -sS -m 60 -p -x "http://127.0.0.1:$http" "http://127.0.0.1:$web/small.bin" | sha256sum | cut -d' ' -f1)
+[ "$sum" = "$small_sum" ] || fail "HTTP CONNECT download"
+echo "HTTP CONNECT: intact"
+python3 "$here/socks_client.py" "$socks" "$closed" || fail "SOCKS reply checks"
+sum=$(curl -sS -m 60 --socks5-hostname "127.0.0.1:$socks" "http://127.0.0.1:$web/small.bin" | sha256sum | cut -d' ' -f1)
+[ "$sum" = "$small_sum" ] || fail "node unusable after malformed input"
+stop_testnet
+
+start_testnet tcp --transport tcp
+download "TCP links"
+stop_testnet
+
+start_testnet lossy --loss 0.02
+download "UDP links with 2% loss on every link"
+stop_testnet
+echo "testnet end-to-end: all checks passed"
