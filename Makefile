@@ -1,7 +1,7 @@
 # zmesh top-level Makefile: thin wrapper over CMake + Ninja.
 #   make        build build/zmesh
 #   make test   install missing packages, build, run the test suite
-#   make demo   install missing packages, build, run the embedded demo
+#   make demo   install missing packages, build, run a zmesh network on loopback (SOCKS5 :9050)
 #   make bench  build and run the benchmarks
 #   make fuzz   build the libFuzzer targets (clang) and run each briefly
 #   make asan   ASan+UBSan build of the tests, and run them
@@ -35,13 +35,14 @@ test: deps
 
 demo: deps
 	$(MAKE) build
-	./$(BUILD)/zmesh demo
+	./$(BUILD)/zmesh testnet --relays 5 --exits 2 --socks 127.0.0.1:9050 --http 127.0.0.1:8118 --demo-http 127.0.0.1:8000
 
 bench: deps
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DZMESH_BENCH=ON $(CMAKE_FLAGS)
 	cmake --build $(BUILD) -j $(JOBS)
 	./$(BUILD)/bench/zmesh_bench
 	./bench/link_loopback.sh $(BUILD)/zmesh
+	./bench/testnet_loopback.sh $(BUILD)/zmesh
 
 asan: deps
 	cmake -S . -B $(BUILD_ASAN) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DZMESH_SANITIZE=ON $(CMAKE_FLAGS)

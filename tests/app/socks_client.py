@@ -54,6 +54,9 @@ def main():
     # The same through a name resolved at the exit.
     r = request(port, 3, bytes([9]) + b"localhost", closed_port, user=(b"alice", b"x"))
     assert r[1] == 5, f"domain: expected 5, got {r[1]}"
+    # IPv6 destinations (ATYP 4) are carried too: ::1 refuses that port as well.
+    r = request(port, 4, socket.inet_pton(socket.AF_INET6, "::1"), closed_port)
+    assert r[1] == 5, f"IPv6: expected 5, got {r[1]}"
     # A name that does not resolve: host unreachable (4).
     name = b"no-such-host.invalid"
     r = request(port, 3, bytes([len(name)]) + name, 80)
