@@ -37,6 +37,8 @@ struct TestnetOptions {
     std::string transport = "udp";
     double loss = 0;
     std::string demo_http;  // serve a small page here, for the printed curl line
+    std::vector<std::string> exit_policy;
+    exit::ExitPolicy policy;  // parsed from exit_policy
 };
 
 struct Member {
@@ -76,7 +78,7 @@ std::unique_ptr<Member> make_member(asio::io_context& io, const TestnetOptions& 
     m->node = std::make_unique<circuit::CircuitNode>(*m->link, nc);
     if (is_exit) {
         exit::ExitConfig ec;
-        ec.policy.set_allow_private(true);  // a loopback test network must reach loopback
+        ec.policy = o.policy;  // allows private ranges: a loopback network must reach loopback
         m->exit = std::make_unique<exit::ExitService>(*m->node, ec);
     }
     m->link->start();
@@ -101,13 +103,20 @@ asio::awaitable<void> demo_page(tcp::acceptor& acceptor, int hops) {
     }
 }
 
-int run_testnet(const TestnetOptions& o) {
+int run_testnet(TestnetOptions o) {
     if (o.relays < 2 || o.exits < 1 || o.exits > o.relays || o.hops < 2 ||
         o.hops > static_cast<int>(circuit::kMaxHops) || o.loss < 0 || o.loss >= 1) {
         std::cerr << "zmesh testnet: need --relays >= 2, 1 <= --exits <= --relays, "
                      "2 <= --hops <= 8 and 0 <= --loss < 1\n";
         return 1;
     }
+    std::string policy_error;
+    auto policy = exit::ExitPolicy::parse(o.exit_policy, true, &policy_error);
+    if (!policy) {
+        std::cerr << "zmesh testnet: " << policy_error << "\n";
+        return 1;
+    }
+    o.policy = *policy;
     auto socks_at = parse_socket_address(o.socks);
     auto http_at =
         o.http.empty() ? std::optional<link::SocketAddress>() : parse_socket_address(o.http);
@@ -253,6 +262,8 @@ void add_testnet_command(CLI::App& app, int& exit_code) {
     cmd->add_option("--loss", o.loss, "Drop this fraction of UDP datagrams (testing)")
         ->capture_default_str();
     cmd->add_option("--demo-http", o.demo_http, "Also serve a small page here to fetch");
+    cmd->add_option("--exit-policy", o.exit_policy,
+                    "Exit policy rule, repeatable, first match wins (e.g. 'reject *:25')");
     cmd->footer(
         "Example:\n  zmesh testnet --relays 5 --exits 2 --socks 127.0.0.1:9050\n"
         "  curl --socks5-hostname 127.0.0.1:9050 http://127.0.0.1:8000/");
