@@ -51,7 +51,10 @@ void ClientProxy::stop() {
         boost::system::error_code ec;
         a->close(ec);
     }
-    for (auto& [h, c] : by_handle_) node_.close(h);
+    // Closing reports back synchronously and erases from by_handle_: copy the keys first.
+    std::vector<circuit::CircuitHandle> handles;
+    for (const auto& [h, c] : by_handle_) handles.push_back(h);
+    for (auto h : handles) node_.close(h);
 }
 
 void ClientProxy::on_client_event(const circuit::ClientEvent& ev) {

@@ -145,7 +145,7 @@ void MuxDriver::service() {
     mux_.poll(Clock::now(), out);
     handle(out);
     servicing_ = false;
-    for (auto& [id, pump] : pumps_) pump->poke();
+    for (auto& pump : snapshot()) pump->poke();
     arm_timer();
 }
 
@@ -182,11 +182,20 @@ void MuxDriver::arm_timer() {
 void MuxDriver::close_all(EndReason reason) {
     closed_ = true;
     timer_.cancel();
-    for (auto& [id, pump] : pumps_) pump->finish();
-    if (handler_) {
-        // Tell the owner about every stream that ends with the circuit.
-        for (auto& [id, pump] : pumps_) handler_({MuxEvent::Kind::ended, id, {}, reason});
-    }
+    std::vector<std::uint16_t> ids;
+    for (const auto& [id, pump] : pumps_) ids.push_back(id);
+    for (auto& pump : snapshot()) pump->finish();
+    // Tell the owner about every stream that ends with the circuit.
+    if (handler_)
+        for (auto id : ids) handler_({MuxEvent::Kind::ended, id, {}, reason});
+}
+
+// Pokes can start a writer at once, which may erase its pump: iterate over a copy.
+std::vector<std::shared_ptr<SocketPump>> MuxDriver::snapshot() const {
+    std::vector<std::shared_ptr<SocketPump>> out;
+    out.reserve(pumps_.size());
+    for (const auto& [id, pump] : pumps_) out.push_back(pump);
+    return out;
 }
 
 void MuxDriver::attach(std::uint16_t id, tcp::socket socket) {

@@ -44,6 +44,7 @@ class MuxDriver : public std::enable_shared_from_this<MuxDriver> {
     friend class SocketPump;
     void handle(MuxOutput& out);
     void arm_timer();
+    std::vector<std::shared_ptr<SocketPump>> snapshot() const;
 
     asio::any_io_executor ex_;
     StreamMux mux_;
