@@ -21,16 +21,7 @@ struct Member {
     std::unique_ptr<link::LinkService> link;
     std::unique_ptr<CircuitNode> node;
 
-    PathHop path_hop() const {
-        PathHop p;
-        p.hop.id = identity.node_id();
-        p.hop.link_key = identity.link.pub;
-        auto a = link::to_peer_address(link->local_address());
-        std::copy_n(a.bytes.begin(), 16, p.hop.address.begin());
-        p.hop.port = link->local_address().port;
-        p.onion = onion.pub;
-        return p;
-    }
+    PathHop path_hop() const { return make_path_hop(identity, onion.pub, link->local_address()); }
 };
 
 void run_circuit(bool tcp) {

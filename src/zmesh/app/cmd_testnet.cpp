@@ -49,14 +49,7 @@ struct Member {
     std::unique_ptr<exit::ExitService> exit;
 
     circuit::PathHop path_hop() const {
-        circuit::PathHop p;
-        p.hop.id = identity.node_id();
-        p.hop.link_key = identity.link.pub;
-        auto a = link::to_peer_address(link->local_address());
-        std::copy_n(a.bytes.begin(), 16, p.hop.address.begin());
-        p.hop.port = link->local_address().port;
-        p.onion = onion.pub;
-        return p;
+        return circuit::make_path_hop(identity, onion.pub, link->local_address());
     }
 };
 

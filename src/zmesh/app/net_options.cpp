@@ -1,30 +1,15 @@
 #include "zmesh/app/net_options.hpp"
 
-#include <charconv>
+#include "zmesh/exit/exit_service.hpp"
 
 namespace zmesh::app {
 
 std::optional<link::SocketAddress> parse_socket_address(const std::string& text) {
-    std::string host;
-    std::string port;
-    if (!text.empty() && text[0] == '[') {
-        auto close = text.find("]:");
-        if (close == std::string::npos) return std::nullopt;
-        host = text.substr(1, close - 1);
-        port = text.substr(close + 2);
-    } else {
-        auto colon = text.rfind(':');
-        if (colon == std::string::npos) return std::nullopt;
-        host = text.substr(0, colon);
-        port = text.substr(colon + 1);
-    }
+    auto t = exit::parse_target(text);
     boost::system::error_code ec;
-    auto ip = boost::asio::ip::make_address(host, ec);
-    unsigned value = 0;
-    auto [ptr, err] = std::from_chars(port.data(), port.data() + port.size(), value);
-    if (ec || err != std::errc{} || ptr != port.data() + port.size() || value > 65535)
-        return std::nullopt;
-    return link::SocketAddress{ip, static_cast<std::uint16_t>(value)};
+    auto ip = t ? boost::asio::ip::make_address(t->host, ec) : boost::asio::ip::address();
+    if (!t || ec) return std::nullopt;
+    return link::SocketAddress{ip, t->port};
 }
 
 std::string format_socket_address(const link::SocketAddress& a) {

@@ -6,6 +6,18 @@ namespace zmesh::circuit {
 
 namespace asio = boost::asio;
 
+PathHop make_path_hop(const crypto::Identity& identity, const crypto::X25519Public& onion,
+                      const link::SocketAddress& address) {
+    PathHop p;
+    p.hop.id = identity.node_id();
+    p.hop.link_key = identity.link.pub;
+    auto a = link::to_peer_address(address);
+    std::copy_n(a.bytes.begin(), 16, p.hop.address.begin());
+    p.hop.port = address.port;
+    p.onion = onion;
+    return p;
+}
+
 CircuitNode::CircuitNode(link::LinkService& link, NodeConfig config)
     : link_(link), relay_(config.relay), client_(config.client), timer_(link.executor()) {
     link_.on_cell([this](link::SessionId s, const wire::Cell& c) { on_cell(s, c); });

@@ -9,9 +9,14 @@
 
 #include "zmesh/circuit/client_table.hpp"
 #include "zmesh/circuit/relay_table.hpp"
+#include "zmesh/crypto/identity.hpp"
 #include "zmesh/link/service.hpp"
 
 namespace zmesh::circuit {
+
+// How a client names a relay it knows: identity, onion key and where its link listens.
+PathHop make_path_hop(const crypto::Identity& identity, const crypto::X25519Public& onion,
+                      const link::SocketAddress& address);
 
 struct NodeConfig {
     RelayConfig relay;  // id, onion key, exit role, limits
