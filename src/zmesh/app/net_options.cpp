@@ -5,7 +5,7 @@
 namespace zmesh::app {
 
 std::optional<link::SocketAddress> parse_socket_address(const std::string& text) {
-    auto t = exit::parse_target(text);
+    auto t = exit::parse_target(text, true);
     boost::system::error_code ec;
     auto ip = t ? boost::asio::ip::make_address(t->host, ec) : boost::asio::ip::address();
     if (!t || ec) return std::nullopt;

@@ -14,7 +14,7 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 using stream::EndReason;
 
-std::optional<Target> parse_target(std::string_view text) {
+std::optional<Target> parse_target(std::string_view text, bool allow_port_zero) {
     std::string_view host;
     std::string_view port;
     if (text.starts_with("[")) {
@@ -30,8 +30,8 @@ std::optional<Target> parse_target(std::string_view text) {
     }
     unsigned p = 0;
     auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
-    if (host.empty() || ec != std::errc{} || ptr != port.data() + port.size() || p == 0 ||
-        p > 65535)
+    if (host.empty() || port.empty() || ec != std::errc{} || ptr != port.data() + port.size() ||
+        (p == 0 && !allow_port_zero) || p > 65535)
         return std::nullopt;
     return Target{std::string(host), static_cast<std::uint16_t>(p)};
 }

@@ -25,12 +25,13 @@ struct ExitConfig {
     stream::StreamConfig stream;
 };
 
-// "host:port" or "[v6]:port"; nullopt when malformed.
+// "host:port" or "[v6]:port"; nullopt when malformed. Port 0 is refused unless allowed
+// (a listen address may ask for any port; a destination may not).
 struct Target {
     std::string host;
     std::uint16_t port = 0;
 };
-std::optional<Target> parse_target(std::string_view text);
+std::optional<Target> parse_target(std::string_view text, bool allow_port_zero = false);
 
 class ExitService {
   public:
