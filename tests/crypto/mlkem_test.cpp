@@ -135,3 +135,41 @@ INSTANTIATE_TEST_SUITE_P(Params, MlKem,
 
 }  // namespace
 }  // namespace zmesh::crypto::mlkem
+
+#include "zmesh/crypto/mlkem/xwing.hpp"
+
+namespace zmesh::crypto::xwing {
+namespace {
+
+TEST(XWing, draft_test_vectors) {
+    auto doc = test::load_vectors("xwing/test-vectors.json");
+    ASSERT_FALSE(doc.empty());
+    for (const auto& v : doc) {
+        Bytes seed = test::hex(v["seed"]);
+        auto kp = keygen_from_seed(seed);
+        ASSERT_TRUE(kp);
+        EXPECT_EQ(to_hex(kp->pk), v["pk"].get<std::string>());
+        EXPECT_EQ(to_hex(ByteView{kp->sk.data(), kp->sk.size()}), v["sk"].get<std::string>());
+        auto e = encaps_derand(kp->pk, test::hex(v["eseed"]));
+        ASSERT_TRUE(e);
+        EXPECT_EQ(to_hex(e->ciphertext), v["ct"].get<std::string>());
+        EXPECT_EQ(to_hex(e->key.view()), v["ss"].get<std::string>());
+        auto ss = decaps({kp->sk.data(), kp->sk.size()}, e->ciphertext);
+        ASSERT_TRUE(ss);
+        EXPECT_EQ(to_hex(ss->view()), v["ss"].get<std::string>());
+    }
+}
+
+TEST(XWing, round_trip_and_wrong_sizes) {
+    auto kp = keygen();
+    auto e = encaps(kp.pk);
+    ASSERT_TRUE(e);
+    auto ss = decaps({kp.sk.data(), kp.sk.size()}, e->ciphertext);
+    ASSERT_TRUE(ss);
+    EXPECT_TRUE(ss->ct_equals(e->key));
+    EXPECT_FALSE(encaps(ByteView{kp.pk}.first(100)));
+    EXPECT_FALSE(decaps({kp.sk.data(), kp.sk.size()}, ByteView{e->ciphertext}.first(1000)));
+}
+
+}  // namespace
+}  // namespace zmesh::crypto::xwing
