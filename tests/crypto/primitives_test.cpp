@@ -152,3 +152,18 @@ TEST(Secure, secret_is_wiped_by_wipe) {
 
 }  // namespace
 }  // namespace zmesh::crypto
+
+#include "zmesh/crypto/selftest.hpp"
+
+namespace zmesh::crypto {
+namespace {
+
+TEST(Selftest, every_known_answer_passes) {
+    auto results = run_selftest();
+    EXPECT_GE(results.size(), 11u);
+    for (const auto& r : results) EXPECT_TRUE(r.ok) << r.name;
+    EXPECT_TRUE(selftest_passes());
+}
+
+}  // namespace
+}  // namespace zmesh::crypto

@@ -4,8 +4,37 @@
 #include "zmesh/app/commands.hpp"
 #include "zmesh/app/identity_errors.hpp"
 #include "zmesh/crypto/identity.hpp"
+#include "zmesh/crypto/selftest.hpp"
 
 namespace zmesh::app {
+
+bool startup_selftest(const char* who) {
+    for (const auto& r : crypto::run_selftest()) {
+        if (!r.ok) {
+            std::cerr << who << ": cryptographic self-test failed (" << r.name
+                      << "); refusing to start. Run 'zmesh crypto selftest'.\n";
+            return false;
+        }
+    }
+    return true;
+}
+
+void add_crypto_commands(CLI::App& app, int& exit_code) {
+    auto* crypto_cmd = app.add_subcommand("crypto", "Cryptography checks");
+    crypto_cmd->require_subcommand(1);
+    auto* selftest = crypto_cmd->add_subcommand(
+        "selftest", "Run the known-answer tests of every primitive (nodes run them at start-up)");
+    selftest->footer("Example:\n  zmesh crypto selftest");
+    selftest->callback([&] {
+        bool all = true;
+        for (const auto& r : crypto::run_selftest()) {
+            std::cout << (r.ok ? "ok    " : "FAIL  ") << r.name << "\n";
+            all = all && r.ok;
+        }
+        std::cout << (all ? "all known-answer tests passed" : "SELFTEST FAILED") << std::endl;
+        exit_code = all ? 0 : 1;
+    });
+}
 
 void add_identity_commands(CLI::App& app, int& exit_code) {
     auto* keygen = app.add_subcommand("keygen", "Create a node identity key file (mode 0600)");

@@ -34,6 +34,7 @@ struct ServeOptions {
 };
 
 int run_serve(const ServeOptions& o) {
+    if (!startup_selftest("zmesh link serve")) return 1;
     auto id = load_identity_or_explain(o.key, "zmesh link serve");
     if (!id) return 1;
     auto udp_addr = parse_socket_address(o.udp);

@@ -97,6 +97,7 @@ asio::awaitable<void> demo_page(tcp::acceptor& acceptor, int hops) {
 }
 
 int run_testnet(TestnetOptions o) {
+    if (!startup_selftest("zmesh testnet")) return 1;
     if (o.relays < 2 || o.exits < 1 || o.exits > o.relays || o.hops < 2 ||
         o.hops > static_cast<int>(circuit::kMaxHops) || o.loss < 0 || o.loss >= 1) {
         std::cerr << "zmesh testnet: need --relays >= 2, 1 <= --exits <= --relays, "

@@ -7,6 +7,9 @@
 namespace zmesh::app {
 
 void add_identity_commands(CLI::App& app, int& exit_code);
+void add_crypto_commands(CLI::App& app, int& exit_code);
+// Runs the crypto known-answer tests; prints why and returns false if one fails.
+bool startup_selftest(const char* who);
 void add_link_commands(CLI::App& app, int& exit_code);
 void add_demo_command(CLI::App& app, int& exit_code);
 void add_testnet_command(CLI::App& app, int& exit_code);

@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
 
     int exit_code = 0;
     zmesh::app::add_identity_commands(app, exit_code);
+    zmesh::app::add_crypto_commands(app, exit_code);
     zmesh::app::add_link_commands(app, exit_code);
     zmesh::app::add_demo_command(app, exit_code);
     zmesh::app::add_testnet_command(app, exit_code);

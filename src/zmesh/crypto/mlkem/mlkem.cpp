@@ -53,11 +53,18 @@ constexpr auto kGammas = make_gammas();
 inline std::uint16_t reduce(std::uint32_t x) {
     return static_cast<std::uint16_t>(x % kQ);
 }
+// For inputs in [0, q): subtract q, then add it back if the result went negative, using
+// the sign bit as a mask (no branch).
+inline std::uint16_t csub_q(std::int32_t x) {
+    x -= static_cast<std::int32_t>(kQ);
+    x += (x >> 31) & static_cast<std::int32_t>(kQ);
+    return static_cast<std::uint16_t>(x);
+}
 inline std::uint16_t add(std::uint16_t a, std::uint16_t b) {
-    return reduce(std::uint32_t{a} + b);
+    return csub_q(std::int32_t{a} + b);
 }
 inline std::uint16_t sub(std::uint16_t a, std::uint16_t b) {
-    return reduce(std::uint32_t{a} + kQ - b);
+    return csub_q(std::int32_t{a} - b + static_cast<std::int32_t>(kQ));
 }
 inline std::uint16_t mul(std::uint16_t a, std::uint16_t b) {
     return reduce(std::uint32_t{a} * b);
@@ -92,14 +99,16 @@ void ntt_inverse(Poly& f) {  // Algorithm 10
     for (auto& c : f) c = mul(c, 3303);  // 128^-1 mod q
 }
 
-// Algorithms 11 and 12, accumulated: acc += f ∘ g in the NTT domain.
+// Algorithms 11 and 12, accumulated: acc += f ∘ g in the NTT domain. Products stay in
+// 32 bits (q² · 2 < 2³²), so each output needs only two reductions.
 void multiply_add(Poly& acc, const Poly& f, const Poly& g) {
     for (int i = 0; i < 128; ++i) {
-        std::uint16_t a0 = f[2 * i], a1 = f[2 * i + 1], b0 = g[2 * i], b1 = g[2 * i + 1];
-        std::uint16_t c0 = add(mul(a0, b0), mul(mul(a1, b1), kGammas[i]));
-        std::uint16_t c1 = add(mul(a0, b1), mul(a1, b0));
-        acc[2 * i] = add(acc[2 * i], c0);
-        acc[2 * i + 1] = add(acc[2 * i + 1], c1);
+        std::uint32_t a0 = f[2 * i], a1 = f[2 * i + 1], b0 = g[2 * i], b1 = g[2 * i + 1];
+        std::uint32_t c0 =
+            a0 * b0 + std::uint32_t{mul(static_cast<std::uint16_t>(a1 * b1 % kQ), kGammas[i])};
+        std::uint32_t c1 = a0 * b1 + a1 * b0;
+        acc[2 * i] = reduce(acc[2 * i] + c0 % kQ);
+        acc[2 * i + 1] = reduce(acc[2 * i + 1] + c1 % kQ);
     }
 }
 
@@ -158,9 +167,16 @@ void sample_ntt(const std::uint8_t* rho, std::uint8_t j, std::uint8_t i, Poly& a
     std::memcpy(seed, rho, 32);
     seed[32] = j;
     seed[33] = i;
-    for (std::size_t len = 168 * 5;; len *= 2) {
-        Bytes stream(len);
-        shake128({seed, sizeof seed}, stream);
+    // Three SHAKE128 blocks give 336 candidates, enough for 256 draws all but ~1% of the time.
+    std::array<std::uint8_t, 168 * 3> first;
+    Bytes longer;
+    for (std::size_t len = first.size();; len *= 2) {
+        std::uint8_t* stream = first.data();
+        if (len > first.size()) {
+            longer.resize(len);
+            stream = longer.data();
+        }
+        shake128({seed, sizeof seed}, {stream, len});
         int n = 0;
         for (std::size_t p = 0; p + 3 <= len && n < kN; p += 3) {
             std::uint16_t d1 =
@@ -182,16 +198,31 @@ void sample_cbd(int eta, const std::uint8_t* s, std::uint8_t b, Poly& f) {
     std::uint8_t buf[64 * 3];
     std::size_t len = 64 * static_cast<std::size_t>(eta);
     shake256({input, sizeof input}, {buf, len});
-    for (int i = 0; i < kN; ++i) {
-        std::uint32_t x = 0;
-        std::uint32_t y = 0;
-        for (int j = 0; j < eta; ++j) {
-            int bx = 2 * i * eta + j;
-            int by = 2 * i * eta + eta + j;
-            x += (buf[bx / 8] >> (bx % 8)) & 1;
-            y += (buf[by / 8] >> (by % 8)) & 1;
+    if (eta == 2) {
+        // Eight coefficients per 32-bit word: sum bit pairs, then x - y per nibble.
+        for (int w = 0; w < kN / 8; ++w) {
+            std::uint32_t t = std::uint32_t{buf[4 * w]} | (std::uint32_t{buf[4 * w + 1]} << 8) |
+                              (std::uint32_t{buf[4 * w + 2]} << 16) |
+                              (std::uint32_t{buf[4 * w + 3]} << 24);
+            std::uint32_t d = (t & 0x55555555u) + ((t >> 1) & 0x55555555u);
+            for (int j = 0; j < 8; ++j) {
+                std::uint32_t x = (d >> (4 * j)) & 3;
+                std::uint32_t y = (d >> (4 * j + 2)) & 3;
+                f[8 * w + j] = reduce(x + kQ - y);
+            }
         }
-        f[i] = reduce(x + kQ - y);
+    } else {
+        for (int i = 0; i < kN; ++i) {
+            std::uint32_t x = 0;
+            std::uint32_t y = 0;
+            for (int j = 0; j < eta; ++j) {
+                int bx = 2 * i * eta + j;
+                int by = 2 * i * eta + eta + j;
+                x += (buf[bx / 8] >> (bx % 8)) & 1;
+                y += (buf[by / 8] >> (by % 8)) & 1;
+            }
+            f[i] = reduce(x + kQ - y);
+        }
     }
     wipe(buf, sizeof buf);
     wipe(input, sizeof input);
