@@ -13,6 +13,7 @@ struct ClientTable::Circuit {
     std::vector<const LayerKey*> backward_ptrs;
     std::vector<link::ReplayWindow> windows;
     std::optional<NtorClient> pending;  // the handshake with hop forward.size()
+    Reassembler reassembler;
     std::uint32_t forward_seq = 0;
     TimePoint started{};
     bool built = false;
@@ -65,10 +66,9 @@ void ClientTable::on_link_ready(std::uint64_t request, PeerRef peer, TimePoint, 
     c.link = LinkCircuit{peer, id};
     index_[*c.link] = &c;
     const PathHop& first = c.path[0];
-    c.pending.emplace(RelayKeys{first.hop.id, first.onion});
-    wire::Cell create = make_cell(*c.link, wire::CellCommand::create);
-    (void)encode_create({HandshakeType::ntor_x25519, c.pending->onionskin()}, cell_body(create));
-    out.cells.push_back({peer, create});
+    c.pending.emplace(RelayKeys{first.hop.id, first.onion}, cfg_.handshake);
+    for (const auto& cell : encode_create_cells(id, cfg_.handshake, c.pending->onionskin()))
+        out.cells.push_back({peer, cell});
 }
 
 void ClientTable::on_link_failed(std::uint64_t request, ClientOutput& out) {
@@ -122,24 +122,26 @@ void ClientTable::on_hop_done(Circuit& c, ByteView reply, TimePoint now, ClientO
     }
     // Telescoping: ask the newest hop to extend to the next relay of the path.
     const PathHop& next = c.path[done];
-    c.pending.emplace(RelayKeys{next.hop.id, next.onion});
-    Extend ext{next.hop, HandshakeType::ntor_x25519, c.pending->onionskin()};
+    c.pending.emplace(RelayKeys{next.hop.id, next.onion}, cfg_.handshake);
+    Extend ext{next.hop, cfg_.handshake, c.pending->onionskin()};
     if (!send_to_hop(c, done - 1, {RelayCommand::extend, 0, encode_extend(ext)}, out))
         fail(c, DestroyReason::protocol, true, out);
 }
 
 Status ClientTable::send_to_hop(Circuit& c, std::size_t hop, const RelayMessage& m,
                                 ClientOutput& out) {
-    if (c.forward_seq >= kMaxCellsPerDirection) return Errc::exhausted;
-    ByteArray<kPayloadSize> payload;
-    if (auto st = encode_relay(m, payload); !st) return st;
-    wire::Cell cell = make_cell(*c.link, wire::CellCommand::relay);
-    Body body;
-    auto hops = std::span<const LayerKey* const>(c.forward_ptrs).first(hop + 1);
-    if (auto st = seal_forward(hops, ++c.forward_seq, payload, body); !st) return st;
-    std::copy(body.begin(), body.end(), cell_body(cell).begin());
-    out.cells.push_back({c.link->peer, cell});
-    ++stats_.cells_sent;
+    for (const auto& piece : split_relay(m)) {
+        if (c.forward_seq >= kMaxCellsPerDirection) return Errc::exhausted;
+        ByteArray<kPayloadSize> payload;
+        if (auto st = encode_relay(piece, payload); !st) return st;
+        wire::Cell cell = make_cell(*c.link, wire::CellCommand::relay);
+        Body body;
+        auto hops = std::span<const LayerKey* const>(c.forward_ptrs).first(hop + 1);
+        if (auto st = seal_forward(hops, ++c.forward_seq, payload, body); !st) return st;
+        std::copy(body.begin(), body.end(), cell_body(cell).begin());
+        out.cells.push_back({c.link->peer, cell});
+        ++stats_.cells_sent;
+    }
     return {};
 }
 
@@ -197,6 +199,16 @@ void ClientTable::on_cell(PeerRef from, const wire::Cell& cell, TimePoint now, C
         return;
     }
     ++stats_.cells_received;
+    if (msg->command == RelayCommand::fragment) {
+        auto whole = c.reassembler.add(*msg);
+        if (!whole) {
+            ++stats_.drop_malformed;
+            fail(c, DestroyReason::protocol, true, out);
+            return;
+        }
+        if (!*whole) return;
+        msg = std::move(**whole);
+    }
     if (!c.built && msg->command == RelayCommand::extended) {
         auto ext = decode_extended(msg->data);
         bool from_newest = *hop + 1 == c.forward.size();

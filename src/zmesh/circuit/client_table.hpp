@@ -55,6 +55,9 @@ struct ClientStats {
 };
 
 struct ClientConfig {
+    // Hybrid (X25519 + ML-KEM-768) by default: hop keys stay confidential against a
+    // future quantum computer.
+    HandshakeType handshake = HandshakeType::ntor_x25519_mlkem768;
     std::size_t max_circuits = 1024;
     Duration build_timeout = std::chrono::seconds(30);
 };

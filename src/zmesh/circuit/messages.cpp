@@ -6,7 +6,7 @@ namespace zmesh::circuit {
 namespace {
 
 bool known_type(std::uint16_t t) {
-    return t == static_cast<std::uint16_t>(HandshakeType::ntor_x25519);
+    return known_handshake(t);
 }
 
 }  // namespace
@@ -23,11 +23,45 @@ Status encode_create(const Create& c, MutByteView body) {
 Result<Create> decode_create(ByteView body) {
     if (body.size() < 4) return Errc::truncated;
     std::uint16_t type = load_u16_be(body.data());
-    std::size_t len = load_u16_be(body.data() + 2);
+    std::size_t total = load_u16_be(body.data() + 2);
     if (!known_type(type)) return Errc::unsupported;
-    if (len > body.size() - 4) return Errc::malformed;
+    if (total == 0 || total > kMaxHandshakeSize) return Errc::malformed;
+    std::size_t here = std::min(total, body.size() - 4);
     return Create{static_cast<HandshakeType>(type),
-                  Bytes(body.begin() + 4, body.begin() + 4 + len)};
+                  Bytes(body.begin() + 4, body.begin() + 4 + static_cast<std::ptrdiff_t>(here)),
+                  total};
+}
+
+std::vector<wire::Cell> encode_create_cells(std::uint32_t circuit_id, HandshakeType type,
+                                            ByteView handshake) {
+    std::vector<wire::Cell> cells;
+    if (handshake.size() > kMaxHandshakeSize) return cells;
+    wire::Cell first{};
+    wire::set_cell_header(first, circuit_id, wire::CellCommand::create);
+    std::uint8_t* body = first.data() + wire::kCellHeaderSize;
+    store_u16_be(body, static_cast<std::uint16_t>(type));
+    store_u16_be(body + 2, static_cast<std::uint16_t>(handshake.size()));
+    std::size_t n = std::min(handshake.size(), wire::kCellBodySize - 4);
+    std::copy_n(handshake.begin(), n, body + 4);
+    cells.push_back(first);
+    for (std::size_t at = n; at < handshake.size();) {
+        wire::Cell more{};
+        wire::set_cell_header(more, circuit_id, wire::CellCommand::create_continue);
+        std::uint8_t* b = more.data() + wire::kCellHeaderSize;
+        std::size_t m = std::min(handshake.size() - at, wire::kCellBodySize - 2);
+        store_u16_be(b, static_cast<std::uint16_t>(m));
+        std::copy_n(handshake.begin() + static_cast<std::ptrdiff_t>(at), m, b + 2);
+        cells.push_back(more);
+        at += m;
+    }
+    return cells;
+}
+
+Result<Bytes> decode_create_continue(ByteView body) {
+    if (body.size() < 2) return Errc::truncated;
+    std::size_t len = load_u16_be(body.data());
+    if (len == 0 || len > body.size() - 2) return Errc::malformed;
+    return Bytes(body.begin() + 2, body.begin() + 2 + static_cast<std::ptrdiff_t>(len));
 }
 
 Status encode_created(const Created& c, MutByteView body) {
@@ -83,7 +117,7 @@ Result<RelayMessage> decode_relay(ByteView payload) {
     if (!std::all_of(payload.begin(), payload.begin() + 8, [](std::uint8_t b) { return b == 0; }))
         return Errc::malformed;
     std::uint8_t cmd = payload[8];
-    if (cmd < 1 || cmd > static_cast<std::uint8_t>(RelayCommand::drop)) return Errc::malformed;
+    if (cmd < 1 || cmd > static_cast<std::uint8_t>(RelayCommand::fragment)) return Errc::malformed;
     std::size_t len = load_u16_be(payload.data() + 11);
     if (len > kMaxRelayData) return Errc::malformed;
     RelayMessage m;
@@ -91,6 +125,43 @@ Result<RelayMessage> decode_relay(ByteView payload) {
     m.stream = load_u16_be(payload.data() + 9);
     m.data.assign(payload.begin() + kRelayHeaderSize, payload.begin() + kRelayHeaderSize + len);
     return m;
+}
+
+std::vector<RelayMessage> split_relay(const RelayMessage& m) {
+    if (m.data.size() <= kMaxRelayData) return {m};
+    constexpr std::size_t kChunk = kMaxRelayData - 3;
+    std::vector<RelayMessage> out;
+    for (std::size_t at = 0; at < m.data.size(); at += kChunk) {
+        std::size_t n = std::min(kChunk, m.data.size() - at);
+        RelayMessage f{RelayCommand::fragment, m.stream, Bytes(3 + n)};
+        store_u16_be(f.data.data(), static_cast<std::uint16_t>(m.data.size()));
+        f.data[2] = static_cast<std::uint8_t>(m.command);
+        std::copy_n(m.data.begin() + static_cast<std::ptrdiff_t>(at), n, f.data.begin() + 3);
+        out.push_back(std::move(f));
+    }
+    return out;
+}
+
+Result<std::optional<RelayMessage>> Reassembler::add(const RelayMessage& f) {
+    if (f.command != RelayCommand::fragment || f.data.size() < 4) return Errc::malformed;
+    std::size_t total = load_u16_be(f.data.data());
+    std::uint8_t cmd = f.data[2];
+    if (total <= kMaxRelayData || total > kMaxReassembled || cmd == 0 ||
+        cmd >= static_cast<std::uint8_t>(RelayCommand::fragment))
+        return Errc::malformed;
+    if (data_.empty()) {
+        total_ = total;
+        command_ = cmd;
+        stream_ = f.stream;
+    } else if (total != total_ || cmd != command_ || f.stream != stream_) {
+        return Errc::malformed;
+    }
+    if (data_.size() + f.data.size() - 3 > total_) return Errc::oversized;
+    data_.insert(data_.end(), f.data.begin() + 3, f.data.end());
+    if (data_.size() < total_) return std::optional<RelayMessage>{};
+    RelayMessage m{static_cast<RelayCommand>(command_), stream_, std::move(data_)};
+    data_.clear();
+    return std::optional<RelayMessage>{std::move(m)};
 }
 
 // EXTEND: id(32) link_key(32) address(16) port(2) type(2) length(2) handshake

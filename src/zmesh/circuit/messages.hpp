@@ -15,8 +15,18 @@ namespace zmesh::circuit {
 
 struct Create {
     HandshakeType type = HandshakeType::ntor_x25519;
-    Bytes handshake;
+    Bytes handshake;        // in a first cell: the part it carries
+    std::size_t total = 0;  // the whole handshake's length
 };
+
+inline constexpr std::size_t kMaxHandshakeSize = 4096;
+
+// CREATE for a handshake of any size up to kMaxHandshakeSize: one CREATE cell, then
+// CREATE_CONTINUE cells (length (2) | bytes) for the rest.
+std::vector<wire::Cell> encode_create_cells(std::uint32_t circuit_id, HandshakeType type,
+                                            ByteView handshake);
+// The bytes a CREATE_CONTINUE body carries.
+Result<Bytes> decode_create_continue(ByteView body);
 struct Created {
     Bytes handshake;
 };
@@ -48,7 +58,8 @@ enum class RelayCommand : std::uint8_t {
     data = 5,
     end = 6,
     ack = 7,
-    drop = 8,  // long-range padding: the recipient discards it
+    drop = 8,      // long-range padding: the recipient discards it
+    fragment = 9,  // part of a message too large for one cell (below)
 };
 
 inline constexpr std::size_t kRelayHeaderSize = 8 + 1 + 2 + 2;  // marker, cmd, stream, length
@@ -63,6 +74,28 @@ struct RelayMessage {
 // Writes a full payload: the recognised marker, header, data and zero padding.
 Status encode_relay(const RelayMessage& m, MutByteView payload);
 Result<RelayMessage> decode_relay(ByteView payload);
+
+// --- fragments --------------------------------------------------------------------------
+// A message larger than one relay cell travels as FRAGMENT messages, each carrying
+// total length (2) | inner command (1) | bytes, in order on one circuit and direction.
+
+inline constexpr std::size_t kMaxReassembled = 8192;
+
+std::vector<RelayMessage> split_relay(const RelayMessage& m);
+
+class Reassembler {
+  public:
+    // A fragment in; the whole message once its last fragment arrived. Errors on
+    // inconsistent or oversized fragments (then the circuit should be destroyed).
+    Result<std::optional<RelayMessage>> add(const RelayMessage& fragment);
+    bool busy() const { return !data_.empty(); }
+
+  private:
+    Bytes data_;
+    std::size_t total_ = 0;
+    std::uint8_t command_ = 0;
+    std::uint16_t stream_ = 0;
+};
 
 // --- EXTEND / EXTENDED ------------------------------------------------------------------
 

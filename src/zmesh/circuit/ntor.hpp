@@ -14,12 +14,20 @@
 namespace zmesh::circuit {
 
 enum class HandshakeType : std::uint16_t {
-    ntor_x25519 = 1,
-    // 2 is reserved for the hybrid X25519 + ML-KEM-768 handshake.
+    ntor_x25519 = 1,           // classical
+    ntor_x25519_mlkem768 = 2,  // hybrid: also an ephemeral ML-KEM-768 encapsulation
 };
 
 inline constexpr std::size_t kNtorOnionskinSize = 32 + 32 + 32;  // ID | B | X
 inline constexpr std::size_t kNtorReplySize = 32 + 32;           // Y | AUTH
+inline constexpr std::size_t kMlKemEkSize = 1184;
+inline constexpr std::size_t kMlKemCtSize = 1088;
+inline constexpr std::size_t kHybridOnionskinSize = kNtorOnionskinSize + kMlKemEkSize;  // 1280
+inline constexpr std::size_t kHybridReplySize = kNtorReplySize + kMlKemCtSize;          // 1152
+
+bool known_handshake(std::uint16_t type);
+std::size_t onionskin_size(HandshakeType type);
+std::size_t reply_size(HandshakeType type);
 
 // What a client must know of a relay to extend to it.
 struct RelayKeys {
@@ -30,14 +38,18 @@ struct RelayKeys {
 class NtorClient {
   public:
     // Starts a handshake with `relay`; `onionskin()` is what goes in CREATE or EXTEND.
-    explicit NtorClient(const RelayKeys& relay);
+    explicit NtorClient(const RelayKeys& relay,
+                        HandshakeType type = HandshakeType::ntor_x25519_mlkem768);
+    HandshakeType type() const { return type_; }
     const Bytes& onionskin() const { return onionskin_; }
     // Checks the relay's reply and derives the hop keys.
     Result<HopKeys> finish(ByteView reply) const;
 
   private:
     RelayKeys relay_;
+    HandshakeType type_;
     crypto::X25519KeyPair x_;
+    crypto::SecureBytes mlkem_dk_;  // hybrid only: the ephemeral decapsulation key
     Bytes onionskin_;
 };
 
@@ -48,6 +60,7 @@ struct NtorServerResult {
 
 // The relay's side: answers an onionskin addressed to it (its id and onion key).
 Result<NtorServerResult> ntor_server(const crypto::NodeId& id, const crypto::X25519KeyPair& onion,
-                                     ByteView onionskin);
+                                     ByteView onionskin,
+                                     HandshakeType type = HandshakeType::ntor_x25519);
 
 }  // namespace zmesh::circuit

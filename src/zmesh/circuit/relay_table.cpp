@@ -16,7 +16,9 @@ struct RelayTable::Circuit {
     // Extending: waiting for a link (request) or for CREATED on the next hop.
     std::optional<std::uint64_t> link_request;
     Bytes pending_handshake;
+    HandshakeType pending_type = HandshakeType::ntor_x25519;
     bool awaiting_created = false;
+    Reassembler reassembler;
     TimePoint extend_started{};
 };
 
@@ -50,6 +52,10 @@ void RelayTable::on_cell(PeerRef from, const wire::Cell& cell, TimePoint now, Re
     }
     if (cmd == wire::CellCommand::create) {
         on_create(lc, cell, now, out);
+        return;
+    }
+    if (cmd == wire::CellCommand::create_continue) {
+        on_create_continue(lc, cell, now, out);
         return;
     }
     Circuit* prev_side = by_prev(lc);
@@ -88,9 +94,13 @@ void RelayTable::on_cell(PeerRef from, const wire::Cell& cell, TimePoint now, Re
     }
 }
 
+namespace {
+constexpr std::size_t kMaxPendingCreates = 1024;
+}
+
 void RelayTable::on_create(const LinkCircuit& lc, const wire::Cell& cell, TimePoint now,
                            RelayOutput& out) {
-    if (by_prev(lc) || by_next(lc)) {
+    if (by_prev(lc) || by_next(lc) || pending_creates_.contains(lc)) {
         ++stats_.drop_malformed;  // id already in use on this link
         out.cells.push_back({lc.peer, make_destroy(lc, DestroyReason::protocol)});
         return;
@@ -101,8 +111,54 @@ void RelayTable::on_create(const LinkCircuit& lc, const wire::Cell& cell, TimePo
         return;
     }
     auto create = decode_create(cell_body(cell));
-    auto reply = create ? ntor_server(cfg_.id, cfg_.onion, create->handshake)
-                        : Result<NtorServerResult>(create.error());
+    if (!create) {
+        ++stats_.refused_handshake;
+        out.cells.push_back({lc.peer, make_destroy(lc, DestroyReason::handshake)});
+        return;
+    }
+    if (create->handshake.size() < create->total) {
+        // The rest follows in CREATE_CONTINUE cells.
+        if (pending_creates_.size() >= kMaxPendingCreates) {
+            ++stats_.refused_table_full;
+            out.cells.push_back({lc.peer, make_destroy(lc, DestroyReason::resource)});
+            return;
+        }
+        pending_creates_[lc] = {create->type, std::move(create->handshake), create->total, now};
+        return;
+    }
+    accept_create(lc, create->type, create->handshake, now, out);
+}
+
+void RelayTable::on_create_continue(const LinkCircuit& lc, const wire::Cell& cell, TimePoint now,
+                                    RelayOutput& out) {
+    auto it = pending_creates_.find(lc);
+    if (it == pending_creates_.end()) {
+        ++stats_.drop_unknown_circuit;
+        return;
+    }
+    auto more = decode_create_continue(cell_body(cell));
+    PendingCreate& p = it->second;
+    if (!more || p.handshake.size() + more->size() > p.total) {
+        ++stats_.refused_handshake;
+        pending_creates_.erase(it);
+        out.cells.push_back({lc.peer, make_destroy(lc, DestroyReason::handshake)});
+        return;
+    }
+    p.handshake.insert(p.handshake.end(), more->begin(), more->end());
+    if (p.handshake.size() < p.total) return;
+    PendingCreate done = std::move(p);
+    pending_creates_.erase(it);
+    accept_create(lc, done.type, done.handshake, now, out);
+}
+
+void RelayTable::accept_create(const LinkCircuit& lc, HandshakeType type, ByteView handshake,
+                               TimePoint now, RelayOutput& out) {
+    if (cfg_.require_post_quantum && type == HandshakeType::ntor_x25519) {
+        ++stats_.refused_classical;
+        out.cells.push_back({lc.peer, make_destroy(lc, DestroyReason::handshake)});
+        return;
+    }
+    auto reply = ntor_server(cfg_.id, cfg_.onion, handshake, type);
     if (!reply) {
         ++stats_.refused_handshake;
         out.cells.push_back({lc.peer, make_destroy(lc, DestroyReason::handshake)});
@@ -158,6 +214,16 @@ void RelayTable::on_message(Circuit& c, const Body& body, TimePoint now, RelayOu
         destroy(c.prev, DestroyReason::protocol, out);
         return;
     }
+    if (msg->command == RelayCommand::fragment) {
+        auto whole = c.reassembler.add(*msg);
+        if (!whole) {
+            ++stats_.drop_malformed;
+            destroy(c.prev, DestroyReason::protocol, out);
+            return;
+        }
+        if (!*whole) return;  // more fragments to come
+        msg = std::move(**whole);
+    }
     ++stats_.cells_delivered;
     switch (msg->command) {
         case RelayCommand::drop:
@@ -172,6 +238,7 @@ void RelayTable::on_message(Circuit& c, const Body& body, TimePoint now, RelayOu
             std::uint64_t request = next_request_++;
             c.link_request = request;
             c.pending_handshake = std::move(ext->handshake);
+            c.pending_type = ext->type;
             c.extend_started = now;
             pending_links_[request] = &c;
             out.links.push_back({request, ext->next});
@@ -200,10 +267,9 @@ void RelayTable::on_link_ready(std::uint64_t request, PeerRef peer, TimePoint no
     next_index_[next] = &c;
     c.awaiting_created = true;
     c.extend_started = now;
-    wire::Cell create = make_cell(next, wire::CellCommand::create);
-    (void)encode_create({HandshakeType::ntor_x25519, c.pending_handshake}, cell_body(create));
+    for (const auto& cell : encode_create_cells(next.id, c.pending_type, c.pending_handshake))
+        out.cells.push_back({peer, cell});
     c.pending_handshake.clear();
-    out.cells.push_back({peer, create});
 }
 
 void RelayTable::on_link_failed(std::uint64_t request, RelayOutput& out) {
@@ -247,14 +313,16 @@ void RelayTable::on_backward(Circuit& c, const wire::Cell& cell, TimePoint now, 
 
 // A relay message that starts here (EXTENDED, or the exit's answers) towards the client.
 void RelayTable::originate(Circuit& c, const RelayMessage& m, RelayOutput& out) {
-    ByteArray<kPayloadSize> payload;
-    if (!encode_relay(m, payload)) return;
-    Body body;
-    start_backward(payload, body);
-    wrap_backward(c.backward, ++c.backward_seq, body);
-    wire::Cell back = make_cell(c.prev, wire::CellCommand::relay);
-    std::copy(body.begin(), body.end(), cell_body(back).begin());
-    out.cells.push_back({c.prev.peer, back});
+    for (const auto& piece : split_relay(m)) {
+        ByteArray<kPayloadSize> payload;
+        if (!encode_relay(piece, payload)) return;
+        Body body;
+        start_backward(payload, body);
+        wrap_backward(c.backward, ++c.backward_seq, body);
+        wire::Cell back = make_cell(c.prev, wire::CellCommand::relay);
+        std::copy(body.begin(), body.end(), cell_body(back).begin());
+        out.cells.push_back({c.prev.peer, back});
+    }
 }
 
 Status RelayTable::send_backward(const LinkCircuit& circuit, const RelayMessage& m, TimePoint now,
@@ -301,6 +369,8 @@ void RelayTable::on_link_closed(PeerRef peer, RelayOutput& out) {
 }
 
 void RelayTable::on_tick(TimePoint now, RelayOutput& out) {
+    std::erase_if(pending_creates_,
+                  [&](const auto& kv) { return now - kv.second.started >= cfg_.extend_timeout; });
     std::vector<std::pair<LinkCircuit, DestroyReason>> expired;
     for (auto& [serial, c] : circuits_) {
         bool extending = c->link_request || c->awaiting_created;

@@ -30,13 +30,15 @@ struct RelayStats {
     std::uint64_t drop_malformed = 0;
     std::uint64_t refused_table_full = 0;
     std::uint64_t refused_handshake = 0;
+    std::uint64_t refused_classical = 0;  // classical handshake while post-quantum is required
     std::uint64_t idle_closed = 0;
 };
 
 struct RelayConfig {
     crypto::NodeId id;
     crypto::X25519KeyPair onion;
-    bool exit = false;  // deliver stream messages to the local exit
+    bool exit = false;                  // deliver stream messages to the local exit
+    bool require_post_quantum = false;  // refuse classical-only hop handshakes
     std::size_t max_circuits = 65536;
     Duration idle_timeout = std::chrono::minutes(10);
     Duration extend_timeout = std::chrono::seconds(15);
@@ -84,6 +86,10 @@ class RelayTable {
     Circuit* by_prev(const LinkCircuit& c);
     Circuit* by_next(const LinkCircuit& c);
     void on_create(const LinkCircuit& lc, const wire::Cell& cell, TimePoint now, RelayOutput& out);
+    void on_create_continue(const LinkCircuit& lc, const wire::Cell& cell, TimePoint now,
+                            RelayOutput& out);
+    void accept_create(const LinkCircuit& lc, HandshakeType type, ByteView handshake, TimePoint now,
+                       RelayOutput& out);
     void on_created(Circuit& c, const wire::Cell& cell, TimePoint now, RelayOutput& out);
     void on_forward(Circuit& c, const wire::Cell& cell, TimePoint now, RelayOutput& out);
     void on_backward(Circuit& c, const wire::Cell& cell, TimePoint now, RelayOutput& out);
@@ -98,6 +104,13 @@ class RelayTable {
     std::unordered_map<LinkCircuit, Circuit*, LinkCircuitHash> prev_index_;
     std::unordered_map<LinkCircuit, Circuit*, LinkCircuitHash> next_index_;
     std::unordered_map<std::uint64_t, Circuit*> pending_links_;
+    struct PendingCreate {
+        HandshakeType type;
+        Bytes handshake;
+        std::size_t total;
+        TimePoint started;
+    };
+    std::unordered_map<LinkCircuit, PendingCreate, LinkCircuitHash> pending_creates_;
     std::uint64_t next_request_ = 1;
     RelayStats stats_;
 };

@@ -25,13 +25,14 @@ inline constexpr std::size_t kCellBodySize = kCellSize - kCellHeaderSize;
 inline constexpr std::uint32_t kLinkCircuitId = 0;
 
 enum class CellCommand : std::uint8_t {
-    padding = 0,        // link keepalive / cover; dropped by the receiver
-    rekey_request = 1,  // responder asks the initiator to rekey the link
-    data = 2,           // opaque payload (link tests and benchmarks)
-    create = 3,         // circuit: first hop handshake
-    created = 4,        // circuit: its answer
-    relay = 5,          // circuit: onion-encrypted relay cell
-    destroy = 6,        // circuit: tear down
+    padding = 0,          // link keepalive / cover; dropped by the receiver
+    rekey_request = 1,    // responder asks the initiator to rekey the link
+    data = 2,             // opaque payload (link tests and benchmarks)
+    create = 3,           // circuit: first hop handshake
+    created = 4,          // circuit: its answer
+    relay = 5,            // circuit: onion-encrypted relay cell
+    destroy = 6,          // circuit: tear down
+    create_continue = 7,  // circuit: the rest of a CREATE too large for one cell
 };
 
 using Cell = ByteArray<kCellSize>;
