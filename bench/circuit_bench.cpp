@@ -89,17 +89,30 @@ void open_backward_three_hops(benchmark::State& state) {
 }
 BENCHMARK(open_backward_three_hops);
 
-void ntor_handshake(benchmark::State& state) {
+void hop_handshake(benchmark::State& state, HandshakeType type) {
     auto id = crypto::Identity::generate();
     auto onion = crypto::X25519KeyPair::generate();
     for (auto _ : state) {
-        NtorClient c({id.node_id(), onion.pub});
-        auto s = ntor_server(id.node_id(), onion, c.onionskin());
+        NtorClient c({id.node_id(), onion.pub}, type);
+        auto s = ntor_server(id.node_id(), onion, c.onionskin(), type);
         benchmark::DoNotOptimize(c.finish(s->reply));
     }
     state.counters["handshakes/s"] =
         benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
-BENCHMARK(ntor_handshake);
+BENCHMARK_CAPTURE(hop_handshake, classical, HandshakeType::ntor_x25519);
+BENCHMARK_CAPTURE(hop_handshake, hybrid_mlkem768, HandshakeType::ntor_x25519_mlkem768);
+
+void relay_side_handshake(benchmark::State& state, HandshakeType type) {
+    auto id = crypto::Identity::generate();
+    auto onion = crypto::X25519KeyPair::generate();
+    NtorClient c({id.node_id(), onion.pub}, type);
+    for (auto _ : state)
+        benchmark::DoNotOptimize(ntor_server(id.node_id(), onion, c.onionskin(), type));
+    state.counters["handshakes/s"] =
+        benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+}
+BENCHMARK_CAPTURE(relay_side_handshake, classical, HandshakeType::ntor_x25519);
+BENCHMARK_CAPTURE(relay_side_handshake, hybrid_mlkem768, HandshakeType::ntor_x25519_mlkem768);
 
 }  // namespace

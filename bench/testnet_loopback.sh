@@ -25,21 +25,22 @@ url="http://127.0.0.1:$web"
 direct=$(curl -s -o /dev/null -w '%{speed_download}' "$url/big.bin")
 echo "direct loopback transfer: $(python3 -c "print(f'{$direct/1e6:.1f}')") MB/s"
 
-run() {  # hops transport
+run() {  # hops transport handshake
   "$zmesh" --log-level warn testnet --relays 8 --exits 2 --hops "$1" --transport "$2" \
-    --socks 127.0.0.1:0 --http "" > "$dir/tn.log" 2>&1 &
+    --handshake "$3" --socks 127.0.0.1:0 --http "" > "$dir/tn.log" 2>&1 &
   local pid=$!
   for _ in $(seq 1 100); do grep -q '^ready' "$dir/tn.log" && break; sleep 0.1; done
   local socks build
   socks=$(sed -n 's/^ready: SOCKS5 127.0.0.1:\([0-9]*\).*/\1/p' "$dir/tn.log")
-  build=$(sed -n 's/^bootstrap: .* built in \([0-9.]*\) ms/\1/p' "$dir/tn.log")
+  build=$(sed -n 's/^bootstrap: .* built in \([0-9.]*\) ms.*/\1/p' "$dir/tn.log")
   # First request of a new isolation key builds a circuit; later ones reuse it.
   local first ttfb speed
   first=$(curl -s -o /dev/null -U a:1 -w '%{time_starttransfer}' --socks5-hostname "127.0.0.1:$socks" "$url/tiny.txt")
   ttfb=$(for i in 1 2 3 4 5 6 7 8 9 10; do curl -s -o /dev/null -U a:1 -w '%{time_starttransfer}\n' --socks5-hostname "127.0.0.1:$socks" "$url/tiny.txt"; done | sort -n | sed -n 5p)
   speed=$(curl -s -o /dev/null -U b:1 -w '%{speed_download}' --socks5-hostname "127.0.0.1:$socks" "$url/big.bin")
   kill -INT $pid; wait $pid || true
-  python3 -c "print(f'$2 hops=$1: circuit build {float(\"$build\"):.1f} ms, first request (with build) {$first*1e3:.1f} ms, time to first byte {$ttfb*1e3:.2f} ms, bulk {$speed/1e6:.1f} MB/s ({$speed/$direct*100:.0f}% of direct)')"
+  python3 -c "print(f'$2 $3 hops=$1: circuit build {float(\"$build\"):.1f} ms, first request (with build) {$first*1e3:.1f} ms, time to first byte {$ttfb*1e3:.2f} ms, bulk {$speed/1e6:.1f} MB/s ({$speed/$direct*100:.0f}% of direct)')"
 }
-for h in 2 3 8; do run $h udp; done
-run 3 tcp
+for h in 2 3 8; do run $h udp hybrid; done
+run 3 udp classical
+run 3 tcp hybrid

@@ -38,7 +38,8 @@ struct Wire {
 // is that neighbour's number + 1.
 class Net {
   public:
-    explicit Net(std::size_t n, RelayConfig base = {}) : relays(n) {
+    explicit Net(std::size_t n, RelayConfig base = {}, ClientConfig client_cfg = {})
+        : relays(n), client(client_cfg) {
         for (auto& r : relays) {
             RelayConfig cfg = base;
             cfg.id = r.identity.node_id();
@@ -211,6 +212,48 @@ TEST(Circuit, builds_every_length_and_carries_messages_both_ways) {
         EXPECT_EQ(echo->message.data, data_message(3, 900, 9).data);
         EXPECT_EQ(echo->message.stream, 3);
     }
+}
+
+TEST(Circuit, classical_handshake_builds_too_unless_relays_require_post_quantum) {
+    ClientConfig classical;
+    classical.handshake = HandshakeType::ntor_x25519;
+    Net net(3, {}, classical);
+    CircuitHandle h = net.build(3);
+    ASSERT_TRUE(net.client.is_built(h));
+    net.send(h, data_message(1, 100, 1));
+    EXPECT_EQ(net.delivered.size(), 1u);
+
+    RelayConfig strict;
+    strict.require_post_quantum = true;
+    Net pq(3, strict, classical);
+    EXPECT_FALSE(pq.client.is_built(pq.build(3)));
+    EXPECT_EQ(pq.last(ClientEvent::Kind::failed)->reason, DestroyReason::handshake);
+    EXPECT_EQ(pq.relays[0].table->stats().refused_classical, 1u);
+    Net pq_ok(3, strict);  // the default client handshake is hybrid
+    EXPECT_TRUE(pq_ok.client.is_built(pq_ok.build(3)));
+}
+
+TEST(Circuit, oversized_or_inconsistent_fragments_destroy_the_circuit) {
+    Reassembler r;
+    RelayMessage big{RelayCommand::extend, 0, Bytes(3000, 7)};
+    auto parts = split_relay(big);
+    ASSERT_EQ(parts.size(), 3u);
+    EXPECT_FALSE(*r.add(parts[0]));
+    EXPECT_FALSE(*r.add(parts[1]));
+    auto whole = r.add(parts[2]);
+    ASSERT_TRUE(whole && *whole);
+    EXPECT_EQ((*whole)->data, big.data);
+    EXPECT_EQ((*whole)->command, RelayCommand::extend);
+    // A fragment claiming another total, or bytes beyond the total, is refused.
+    Reassembler bad;
+    EXPECT_TRUE(bad.add(parts[0]));
+    RelayMessage other = parts[1];
+    store_u16_be(other.data.data(), 5000);
+    EXPECT_FALSE(bad.add(other));
+    Reassembler huge;
+    RelayMessage too_big = parts[0];
+    store_u16_be(too_big.data.data(), 60000);
+    EXPECT_FALSE(huge.add(too_big));
 }
 
 TEST(Circuit, a_flipped_bit_on_any_forward_link_tears_the_circuit_down) {

@@ -64,6 +64,7 @@ void ClientProxy::on_client_event(const circuit::ClientEvent& ev) {
     switch (ev.kind) {
         case circuit::ClientEvent::Kind::built: {
             ++stats_.circuits_built;
+            stats_.last_build_time = ev.build_time;
             c->built = true;
             spdlog::debug("circuit {} built in {} ms", ev.circuit,
                           std::chrono::duration<double, std::milli>(ev.build_time).count());

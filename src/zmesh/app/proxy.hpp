@@ -22,6 +22,7 @@ struct ProxyStats {
     std::uint64_t bad_requests = 0;
     std::uint64_t circuits_built = 0;
     std::uint64_t circuits_failed = 0;
+    std::chrono::steady_clock::duration last_build_time{};  // CREATE sent to last EXTENDED
 };
 
 class ClientProxy {

@@ -78,7 +78,13 @@ void CircuitNode::on_cell(link::SessionId s, const wire::Cell& cell) {
     if (client_.owns(lc)) {
         client_.on_cell(s, cell, now, client_out_);
     } else {
+        auto refused = relay_.stats().refused_classical;
         relay_.on_cell(s, cell, now, relay_out_);
+        if (relay_.stats().refused_classical != refused)
+            spdlog::warn(
+                "refused a classical-only circuit handshake: this relay requires "
+                "post-quantum (hybrid) handshakes ({} refused so far)",
+                relay_.stats().refused_classical);
     }
     flush();
 }
