@@ -131,3 +131,65 @@ TEST(Noise, refuses_out_of_turn_and_missing_keys) {
 
 }  // namespace
 }  // namespace zmesh::link::noise
+
+namespace zmesh::link::noise {
+namespace {
+
+class HybridNoise : public ::testing::TestWithParam<Pattern> {};
+
+// No public vectors exist for HFS with ML-KEM; both sides must agree on every key and the
+// transcript, and tampering anywhere must fail.
+TEST_P(HybridNoise, both_sides_agree_and_tampering_fails) {
+    auto responder = crypto::X25519KeyPair::generate();
+    auto initiator = crypto::X25519KeyPair::generate();
+    auto make = [&](Role role) {
+        HandshakeConfig c;
+        c.pattern = GetParam();
+        c.hybrid = true;
+        c.role = role;
+        if (role == Role::initiator) {
+            c.remote_static = responder.pub;
+            if (GetParam() != Pattern::NK) c.local_static = initiator;
+        } else {
+            c.local_static = responder;
+        }
+        return *HandshakeState::create(c);
+    };
+    auto i = make(Role::initiator);
+    auto r = make(Role::responder);
+    std::vector<Bytes> sent;
+    while (!i.complete() || !r.complete()) {
+        auto& w = i.my_turn() ? i : r;
+        auto& rd = i.my_turn() ? r : i;
+        auto m = w.write_message(as_bytes("payload"));
+        ASSERT_TRUE(m);
+        sent.push_back(*m);
+        // Any flipped bit in a hybrid message is refused, and leaves the state usable.
+        for (std::size_t b = 0; b < m->size(); b += 211) {
+            Bytes bad = *m;
+            bad[b] ^= 4;
+            EXPECT_FALSE(rd.read_message(bad)) << "byte " << b;
+        }
+        ASSERT_TRUE(rd.read_message(*m));
+    }
+    EXPECT_GT(sent[0].size(), crypto::kAeadTagSize + 1184);  // carries the ML-KEM key
+    EXPECT_GT(sent[1].size(), 1088u);                        // and the ciphertext
+    EXPECT_EQ(to_hex(i.handshake_hash()), to_hex(r.handshake_hash()));
+    auto ik = i.split();
+    auto rk = r.split();
+    EXPECT_TRUE(ik->send.key().ct_equals(rk->recv.key()));
+    EXPECT_TRUE(ik->recv.key().ct_equals(rk->send.key()));
+    // A classical peer cannot complete a hybrid handshake (different protocol name).
+    HandshakeConfig classical;
+    classical.pattern = GetParam();
+    classical.role = Role::responder;
+    classical.local_static = responder;
+    auto c = HandshakeState::create(classical);
+    EXPECT_FALSE(c->read_message(sent[0]));
+}
+
+INSTANTIATE_TEST_SUITE_P(Hfs, HybridNoise,
+                         ::testing::Values(Pattern::NK, Pattern::IK, Pattern::XK));
+
+}  // namespace
+}  // namespace zmesh::link::noise

@@ -2,15 +2,17 @@
 
 #include <algorithm>
 
+#include "zmesh/crypto/mlkem/mlkem.hpp"
+
 namespace zmesh::link::noise {
 
 using crypto::AeadAlg;
 using crypto::HashAlg;
 
-std::string protocol_name(Pattern pattern, Suite suite) {
+std::string protocol_name(Pattern pattern, Suite suite, bool hybrid) {
     std::string name = "Noise_";
     name += pattern == Pattern::NK ? "NK" : pattern == Pattern::IK ? "IK" : "XK";
-    name += "_25519_";
+    name += hybrid ? "hfs_25519+MLKEM768_" : "_25519_";
     name += suite.cipher == AeadAlg::chacha20_poly1305 ? "ChaChaPoly" : "AESGCM";
     name += suite.hash == HashAlg::sha256 ? "_SHA256" : "_BLAKE2b";
     return name;
@@ -76,13 +78,19 @@ const std::vector<std::vector<HandshakeState::Token>>& HandshakeState::messages(
     static const std::vector<std::vector<T>> nk{{T::e, T::es}, {T::e, T::ee}};
     static const std::vector<std::vector<T>> ik{{T::e, T::es, T::s, T::ss}, {T::e, T::ee, T::se}};
     static const std::vector<std::vector<T>> xk{{T::e, T::es}, {T::e, T::ee}, {T::s, T::se}};
+    // HFS: e1 ends the first message, ekem1 follows ee in the second.
+    static const std::vector<std::vector<T>> nk_hfs{{T::e, T::es, T::e1}, {T::e, T::ee, T::ekem1}};
+    static const std::vector<std::vector<T>> ik_hfs{{T::e, T::es, T::s, T::ss, T::e1},
+                                                    {T::e, T::ee, T::ekem1, T::se}};
+    static const std::vector<std::vector<T>> xk_hfs{
+        {T::e, T::es, T::e1}, {T::e, T::ee, T::ekem1}, {T::s, T::se}};
     switch (cfg_.pattern) {
         case Pattern::NK:
-            return nk;
+            return cfg_.hybrid ? nk_hfs : nk;
         case Pattern::IK:
-            return ik;
+            return cfg_.hybrid ? ik_hfs : ik;
         case Pattern::XK:
-            return xk;
+            return cfg_.hybrid ? xk_hfs : xk;
     }
     return nk;
 }
@@ -98,7 +106,7 @@ Result<HandshakeState> HandshakeState::create(HandshakeConfig config) {
     if (!initiator) config.remote_static.reset();  // learned from the handshake, if at all
 
     HandshakeState hs(std::move(config));
-    std::string name = protocol_name(hs.cfg_.pattern, hs.cfg_.suite);
+    std::string name = protocol_name(hs.cfg_.pattern, hs.cfg_.suite, hs.cfg_.hybrid);
     std::size_t hl = hs.hlen();
     if (name.size() <= hl) {
         std::copy(name.begin(), name.end(), hs.h_.begin());
@@ -211,6 +219,24 @@ Result<Bytes> HandshakeState::write_message(ByteView payload) {
                 out.insert(out.end(), ct->begin(), ct->end());
                 break;
             }
+            case Token::e1: {
+                auto kem = crypto::mlkem::keygen(crypto::mlkem::kMlKem768);
+                kem_ek_ = kem.ek;
+                kem_dk_ = std::move(kem.dk);
+                auto ct = encrypt_and_hash(kem_ek_);
+                if (!ct) return ct;
+                out.insert(out.end(), ct->begin(), ct->end());
+                break;
+            }
+            case Token::ekem1: {
+                auto enc = crypto::mlkem::encaps(crypto::mlkem::kMlKem768, kem_ek_);
+                if (!enc) return enc.error();
+                auto ct = encrypt_and_hash(enc->ciphertext);
+                if (!ct) return ct;
+                out.insert(out.end(), ct->begin(), ct->end());
+                st = mix_key(enc->key.view());
+                break;
+            }
             default:
                 st = mix_token_dh(t);
                 break;
@@ -253,6 +279,29 @@ Result<Bytes> HandshakeState::read_tokens(ByteView message) {
                 if (!pk) return pk;
                 pos += len;
                 cfg_.remote_static = crypto::X25519Public::from(*pk);
+                break;
+            }
+            case Token::e1: {
+                std::size_t len = crypto::mlkem::kMlKem768.ek_size() +
+                                  (cipher_.has_key() ? crypto::kAeadTagSize : 0);
+                if (message.size() - pos < len) return Errc::truncated;
+                auto ek = decrypt_and_hash(message.subspan(pos, len));
+                if (!ek) return ek;
+                pos += len;
+                kem_ek_ = std::move(*ek);
+                break;
+            }
+            case Token::ekem1: {
+                std::size_t len = crypto::mlkem::kMlKem768.ct_size() +
+                                  (cipher_.has_key() ? crypto::kAeadTagSize : 0);
+                if (message.size() - pos < len) return Errc::truncated;
+                auto ct = decrypt_and_hash(message.subspan(pos, len));
+                if (!ct) return ct;
+                pos += len;
+                auto ss = crypto::mlkem::decaps(crypto::mlkem::kMlKem768,
+                                                {kem_dk_.data(), kem_dk_.size()}, *ct);
+                if (!ss) return ss.error();
+                st = mix_key(ss->view());
                 break;
             }
             default:

@@ -26,7 +26,8 @@ struct Suite {
     bool operator==(const Suite&) const = default;
 };
 
-std::string protocol_name(Pattern pattern, Suite suite);
+// `hybrid` adds the Noise HFS tokens (e1, ekem1) with ML-KEM-768: "NKhfs" etc.
+std::string protocol_name(Pattern pattern, Suite suite, bool hybrid = false);
 struct ParsedName {
     Pattern pattern;
     Suite suite;
@@ -61,6 +62,10 @@ class CipherState {
 
 struct HandshakeConfig {
     Pattern pattern = Pattern::IK;
+    // Hybrid forward secrecy (the Noise HFS extension): the initiator also sends an
+    // ephemeral ML-KEM-768 key (e1) and the responder encapsulates to it (ekem1); the
+    // KEM secret is mixed into the chaining key.
+    bool hybrid = false;
     Suite suite;
     Role role = Role::initiator;
     Bytes prologue;
@@ -90,6 +95,7 @@ class HandshakeState {
 
     bool complete() const { return index_ == messages().size(); }
     bool my_turn() const;
+    bool hybrid() const { return cfg_.hybrid; }
     std::size_t message_index() const { return index_; }
     Role role() const { return cfg_.role; }
     Pattern pattern() const { return cfg_.pattern; }
@@ -103,7 +109,7 @@ class HandshakeState {
     const std::optional<crypto::X25519Public>& remote_ephemeral() const { return re_; }
 
   private:
-    enum class Token : std::uint8_t { e, s, ee, es, se, ss };
+    enum class Token : std::uint8_t { e, s, ee, es, se, ss, e1, ekem1 };
     explicit HandshakeState(HandshakeConfig config);
     const std::vector<std::vector<Token>>& messages() const;
     std::size_t hlen() const { return crypto::hash_len(cfg_.suite.hash); }
@@ -120,6 +126,8 @@ class HandshakeState {
     HandshakeConfig cfg_;
     std::optional<crypto::X25519KeyPair> e_;
     std::optional<crypto::X25519Public> re_;
+    Bytes kem_ek_;                // e1 public (ours or the peer's)
+    crypto::SecureBytes kem_dk_;  // e1 secret (initiator)
     crypto::Secret<struct ChainKeyTag, 64> ck_;
     ByteArray<64> h_{};
     CipherState cipher_;
