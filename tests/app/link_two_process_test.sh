@@ -33,6 +33,10 @@ for p in nk xk; do
         --count 1000 --timeout 30) || fail "pattern $p: $out"
 done
 
+# Links are hybrid (ML-KEM) by default; a classical client can still connect here...
+"$zmesh" link send --classical --peer "$udp" --peer-key "$key" --count 100 --timeout 30 >/dev/null \
+  || fail "classical link to a default server"
+
 # A wrong server key never gets a session: mac1 fails and the client gives up.
 wrong=$("$zmesh" keygen --out "$dir/other.key" >/dev/null && "$zmesh" id "$dir/other.key" | awk '/x25519/ {print $2}')
 if "$zmesh" link send --peer "$udp" --peer-key "$wrong" --count 10 --timeout 3 >/dev/null 2>&1; then
@@ -69,6 +73,20 @@ wait "$server"; rc=$?
 server=
 [ $rc -eq 0 ] || fail "server exit code $rc after SIGTERM"
 grep -q '^stats udp .*drop_malformed=[1-9]' "$dir/server.out" || fail "malformed datagrams not counted"
+
+# ...but not to one that requires post-quantum handshakes: refused, logged and counted.
+"$zmesh" link serve --key "$dir/server.key" --require-pq --echo >"$dir/pq.out" 2>"$dir/pq.err" &
+server=$!
+for _ in $(seq 1 100); do grep -q '^ready ' "$dir/pq.out" && break; sleep 0.1; done
+pq_udp=$(sed -n 's/.* udp=\([^ ]*\).*/\1/p' "$dir/pq.out")
+if "$zmesh" link send --classical --peer "$pq_udp" --peer-key "$key" --count 10 --timeout 3 >/dev/null 2>&1; then
+  fail "a classical link to a post-quantum-only server succeeded"
+fi
+"$zmesh" link send --peer "$pq_udp" --peer-key "$key" --count 100 --timeout 30 >/dev/null \
+  || fail "hybrid link to a post-quantum-only server"
+kill -TERM "$server"; wait "$server"; server=
+grep -q "refused a classical-only link handshake" "$dir/pq.err" || fail "no log line for the refusal"
+grep -q '^stats udp .*drop_classical_refused=[1-9]' "$dir/pq.out" || fail "refusal not counted"
 grep -q '^stats udp .*transport_rejects=[1-9]' "$dir/server.out" || fail "wrong-sized datagrams not counted"
 grep -q '^stats tcp .*transport_rejects=[1-9]' "$dir/server.out" || fail "broken TCP framing not counted"
 echo "two-process link test: all checks passed"

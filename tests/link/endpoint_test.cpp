@@ -35,8 +35,9 @@ PeerAddress address(std::uint8_t n) {
 }
 
 struct Node {
-    explicit Node(std::uint8_t n, LinkLimits limits)
-        : addr(address(n)), ep({crypto::X25519KeyPair::generate(), {}, limits}) {}
+    explicit Node(std::uint8_t n, LinkLimits limits, bool hybrid = true, bool require_pq = false)
+        : addr(address(n)),
+          ep({crypto::X25519KeyPair::generate(), {}, limits, hybrid, require_pq}) {}
     PeerAddress addr;
     Endpoint ep;
     std::vector<Delivered> cells;
@@ -55,7 +56,8 @@ struct InFlight {
 
 class Net {
   public:
-    explicit Net(LinkLimits limits = {}) : a(1, limits), b(2, limits) {}
+    explicit Net(LinkLimits limits = {}, bool hybrid = true, bool b_requires_pq = false)
+        : a(1, limits, hybrid), b(2, limits, hybrid, b_requires_pq) {}
 
     Node& node(int i) { return i == 0 ? a : b; }
     int index_of(const PeerAddress& p) const { return p == a.addr ? 0 : 1; }
@@ -161,7 +163,66 @@ TEST_P(Patterns, handshake_then_exact_cells_both_ways) {
     EXPECT_EQ(net.a.ep.stats().dropped() + net.b.ep.stats().dropped(), 0u);
 }
 
+TEST_P(Patterns, classical_handshake_still_works) {
+    Net net({}, /*hybrid=*/false);
+    SessionId s = net.connect(GetParam());
+    ASSERT_TRUE(net.a.ep.established(s));
+    net.send(0, s, numbered_cell(3));
+    EXPECT_EQ(net.b.cells.back().cell, numbered_cell(3));
+    EXPECT_EQ(net.b.ep.stats().fragments_in, 0u);
+}
+
+TEST_P(Patterns, hybrid_first_message_survives_reordered_and_duplicated_fragments) {
+    Net net;
+    net.hold = true;
+    Output out;
+    auto s = net.a.ep.connect(net.b.addr, net.b.ep.static_public(), GetParam(), net.now, out);
+    net.collect(0, out);
+    std::vector<InFlight> first(net.wire().begin(), net.wire().end());
+    net.wire().clear();
+    ASSERT_EQ(first.size(), 2u);  // the ML-KEM key does not fit one packet
+    net.hold = false;
+    net.deliver(first[1]);
+    net.deliver(first[1]);
+    net.deliver(first[0]);
+    net.run();
+    EXPECT_TRUE(net.a.ep.established(*s));
+    EXPECT_EQ(net.b.ep.stats().fragments_in, 3u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Link, Patterns, ::testing::Values(Pattern::NK, Pattern::IK, Pattern::XK));
+
+TEST(Endpoint, requiring_post_quantum_refuses_classical_peers) {
+    LinkLimits limits;
+    limits.timers.handshake_give_up = seconds(3);
+    Net classical(limits, /*hybrid=*/false, /*b_requires_pq=*/true);
+    SessionId s = classical.connect(Pattern::IK);
+    classical.advance(seconds(4));
+    EXPECT_FALSE(classical.a.ep.established(s));
+    EXPECT_GE(classical.b.ep.stats().drop_classical_refused, 1u);
+    EXPECT_EQ(classical.b.ep.session_count(), 0u);
+    Net hybrid(limits, /*hybrid=*/true, /*b_requires_pq=*/true);
+    EXPECT_TRUE(hybrid.a.ep.established(hybrid.connect(Pattern::IK)));
+    EXPECT_EQ(hybrid.b.ep.stats().drop_classical_refused, 0u);
+}
+
+TEST(Endpoint, inconsistent_fragments_are_dropped) {
+    Net net;
+    net.hold = true;
+    Output out;
+    (void)net.a.ep.connect(net.b.addr, net.b.ep.static_public(), Pattern::NK, net.now, out);
+    net.collect(0, out);
+    std::vector<InFlight> first(net.wire().begin(), net.wire().end());
+    net.wire().clear();
+    // The same sender claiming a different fragment count is dropped; its stamp (mac1)
+    // no longer matches once the header changes, so it fails there first.
+    InFlight bad = first[1];
+    bad.packet[7] = 3;
+    net.deliver(first[0]);
+    net.deliver(bad);
+    EXPECT_EQ(net.b.ep.stats().drop_bad_mac1, 1u);
+    EXPECT_EQ(net.b.ep.session_count(), 0u);
+}
 
 TEST(Endpoint, cells_sent_before_the_handshake_are_queued_and_delivered) {
     Net net;
@@ -293,7 +354,7 @@ TEST(Endpoint, wrong_responder_key_fails_after_retries) {
     auto s = net.a.ep.connect(net.b.addr, wrong, Pattern::IK, net.now, out);
     net.collect(0, out);
     net.run();
-    EXPECT_EQ(net.b.ep.stats().drop_bad_mac1, 1u);
+    EXPECT_EQ(net.b.ep.stats().drop_bad_mac1, 2u);  // both fragments of the hybrid message
     net.advance(seconds(70));
     EXPECT_FALSE(net.a.ep.established(*s));
     EXPECT_EQ(net.a.count(LinkEvent::Kind::closed), 1);
@@ -304,14 +365,11 @@ TEST(Endpoint, wrong_responder_key_fails_after_retries) {
 
 TEST(Endpoint, lost_handshakes_are_retransmitted_with_backoff) {
     Net net;
-    int dropped = 0;
+    int attempts = 0;
     net.filter = [&](const InFlight& f) {
         bool initiation = f.packet[0] == 1 && f.packet[1] == 0;
-        if (initiation && dropped < 3) {
-            ++dropped;
-            return false;
-        }
-        return true;
+        if (initiation && f.packet[6] == 0) ++attempts;  // fragment 0 starts an attempt
+        return !initiation || attempts > 3;              // lose the first three attempts
     };
     SessionId s = net.connect(Pattern::IK);
     EXPECT_FALSE(net.a.ep.established(s));
@@ -400,7 +458,7 @@ TEST(Endpoint, rekeys_after_packet_limit_from_either_side) {
 }
 
 TEST(Endpoint, forged_rekey_for_an_anonymous_session_is_refused) {
-    Net net;
+    Net net({}, /*hybrid=*/false);  // a classical session: the forged message fits one packet
     SessionId s = net.connect(Pattern::NK);
     net.hold = true;
     net.send(0, s, numbered_cell(1));

@@ -7,7 +7,7 @@ namespace {
 
 TEST(Packet, handshake_round_trips) {
     Bytes msg(100, 0xab);
-    HandshakeHeader h{1, 0x12, 2, 0xdeadbeef, 0x01020304};
+    HandshakeHeader h{1, 0x12, 2, 0xdeadbeef, 0x01020304, 1, 2};
     auto p = build_handshake(h, msg);
     ASSERT_TRUE(p);
     auto parsed = parse_packet(*p);
@@ -18,6 +18,8 @@ TEST(Packet, handshake_round_trips) {
     EXPECT_EQ(v.header.pattern, 2);
     EXPECT_EQ(v.header.sender, 0xdeadbeefu);
     EXPECT_EQ(v.header.receiver, 0x01020304u);
+    EXPECT_EQ(v.header.fragment, 1);
+    EXPECT_EQ(v.header.fragments, 2);
     EXPECT_EQ(Bytes(v.message.begin(), v.message.end()), msg);
     EXPECT_EQ(v.mac1.size(), kMacSize);
 }
@@ -69,6 +71,15 @@ TEST(Packet, rejects_wrong_sizes_types_and_fields) {
     Packet long_len = *hs;
     store_u16_be(&long_len[4], static_cast<std::uint16_t>(kMaxNoiseMessage + 1));
     EXPECT_FALSE(parse_packet(long_len));
+    Packet no_fragments = *hs;
+    no_fragments[7] = 0;
+    EXPECT_FALSE(parse_packet(no_fragments));
+    Packet index_past_count = *hs;
+    index_past_count[6] = 1;
+    EXPECT_FALSE(parse_packet(index_past_count));
+    Packet too_many = *hs;
+    too_many[7] = static_cast<std::uint8_t>(kMaxFragments + 1);
+    EXPECT_FALSE(parse_packet(too_many));
     Packet dirty_padding = *hs;
     dirty_padding[kHandshakeHeader + 64 + 3] = 1;
     EXPECT_FALSE(parse_packet(dirty_padding));

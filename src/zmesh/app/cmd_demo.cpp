@@ -33,7 +33,8 @@ int run_demo(double seconds, std::size_t window) {
               << format_socket_address(relay.local_address()) << "\n"
               << "  client " << crypto::node_id_string(client_id.node_id()) << " at "
               << format_socket_address(client.local_address()) << "\n"
-              << "  link   Noise " << link::noise::protocol_name(link::noise::Pattern::IK, suite)
+              << "  link   Noise "
+              << link::noise::protocol_name(link::noise::Pattern::IK, suite, true)
               << ", 1232-byte datagrams, 1200-byte cells\n"
               << "The client sends numbered cells; the relay echoes them; each echo is checked "
                  "byte for byte.\n"

@@ -31,6 +31,7 @@ struct ServeOptions {
     std::string tcp = "127.0.0.1:0";
     bool echo = false;
     bool sink = false;
+    bool require_pq = false;
 };
 
 int run_serve(const ServeOptions& o) {
@@ -44,7 +45,7 @@ int run_serve(const ServeOptions& o) {
         return 1;
     }
     asio::io_context io;
-    link::EndpointConfig cfg{id->link, default_suite(), {}};
+    link::EndpointConfig cfg{id->link, default_suite(), {}, true, o.require_pq};
     std::unique_ptr<link::UdpLink> udp;
     std::unique_ptr<link::TcpLink> tcp;
     try {
@@ -97,6 +98,7 @@ struct SendOptions {
     std::string key;
     std::string pattern = "ik";
     std::string mode = "echo";
+    bool classical = false;
     std::uint64_t count = 10000;
     std::size_t window = 256;
     double timeout = 60;
@@ -119,7 +121,7 @@ int run_send(const SendOptions& o) {
         id = std::move(*loaded);
     }
     asio::io_context io;
-    link::EndpointConfig cfg{id.link, default_suite(), {}};
+    link::EndpointConfig cfg{id.link, default_suite(), {}, !o.classical, false};
     link::SocketAddress any{peer->ip.is_v4() ? asio::ip::address(asio::ip::address_v4::loopback())
                                              : asio::ip::address(asio::ip::address_v6::loopback()),
                             0};
@@ -189,6 +191,8 @@ void add_link_commands(CLI::App& app, int& exit_code) {
     serve->add_option("--udp", so.udp, "UDP listen address")->capture_default_str();
     serve->add_option("--tcp", so.tcp, "TCP listen address")->capture_default_str();
     serve->add_flag("--echo", so.echo, "Send every received cell back");
+    serve->add_flag("--require-pq", so.require_pq,
+                    "Refuse peers whose link handshake is classical only");
     serve
         ->add_flag("--sink", so.sink,
                    "Check received test cells and report counts (for --mode sink)")
@@ -206,6 +210,8 @@ void add_link_commands(CLI::App& app, int& exit_code) {
     send->add_option("--key", sd.key, "Own identity key (default: a fresh one)");
     send->add_option("--pattern", sd.pattern, "Noise pattern nk, ik or xk")->capture_default_str();
     send->add_option("--count", sd.count, "Cells to send")->capture_default_str();
+    send->add_flag("--classical", sd.classical,
+                   "Classical Noise handshake (default: hybrid with ML-KEM-768)");
     send->add_option("--mode", sd.mode, "echo (peer runs --echo) or sink (peer runs --sink)")
         ->check(CLI::IsMember({"echo", "sink"}))
         ->capture_default_str();

@@ -58,7 +58,8 @@ struct Member {
 std::unique_ptr<Member> make_member(asio::io_context& io, const TestnetOptions& o, bool is_exit) {
     auto m = std::make_unique<Member>();
     link::SocketAddress loopback{asio::ip::address_v4::loopback(), 0};
-    link::EndpointConfig lc{m->identity.link, default_suite(), {}};
+    link::EndpointConfig lc{
+        m->identity.link, default_suite(), {}, o.handshake != "classical", o.require_pq};
     if (o.transport == "tcp") {
         m->link = std::make_unique<link::TcpLink>(io.get_executor(), lc, loopback);
     } else {
@@ -265,10 +266,11 @@ void add_testnet_command(CLI::App& app, int& exit_code) {
         ->capture_default_str();
     cmd->add_option("--demo-http", o.demo_http, "Also serve a small page here to fetch");
     cmd->add_option("--handshake", o.handshake,
-                    "Circuit hop handshake: hybrid (X25519 + ML-KEM-768) or classical")
+                    "Link and hop handshakes: hybrid (X25519 + ML-KEM-768) or classical")
         ->check(CLI::IsMember({"hybrid", "classical"}))
         ->capture_default_str();
-    cmd->add_flag("--require-pq", o.require_pq, "Relays refuse classical-only handshakes");
+    cmd->add_flag("--require-pq", o.require_pq,
+                  "Nodes refuse classical-only link and hop handshakes");
     cmd->add_option("--exit-policy", o.exit_policy,
                     "Exit policy rule, repeatable, first match wins (e.g. 'reject *:25')");
     cmd->footer(

@@ -1,3 +1,4 @@
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <iostream>
@@ -26,6 +27,8 @@ int main(int argc, char** argv) {
     zmesh::app::add_demo_command(app, exit_code);
     zmesh::app::add_testnet_command(app, exit_code);
     app.parse_complete_callback([&] {
+        // Logs go to stderr; stdout carries what scripts read (ready lines, stats, ids).
+        spdlog::set_default_logger(spdlog::stderr_color_mt("zmesh"));
         spdlog::set_level(spdlog::level::from_str(log_level));
         spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
     });

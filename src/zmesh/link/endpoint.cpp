@@ -13,6 +13,7 @@ using noise::Role;
 
 namespace {
 
+constexpr std::size_t kMaxPartials = 1024;
 constexpr std::uint8_t kPayloadVersion = 1;
 constexpr std::uint8_t kFlagRekey = 1;
 constexpr std::size_t kBindingSize = 16;
@@ -33,6 +34,7 @@ std::optional<noise::Suite> parse_suite(std::uint8_t b) {
 }
 
 std::optional<Pattern> parse_pattern(std::uint8_t b) {
+    b = static_cast<std::uint8_t>(b & ~kPatternHybrid);
     if (b < 1 || b > 3) return std::nullopt;
     return static_cast<Pattern>(b);
 }
@@ -77,6 +79,7 @@ struct Endpoint::Session {
     Role role = Role::initiator;
     Pattern pattern = Pattern::IK;
     noise::Suite suite;
+    bool hybrid = false;
     std::optional<crypto::X25519Public> remote_static;
     CookieStamp cookies;
     std::optional<Pending> pending;
@@ -165,6 +168,7 @@ Result<SessionId> Endpoint::connect(const PeerAddress& to, const crypto::X25519P
     s->role = Role::initiator;
     s->pattern = pattern;
     s->suite = cfg_.suite;
+    s->hybrid = cfg_.hybrid;
     s->remote_static = remote;
     s->cookies = CookieStamp(remote, cfg_.limits.timers.cookie_lifetime);
     s->created = now;
@@ -197,6 +201,7 @@ void Endpoint::send_handshake(Session& s, TimePoint now, Output& out) {
     hc.pattern = s.pattern;
     hc.suite = s.suite;
     hc.role = Role::initiator;
+    hc.hybrid = s.hybrid;
     hc.remote_static = s.remote_static;
     if (s.pattern != Pattern::NK) hc.local_static = cfg_.static_key;
     hc.ephemeral = crypto::X25519KeyPair::generate();
@@ -216,13 +221,27 @@ void Endpoint::send_handshake(Session& s, TimePoint now, Output& out) {
     auto msg = p.hs->write_message(payload);
     if (!msg) return;
 
-    HandshakeHeader h{0, suite_byte(s.suite), static_cast<std::uint8_t>(s.pattern), p.local_index,
-                      receiver};
-    auto packet = build_handshake(h, *msg);
-    if (!packet) return;
-    s.cookies.stamp(*packet, now);
-    out.packets.push_back({s.addr, *packet});
-    ++stats_.packets_out;
+    // A hybrid first message (it carries a 1184-byte ML-KEM key) takes two packets.
+    std::size_t count = (msg->size() + kMaxNoiseMessage - 1) / kMaxNoiseMessage;
+    if (count == 0 || count > kMaxFragments) return;
+    auto pattern_byte = static_cast<std::uint8_t>(static_cast<std::uint8_t>(s.pattern) |
+                                                  (s.hybrid ? kPatternHybrid : 0));
+    for (std::size_t i = 0; i < count; ++i) {
+        HandshakeHeader h{0,
+                          suite_byte(s.suite),
+                          pattern_byte,
+                          p.local_index,
+                          receiver,
+                          static_cast<std::uint8_t>(i),
+                          static_cast<std::uint8_t>(count)};
+        std::size_t at = i * kMaxNoiseMessage;
+        auto packet = build_handshake(
+            h, ByteView{*msg}.subspan(at, std::min(kMaxNoiseMessage, msg->size() - at)));
+        if (!packet) return;
+        s.cookies.stamp(*packet, now);
+        out.packets.push_back({s.addr, *packet});
+        ++stats_.packets_out;
+    }
     ++stats_.handshakes_started;
     s.last_sent = now;
     s.next_retry = now + s.backoff;
@@ -248,6 +267,10 @@ void Endpoint::on_packet(const PeerAddress& from, ByteView packet, TimePoint now
 
 void Endpoint::on_handshake(const PeerAddress& from, const HandshakeView& hs, TimePoint now,
                             Output& out) {
+    if (hs.header.step != 0 && hs.header.fragments != 1) {
+        ++stats_.drop_malformed;  // only first messages are ever fragmented
+        return;
+    }
     switch (hs.header.step) {
         case 0:
             on_initiation(from, hs, now, out);
@@ -287,17 +310,61 @@ void Endpoint::on_initiation(const PeerAddress& from, const HandshakeView& hs, T
         ++stats_.drop_under_load;
         return;
     }
+    if (hs.header.fragments == 1) {
+        process_initiation(from, hs.header, hs.message, now, out);
+        return;
+    }
+    // Reassemble a fragmented first message; every fragment passed the mac checks above.
+    ++stats_.fragments_in;
+    auto key = std::make_pair(from, hs.header.sender);
+    auto it = partials_.find(key);
+    if (it == partials_.end()) {
+        if (partials_.size() >= kMaxPartials) {
+            ++stats_.drop_table_full;
+            return;
+        }
+        it = partials_.emplace(key, Partial{}).first;
+        it->second.count = hs.header.fragments;
+        it->second.started = now;
+    }
+    Partial& part = it->second;
+    if (part.count != hs.header.fragments) {
+        ++stats_.drop_malformed;
+        partials_.erase(it);
+        return;
+    }
+    Bytes& slot = part.parts[hs.header.fragment];
+    if (slot.empty()) ++part.have;
+    slot.assign(hs.message.begin(), hs.message.end());  // a retransmission may replace it
+    if (part.have < part.count) return;
+    Bytes whole;
+    for (std::size_t i = 0; i < part.count; ++i)
+        whole.insert(whole.end(), part.parts[i].begin(), part.parts[i].end());
+    partials_.erase(it);
+    process_initiation(from, hs.header, whole, now, out);
+}
+
+void Endpoint::process_initiation(const PeerAddress& from, const HandshakeHeader& header,
+                                  ByteView message, TimePoint now, Output& out) {
+    HandshakeView hs;  // the fields used below
+    hs.header = header;
+    hs.message = message;
     auto suite = parse_suite(hs.header.suite);
     auto pattern = parse_pattern(hs.header.pattern);
+    bool hybrid = (hs.header.pattern & kPatternHybrid) != 0;
     if (!suite || !pattern) {
         ++stats_.drop_refused;
+        return;
+    }
+    if (cfg_.require_post_quantum && !hybrid) {
+        ++stats_.drop_classical_refused;
         return;
     }
     Session* existing = nullptr;
     if (hs.header.receiver != 0) {
         existing = session_for_index(hs.header.receiver);
         if (existing == nullptr || existing->role != Role::responder ||
-            existing->pattern != *pattern || !existing->current) {
+            existing->pattern != *pattern || existing->hybrid != hybrid || !existing->current) {
             ++stats_.drop_unknown_index;
             return;
         }
@@ -310,6 +377,7 @@ void Endpoint::on_initiation(const PeerAddress& from, const HandshakeView& hs, T
     hc.pattern = *pattern;
     hc.suite = *suite;
     hc.role = Role::responder;
+    hc.hybrid = hybrid;
     hc.local_static = cfg_.static_key;
     auto state = HandshakeState::create(std::move(hc));
     if (!state) return;
@@ -348,6 +416,7 @@ void Endpoint::on_initiation(const PeerAddress& from, const HandshakeView& hs, T
         fresh->role = Role::responder;
         fresh->pattern = *pattern;
         fresh->suite = *suite;
+        fresh->hybrid = hybrid;
         fresh->created = now;
         s = fresh.get();
         sessions_.emplace(s->id, std::move(fresh));
@@ -612,6 +681,9 @@ void Endpoint::on_data(const PeerAddress& from, const DataView& d, TimePoint now
 // ---- timers --------------------------------------------------------------------------------
 
 void Endpoint::on_tick(TimePoint now, Output& out) {
+    std::erase_if(partials_, [&](const auto& kv) {
+        return now - kv.second.started >= cfg_.limits.timers.handshake_retry_max;
+    });
     std::vector<SessionId> dead;
     for (auto& [id, s] : sessions_) tick_session(*s, now, out, dead);
     for (SessionId id : dead)

@@ -4,6 +4,7 @@
 // out. The I/O around it (UDP, TCP) lives in transport-specific drivers.
 
 #include <deque>
+#include <map>
 #include <memory>
 #include <optional>
 #include <unordered_map>
@@ -23,6 +24,7 @@ namespace zmesh::link {
 struct PeerAddress {
     ByteArray<18> bytes{};
     bool operator==(const PeerAddress&) const = default;
+    auto operator<=>(const PeerAddress&) const = default;
 };
 
 using SessionId = std::uint64_t;
@@ -59,6 +61,11 @@ struct EndpointConfig {
     crypto::X25519KeyPair static_key;
     noise::Suite suite;  // used for handshakes this endpoint starts
     LinkLimits limits;
+    // Handshakes this endpoint starts mix in ML-KEM-768 (Noise HFS): recorded traffic
+    // stays confidential against a future quantum computer.
+    bool hybrid = true;
+    // Refuse peers whose handshakes are classical only.
+    bool require_post_quantum = false;
 };
 
 class Endpoint {
@@ -102,6 +109,8 @@ class Endpoint {
     void on_handshake(const PeerAddress& from, const HandshakeView& hs, TimePoint now, Output& out);
     void on_initiation(const PeerAddress& from, const HandshakeView& hs, TimePoint now,
                        Output& out);
+    void process_initiation(const PeerAddress& from, const HandshakeHeader& h, ByteView message,
+                            TimePoint now, Output& out);
     void on_response(const PeerAddress& from, const HandshakeView& hs, TimePoint now, Output& out);
     void on_final(const PeerAddress& from, const HandshakeView& hs, TimePoint now, Output& out);
     void on_cookie(const CookieView& c, TimePoint now, Output& out);
@@ -122,6 +131,14 @@ class Endpoint {
     std::unordered_map<std::uint32_t, SessionId> indices_;
     SessionId next_session_id_ = 1;
     std::size_t half_open_ = 0;
+    // First messages arriving in fragments, by source and sender index.
+    struct Partial {
+        std::array<Bytes, kMaxFragments> parts;
+        std::uint8_t count = 0;
+        std::uint8_t have = 0;
+        TimePoint started{};
+    };
+    std::map<std::pair<PeerAddress, std::uint32_t>, Partial> partials_;
     TimePoint load_window_start_{};
     std::uint32_t load_window_count_ = 0;
     LinkStats stats_;

@@ -21,7 +21,11 @@ Result<ParsedPacket> parse_packet(ByteView in) {
             v.header.suite = in[2];
             v.header.pattern = in[3];
             std::size_t len = load_u16_be(&in[4]);
-            if (in[6] != 0 || in[7] != 0) return Errc::malformed;
+            v.header.fragment = in[6];
+            v.header.fragments = in[7];
+            if (v.header.fragments == 0 || v.header.fragments > kMaxFragments ||
+                v.header.fragment >= v.header.fragments)
+                return Errc::malformed;
             if (len == 0 || len > kMaxNoiseMessage) return Errc::malformed;
             v.header.sender = load_u32_be(&in[8]);
             v.header.receiver = load_u32_be(&in[12]);
@@ -64,6 +68,8 @@ Result<Packet> build_handshake(const HandshakeHeader& h, ByteView noise_message)
     p[2] = h.suite;
     p[3] = h.pattern;
     store_u16_be(&p[4], static_cast<std::uint16_t>(noise_message.size()));
+    p[6] = h.fragment;
+    p[7] = h.fragments;
     store_u32_be(&p[8], h.sender);
     store_u32_be(&p[12], h.receiver);
     std::copy(noise_message.begin(), noise_message.end(), p.begin() + kHandshakeHeader);

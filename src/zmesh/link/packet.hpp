@@ -1,7 +1,8 @@
 #pragma once
 // Link packet codec. Every packet is exactly wire::kPacketSize bytes.
 //
-//  handshake  0 type=1 | 1 step | 2 suite | 3 pattern | 4-5 message length | 6-7 zero
+//  handshake  0 type=1 | 1 step | 2 suite | 3 pattern (+0x10: hybrid) | 4-5 length
+//             | 6 fragment index | 7 fragment count
 //             8-11 sender index | 12-15 receiver index | 16.. Noise message, zero padding
 //             | last 32 bytes: mac1 (16), mac2 (16)
 //  cookie     0 type=2 | 1-3 zero | 4-7 receiver index | 8-31 nonce | 32-63 sealed cookie
@@ -29,6 +30,10 @@ inline constexpr std::size_t kMac2Offset = wire::kPacketSize - kMacSize;
 inline constexpr std::size_t kCookieNonceSize = 24;
 inline constexpr std::size_t kCookieSize = 16;
 inline constexpr std::size_t kSealedCookieSize = kCookieSize + 16;
+// A Noise message longer than one packet (a hybrid first message) is split in up to this
+// many fragments, each a full packet with its own macs.
+inline constexpr std::size_t kMaxFragments = 4;
+inline constexpr std::uint8_t kPatternHybrid = 0x10;
 
 struct HandshakeHeader {
     std::uint8_t step = 0;
@@ -36,6 +41,8 @@ struct HandshakeHeader {
     std::uint8_t pattern = 0;
     std::uint32_t sender = 0;
     std::uint32_t receiver = 0;
+    std::uint8_t fragment = 0;
+    std::uint8_t fragments = 1;
 };
 
 struct HandshakeView {

@@ -83,7 +83,13 @@ void LinkService::flush() {
 
 bool LinkService::receive(const PeerAddress& from, ByteView packet, TimePoint now) {
     try {
+        auto refused = endpoint_.stats().drop_classical_refused;
         endpoint_.on_packet(from, packet, now, out_);
+        if (endpoint_.stats().drop_classical_refused != refused)
+            spdlog::warn(
+                "refused a classical-only link handshake: this node requires "
+                "post-quantum (hybrid) handshakes ({} refused so far)",
+                endpoint_.stats().drop_classical_refused);
         return true;
     } catch (const std::exception& e) {
         ++internal_errors_;

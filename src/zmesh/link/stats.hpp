@@ -35,11 +35,13 @@ struct LinkStats {
     std::uint64_t drop_table_full = 0;
     std::uint64_t drop_expired_key = 0;
     std::uint64_t drop_queue_full = 0;
+    std::uint64_t drop_classical_refused = 0;  // classical peer while post-quantum is required
+    std::uint64_t fragments_in = 0;
 
     std::uint64_t dropped() const {
         return drop_malformed + drop_unknown_index + drop_duplicate + drop_too_old +
                drop_auth_failed + drop_bad_mac1 + drop_under_load + drop_handshake_failed +
-               drop_refused + drop_table_full + drop_expired_key;
+               drop_refused + drop_table_full + drop_expired_key + drop_classical_refused;
     }
 
     // Name/value pairs for printing and metrics.
@@ -69,7 +71,9 @@ struct LinkStats {
                 {"drop_refused", drop_refused},
                 {"drop_table_full", drop_table_full},
                 {"drop_expired_key", drop_expired_key},
-                {"drop_queue_full", drop_queue_full}};
+                {"drop_queue_full", drop_queue_full},
+                {"drop_classical_refused", drop_classical_refused},
+                {"fragments_in", fragments_in}};
     }
 };
 
