@@ -47,18 +47,20 @@ BENCHMARK_CAPTURE(aead_open, aes256gcm_cell, kGcm, wire::kCellSize);
 BENCHMARK_CAPTURE(aead_seal, chacha20poly1305_16k_raw, kChaCha, 16384);
 BENCHMARK_CAPTURE(aead_seal, aes256gcm_16k_raw, kGcm, 16384);
 
-void noise_handshake(benchmark::State& state, link::noise::Pattern pattern) {
+void noise_handshake(benchmark::State& state, link::noise::Pattern pattern, bool hybrid) {
     using namespace link::noise;
     auto responder = crypto::X25519KeyPair::generate();
     auto initiator = crypto::X25519KeyPair::generate();
     for (auto _ : state) {
         HandshakeConfig ic;
         ic.pattern = pattern;
+        ic.hybrid = hybrid;
         ic.role = Role::initiator;
         ic.remote_static = responder.pub;
         if (pattern != Pattern::NK) ic.local_static = initiator;
         HandshakeConfig rc;
         rc.pattern = pattern;
+        rc.hybrid = hybrid;
         rc.role = Role::responder;
         rc.local_static = responder;
         auto i = HandshakeState::create(ic);
@@ -74,8 +76,11 @@ void noise_handshake(benchmark::State& state, link::noise::Pattern pattern) {
     state.counters["handshakes/s"] =
         benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
-BENCHMARK_CAPTURE(noise_handshake, NK, link::noise::Pattern::NK);
-BENCHMARK_CAPTURE(noise_handshake, IK, link::noise::Pattern::IK);
-BENCHMARK_CAPTURE(noise_handshake, XK, link::noise::Pattern::XK);
+BENCHMARK_CAPTURE(noise_handshake, NK, link::noise::Pattern::NK, false);
+BENCHMARK_CAPTURE(noise_handshake, IK, link::noise::Pattern::IK, false);
+BENCHMARK_CAPTURE(noise_handshake, XK, link::noise::Pattern::XK, false);
+BENCHMARK_CAPTURE(noise_handshake, NKhfs, link::noise::Pattern::NK, true);
+BENCHMARK_CAPTURE(noise_handshake, IKhfs, link::noise::Pattern::IK, true);
+BENCHMARK_CAPTURE(noise_handshake, XKhfs, link::noise::Pattern::XK, true);
 
 }  // namespace
