@@ -9,7 +9,7 @@ packages=(
   libsodium-dev libssl-dev libboost1.81-dev
   libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3 valgrind curl
+  python3 valgrind curl prometheus
 )
 
 missing=()

@@ -18,6 +18,8 @@
 #include "zmesh/app/commands.hpp"
 #include "zmesh/app/net_options.hpp"
 #include "zmesh/app/proxy.hpp"
+#include "zmesh/control/collect.hpp"
+#include "zmesh/control/http_server.hpp"
 #include "zmesh/exit/exit_service.hpp"
 #include "zmesh/link/tcp_link.hpp"
 #include "zmesh/link/udp_link.hpp"
@@ -39,6 +41,7 @@ struct TestnetOptions {
     std::string demo_http;  // serve a small page here, for the printed curl line
     std::vector<std::string> exit_policy;
     std::string handshake = "hybrid";
+    std::string metrics;  // Prometheus endpoint address; empty: off
     bool require_pq = false;
     exit::ExitPolicy policy;  // parsed from exit_policy
 };
@@ -160,11 +163,46 @@ int run_testnet(TestnetOptions o) {
         return path;
     };
     ClientProxy proxy(*client->node, paths);
+    // Metrics for every node of the testnet, labelled by node.
+    auto collect = [&] {
+        control::Snapshot snap;
+        auto add_node = [&](const Member& m, const std::string& name) {
+            control::Labels l{{"node", name}, {"transport", o.transport}};
+            control::collect_link(snap, m.link->stats(), m.link->endpoint().session_count(), l);
+            control::collect_relay(snap, m.node->relay().stats(), m.node->relay().size(), l);
+        };
+        for (std::size_t i = 0; i < relays.size(); ++i)
+            add_node(*relays[i], "relay-" + std::to_string(i + 1));
+        add_node(*client, "client");
+        control::Labels cl{{"node", "client"}};
+        control::collect_client(snap, client->node->client().stats(), client->node->client().size(),
+                                cl);
+        const auto& ps = proxy.stats();
+        for (auto [name, value] :
+             {std::pair<const char*, std::uint64_t>{"connections", ps.connections},
+              {"streams_opened", ps.streams_opened},
+              {"streams_failed", ps.streams_failed},
+              {"bad_requests", ps.bad_requests}})
+            snap.add(std::string("zmesh_proxy_") + name + "_total",
+                     std::string("SOCKS5 and HTTP CONNECT entry: ") + name + ".",
+                     control::MetricType::counter, cl, static_cast<double>(value));
+        snap.add("zmesh_client_last_circuit_build_seconds",
+                 "Client circuits: build time of the newest circuit.", control::MetricType::gauge,
+                 cl, std::chrono::duration<double>(ps.last_build_time).count());
+        return snap;
+    };
+    std::unique_ptr<control::MetricsServer> metrics;
     tcp::endpoint socks_ep, http_ep;
     std::unique_ptr<tcp::acceptor> page;
     try {
         socks_ep = proxy.listen_socks({socks_at->ip, socks_at->port});
         if (http_at) http_ep = proxy.listen_http({http_at->ip, http_at->port});
+        if (!o.metrics.empty()) {
+            auto at = parse_socket_address(o.metrics);
+            if (!at) throw std::runtime_error("bad --metrics address");
+            metrics = std::make_unique<control::MetricsServer>(
+                io.get_executor(), tcp::endpoint(at->ip, at->port), collect);
+        }
         if (!o.demo_http.empty()) {
             auto at = parse_socket_address(o.demo_http);
             if (!at) throw std::runtime_error("bad --demo-http address");
@@ -199,6 +237,11 @@ int run_testnet(TestnetOptions o) {
                     std::printf(", HTTP CONNECT %s",
                                 format_socket_address({http_ep.address(), http_ep.port()}).c_str());
                 std::printf("\n");
+                if (metrics) {
+                    auto ep = metrics->local_endpoint();
+                    std::printf("metrics: http://%s/metrics\n",
+                                format_socket_address({ep.address(), ep.port()}).c_str());
+                }
                 if (page) {
                     auto ep = page->local_endpoint();
                     std::printf(
@@ -226,6 +269,7 @@ int run_testnet(TestnetOptions o) {
         if (ec) return;
         std::printf("\ntestnet: shutting down\n");
         proxy.stop();
+        if (metrics) metrics->stop();
         if (page) page->close();
         client->node->stop();
         client->link->stop();
@@ -265,6 +309,8 @@ void add_testnet_command(CLI::App& app, int& exit_code) {
     cmd->add_option("--loss", o.loss, "Drop this fraction of UDP datagrams (testing)")
         ->capture_default_str();
     cmd->add_option("--demo-http", o.demo_http, "Also serve a small page here to fetch");
+    cmd->add_option("--metrics", o.metrics,
+                    "Serve Prometheus metrics here (/metrics; ?format=json|influx)");
     cmd->add_option("--handshake", o.handshake,
                     "Link and hop handshakes: hybrid (X25519 + ML-KEM-768) or classical")
         ->check(CLI::IsMember({"hybrid", "classical"}))

@@ -1,0 +1,70 @@
+#include "zmesh/control/collect.hpp"
+
+namespace zmesh::control {
+namespace {
+
+std::string words(std::string_view field) {
+    std::string out(field);
+    for (auto& c : out)
+        if (c == '_') c = ' ';
+    return out;
+}
+
+void counters(Snapshot& s, const std::string& prefix, const std::string& what,
+              const std::vector<std::pair<std::string_view, std::uint64_t>>& fields,
+              const Labels& labels) {
+    for (const auto& [name, value] : fields)
+        s.add(prefix + std::string(name) + "_total", what + ": " + words(name) + ".",
+              MetricType::counter, labels, static_cast<double>(value));
+}
+
+}  // namespace
+
+void collect_link(Snapshot& s, const link::LinkStats& st, std::size_t sessions,
+                  const Labels& labels) {
+    counters(s, "zmesh_link_", "Links", st.fields(), labels);
+    s.add("zmesh_link_sessions", "Links: sessions open now.", MetricType::gauge, labels,
+          static_cast<double>(sessions));
+}
+
+void collect_relay(Snapshot& s, const circuit::RelayStats& st, std::size_t circuits,
+                   const Labels& labels) {
+    counters(s, "zmesh_relay_", "Relayed circuits",
+             {{"circuits_created", st.circuits_created},
+              {"circuits_destroyed", st.circuits_destroyed},
+              {"circuits_extended", st.circuits_extended},
+              {"extend_failed", st.extend_failed},
+              {"cells_forward", st.cells_forward},
+              {"cells_backward", st.cells_backward},
+              {"cells_delivered", st.cells_delivered},
+              {"drop_integrity", st.drop_integrity},
+              {"drop_replayed", st.drop_replayed},
+              {"drop_unknown_circuit", st.drop_unknown_circuit},
+              {"drop_malformed", st.drop_malformed},
+              {"refused_table_full", st.refused_table_full},
+              {"refused_handshake", st.refused_handshake},
+              {"refused_classical", st.refused_classical},
+              {"idle_closed", st.idle_closed}},
+             labels);
+    s.add("zmesh_relay_circuits", "Relayed circuits: open now.", MetricType::gauge, labels,
+          static_cast<double>(circuits));
+}
+
+void collect_client(Snapshot& s, const circuit::ClientStats& st, std::size_t circuits,
+                    const Labels& labels) {
+    counters(s, "zmesh_client_", "Client circuits",
+             {{"circuits_built", st.circuits_built},
+              {"circuits_failed", st.circuits_failed},
+              {"circuits_closed", st.circuits_closed},
+              {"cells_sent", st.cells_sent},
+              {"cells_received", st.cells_received},
+              {"drop_integrity", st.drop_integrity},
+              {"drop_replayed", st.drop_replayed},
+              {"drop_unknown_circuit", st.drop_unknown_circuit},
+              {"drop_malformed", st.drop_malformed}},
+             labels);
+    s.add("zmesh_client_circuits", "Client circuits: open now.", MetricType::gauge, labels,
+          static_cast<double>(circuits));
+}
+
+}  // namespace zmesh::control

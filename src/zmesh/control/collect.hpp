@@ -1,0 +1,18 @@
+#pragma once
+// Turns the counters of the lower layers into metric families.
+
+#include "zmesh/circuit/client_table.hpp"
+#include "zmesh/circuit/relay_table.hpp"
+#include "zmesh/control/metrics.hpp"
+#include "zmesh/link/stats.hpp"
+
+namespace zmesh::control {
+
+void collect_link(Snapshot& s, const link::LinkStats& stats, std::size_t sessions,
+                  const Labels& labels);
+void collect_relay(Snapshot& s, const circuit::RelayStats& stats, std::size_t circuits,
+                   const Labels& labels);
+void collect_client(Snapshot& s, const circuit::ClientStats& stats, std::size_t circuits,
+                    const Labels& labels);
+
+}  // namespace zmesh::control

@@ -1,0 +1,47 @@
+#pragma once
+// A snapshot of a node's metrics and its three renderings: Prometheus text exposition
+// (0.0.4, as `promtool check metrics` validates it), JSON, and InfluxDB line protocol.
+// Collected on demand from the counters each layer keeps; no global registry.
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace zmesh::control {
+
+enum class MetricType { counter, gauge };
+
+using Labels = std::vector<std::pair<std::string, std::string>>;
+
+struct Sample {
+    Labels labels;
+    double value = 0;
+};
+
+struct Family {
+    std::string name;  // counters end in _total
+    std::string help;
+    MetricType type = MetricType::counter;
+    std::vector<Sample> samples;
+};
+
+class Snapshot {
+  public:
+    // Adds a sample to the family `name`, creating the family on first use.
+    void add(const std::string& name, const std::string& help, MetricType type, Labels labels,
+             double value);
+    const std::vector<Family>& families() const { return families_; }
+
+  private:
+    std::vector<Family> families_;
+};
+
+std::string to_prometheus(const Snapshot& s);
+std::string to_json(const Snapshot& s);
+// One line per sample; `timestamp_ns` in nanoseconds since the epoch.
+std::string to_influx(const Snapshot& s, long long timestamp_ns);
+
+// Metric and label names must match [a-zA-Z_][a-zA-Z0-9_]*.
+bool valid_name(const std::string& name);
+
+}  // namespace zmesh::control
