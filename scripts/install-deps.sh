@@ -8,7 +8,7 @@ packages=(
   clang clang-format libclang-rt-14-dev
   libsodium-dev libssl-dev libboost1.81-dev
   libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libtomlplusplus-dev
   python3 valgrind curl prometheus
 )
 

@@ -26,14 +26,17 @@ forwarded=$(awk '/^zmesh_relay_cells_forward_total/ {s += $2} END {print s + 0}'
 grep -q '^zmesh_proxy_streams_opened_total{node="client"} [1-9]' "$dir/metrics.txt" || fail "streams not counted"
 grep -q '^zmesh_client_last_circuit_build_seconds{node="client"} 0\.' "$dir/metrics.txt" || fail "no build time"
 
-curl -sS -m 10 "$url?format=json" | python3 -c '
+curl -sS -m 10 "$url?format=json" > "$dir/metrics.json" || fail "GET json"
+python3 -c '
 import json, sys
 d = json.load(sys.stdin)
 names = {m["name"] for m in d["metrics"]}
 assert "zmesh_link_packets_in_total" in names and "zmesh_relay_circuits" in names, names' \
-  || fail "JSON rendering"
-curl -sS -m 10 "$url?format=influx" | grep -Eq '^zmesh_link_packets_in_total,node=client,transport=udp value=[0-9]+ [0-9]{19}$' \
-  || fail "InfluxDB line protocol"
+  < "$dir/metrics.json" || fail "JSON rendering"
+# To a file first: `grep -q` would stop reading early and fail curl under pipefail.
+curl -sS -m 10 "$url?format=influx" > "$dir/influx.txt" || fail "GET influx"
+grep -Eq '^zmesh_link_packets_in_total,node=client,transport=udp value=[0-9]+ [0-9]{19}$' \
+  "$dir/influx.txt" || fail "InfluxDB line protocol"
 code=$(curl -s -o /dev/null -w '%{http_code}' "${url%/metrics}/nope")
 [ "$code" = 404 ] || fail "unknown path gave $code"
 

@@ -13,5 +13,6 @@ bool startup_selftest(const char* who);
 void add_link_commands(CLI::App& app, int& exit_code);
 void add_demo_command(CLI::App& app, int& exit_code);
 void add_testnet_command(CLI::App& app, int& exit_code);
+void add_config_commands(CLI::App& app, int& exit_code);
 
 }  // namespace zmesh::app
