@@ -59,10 +59,8 @@ void ClientTable::on_link_ready(std::uint64_t request, PeerRef peer, TimePoint, 
     Circuit& c = *it->second;
     pending_links_.erase(it);
     c.link_request.reset();
-    std::uint32_t id = 0;
-    do {
-        crypto::random_bytes(MutByteView{reinterpret_cast<std::uint8_t*>(&id), sizeof id});
-    } while (id == 0 || index_.contains({peer, id}));
+    std::uint32_t id =
+        fresh_circuit_id(peer, [this](const LinkCircuit& lc) { return index_.contains(lc); });
     c.link = LinkCircuit{peer, id};
     index_[*c.link] = &c;
     const PathHop& first = c.path[0];

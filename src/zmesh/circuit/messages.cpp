@@ -11,15 +11,6 @@ bool known_type(std::uint16_t t) {
 
 }  // namespace
 
-Status encode_create(const Create& c, MutByteView body) {
-    if (c.handshake.size() + 4 > body.size()) return Errc::oversized;
-    std::fill(body.begin(), body.end(), 0);
-    store_u16_be(body.data(), static_cast<std::uint16_t>(c.type));
-    store_u16_be(body.data() + 2, static_cast<std::uint16_t>(c.handshake.size()));
-    std::copy(c.handshake.begin(), c.handshake.end(), body.begin() + 4);
-    return {};
-}
-
 Result<Create> decode_create(ByteView body) {
     if (body.size() < 4) return Errc::truncated;
     std::uint16_t type = load_u16_be(body.data());

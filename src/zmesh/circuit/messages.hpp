@@ -31,7 +31,6 @@ struct Created {
     Bytes handshake;
 };
 
-Status encode_create(const Create& c, MutByteView body);
 Result<Create> decode_create(ByteView body);
 Status encode_created(const Created& c, MutByteView body);
 Result<Created> decode_created(ByteView body);

@@ -36,11 +36,9 @@ RelayTable::Circuit* RelayTable::by_next(const LinkCircuit& c) {
 }
 
 std::uint32_t RelayTable::allocate_id(PeerRef peer) {
-    std::uint32_t id = 0;
-    do {
-        crypto::random_bytes(MutByteView{reinterpret_cast<std::uint8_t*>(&id), sizeof id});
-    } while (id == 0 || prev_index_.contains({peer, id}) || next_index_.contains({peer, id}));
-    return id;
+    return fresh_circuit_id(peer, [this](const LinkCircuit& lc) {
+        return prev_index_.contains(lc) || next_index_.contains(lc);
+    });
 }
 
 void RelayTable::on_cell(PeerRef from, const wire::Cell& cell, TimePoint now, RelayOutput& out) {

@@ -51,4 +51,7 @@ inline ByteView cell_body(const wire::Cell& c) {
 }
 wire::Cell make_destroy(const LinkCircuit& c, DestroyReason reason);
 
+// A random, non-zero circuit id for `peer` that `taken` does not report as in use.
+std::uint32_t fresh_circuit_id(PeerRef peer, const std::function<bool(const LinkCircuit&)>& taken);
+
 }  // namespace zmesh::circuit

@@ -295,7 +295,6 @@ Status Stream::on_ack(ByteView payload, TimePoint now) {
     }
     if (sample) rtt_sample(*sample);
     if (advanced) {
-        backoff_ = 0;
         if (in_recovery_ && snd_una_ >= recovery_end_) in_recovery_ = false;
         if (snd_una_ >= round_end_) {
             on_round_end();

@@ -125,7 +125,7 @@ class Stream {
     std::uint32_t round_end_ = 0;
     std::uint32_t recovery_end_ = 0;
     bool in_recovery_ = false;
-    int backoff_ = 0;
+
     std::size_t sacked_count_ = 0;
     bool sack_dirty_ = false;
     TimePoint latest_delivered_sent_{};
