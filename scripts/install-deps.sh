@@ -9,6 +9,7 @@ packages=(
   libsodium-dev libssl-dev libboost1.81-dev
   libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev libtomlplusplus-dev
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libseccomp-dev
   python3 valgrind curl prometheus
 )
 

@@ -51,7 +51,7 @@ TEST(Metrics, link_and_relay_counters_become_families) {
     link::LinkStats ls;
     ls.packets_in = 5;
     ls.drop_duplicate = 2;
-    collect_link(s, ls, 3, {{"node", "n"}});
+    collect_link(s, ls, 3, {100, 200}, {{"node", "n"}});
     circuit::RelayStats rs;
     rs.drop_integrity = 1;
     collect_relay(s, rs, 4, {{"node", "n"}});

@@ -6,44 +6,9 @@
 #include <sstream>
 
 #include "zmesh/app/commands.hpp"
-#include "zmesh/control/config.hpp"
+#include "zmesh/app/node_config.hpp"
 
 namespace zmesh::app {
-namespace {
-
-std::optional<std::string> read_file(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) return std::nullopt;
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-// Loads FILE (or nothing) with the environment and --set overrides; prints errors as
-// FILE:LINE: key: message. Returns nullopt on any error.
-std::optional<control::Config> load_or_explain(const std::string& path,
-                                               const std::vector<std::string>& sets) {
-    std::string text;
-    if (!path.empty()) {
-        auto t = read_file(path);
-        if (!t) {
-            std::cerr << path << ": cannot read: " << std::strerror(errno) << "\n";
-            return std::nullopt;
-        }
-        text = *t;
-    }
-    auto loaded = control::load_config(text, control::process_environment(), sets);
-    for (const auto& e : loaded.errors) {
-        std::cerr << (path.empty() ? "config" : path);
-        if (e.line > 0) std::cerr << ":" << e.line;
-        std::cerr << ": " << (e.key.empty() ? "" : e.key + ": ") << e.message << "\n";
-    }
-    if (!loaded.ok()) return std::nullopt;
-    return loaded.config;
-}
-
-}  // namespace
-
 void add_config_commands(CLI::App& app, int& exit_code) {
     auto* cfg = app.add_subcommand("config", "Check and write node configuration files");
     cfg->require_subcommand(1);
@@ -61,8 +26,16 @@ void add_config_commands(CLI::App& app, int& exit_code) {
         "Example:\n  zmesh config validate /etc/zmesh/zmesh.toml");
     validate->callback([&] {
         auto c = load_or_explain(file, sets);
-        if (c) std::cout << file << ": valid\n";
-        exit_code = c ? 0 : 1;
+        if (!c) {
+            exit_code = 1;
+            return;
+        }
+        auto problems = node_config_problems(*c);
+        for (const auto& p : problems) std::cerr << file << ": " << p << "\n";
+        for (const auto& w : node_config_warnings(*c))
+            std::cerr << file << ": warning: " << w << "\n";
+        if (problems.empty()) std::cout << file << ": valid\n";
+        exit_code = problems.empty() ? 0 : 1;
     });
 
     auto* show = cfg->add_subcommand("show", "Print the effective configuration");

@@ -168,7 +168,8 @@ int run_testnet(TestnetOptions o) {
         control::Snapshot snap;
         auto add_node = [&](const Member& m, const std::string& name) {
             control::Labels l{{"node", name}, {"transport", o.transport}};
-            control::collect_link(snap, m.link->stats(), m.link->endpoint().session_count(), l);
+            control::collect_link(snap, m.link->stats(), m.link->endpoint().session_count(),
+                                  {m.link->bytes_in(), m.link->bytes_out()}, l);
             control::collect_relay(snap, m.node->relay().stats(), m.node->relay().size(), l);
         };
         for (std::size_t i = 0; i < relays.size(); ++i)

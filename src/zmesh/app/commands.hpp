@@ -14,5 +14,7 @@ void add_link_commands(CLI::App& app, int& exit_code);
 void add_demo_command(CLI::App& app, int& exit_code);
 void add_testnet_command(CLI::App& app, int& exit_code);
 void add_config_commands(CLI::App& app, int& exit_code);
+void add_node_command(CLI::App& app, int& exit_code);
+void add_control_commands(CLI::App& app, int& exit_code);
 
 }  // namespace zmesh::app

@@ -34,7 +34,24 @@ struct ClientProxy::Circ {
     bool built = false;
     std::vector<std::function<void(bool)>> waiting;
     std::map<std::uint16_t, OpenHandler> opening;
+    std::map<std::uint16_t, std::string> targets;  // for the control API only
 };
+
+const char* to_string(ProxyEvent::Kind k) {
+    switch (k) {
+        case ProxyEvent::Kind::circuit_built:
+            return "circuit_built";
+        case ProxyEvent::Kind::circuit_failed:
+            return "circuit_failed";
+        case ProxyEvent::Kind::circuit_closed:
+            return "circuit_closed";
+        case ProxyEvent::Kind::stream_opened:
+            return "stream_opened";
+        case ProxyEvent::Kind::stream_failed:
+            return "stream_failed";
+    }
+    return "unknown";
+}
 
 ClientProxy::ClientProxy(circuit::CircuitNode& node, PathProvider paths, stream::StreamConfig cfg)
     : node_(node), paths_(std::move(paths)), cfg_(cfg) {
@@ -66,8 +83,9 @@ void ClientProxy::on_client_event(const circuit::ClientEvent& ev) {
             ++stats_.circuits_built;
             stats_.last_build_time = ev.build_time;
             c->built = true;
-            spdlog::debug("circuit {} built in {} ms", ev.circuit,
-                          std::chrono::duration<double, std::milli>(ev.build_time).count());
+            auto ms = std::chrono::duration<double, std::milli>(ev.build_time).count();
+            spdlog::debug("circuit {} built in {} ms", ev.circuit, ms);
+            emit(ProxyEvent::Kind::circuit_built, ev.circuit, fmt::format("{:.2f} ms", ms));
             auto waiting = std::move(c->waiting);
             for (auto& w : waiting) w(true);
             break;
@@ -81,9 +99,39 @@ void ClientProxy::on_client_event(const circuit::ClientEvent& ev) {
             spdlog::info("circuit {} {}: {}", ev.circuit,
                          ev.kind == circuit::ClientEvent::Kind::failed ? "failed" : "closed",
                          circuit::to_string(ev.reason));
+            emit(ev.kind == circuit::ClientEvent::Kind::failed ? ProxyEvent::Kind::circuit_failed
+                                                               : ProxyEvent::Kind::circuit_closed,
+                 ev.circuit, circuit::to_string(ev.reason));
             drop_circuit(ev.circuit, EndReason::aborted);
             break;
     }
+}
+
+std::size_t ClientProxy::new_identity() {
+    std::size_t retired = circuits_.size();
+    circuits_.clear();
+    std::vector<circuit::CircuitHandle> idle;
+    for (const auto& [h, c] : by_handle_)
+        if (c->driver->mux().size() == 0 && c->opening.empty() && c->waiting.empty())
+            idle.push_back(h);
+    for (auto h : idle) node_.close(h);
+    return retired;
+}
+
+bool ClientProxy::close_circuit(circuit::CircuitHandle h) {
+    if (!by_handle_.contains(h)) return false;
+    node_.close(h);  // reports `closed` back synchronously, which drops the circuit
+    return true;
+}
+
+std::vector<ProxyStreamInfo> ClientProxy::streams() const {
+    std::vector<ProxyStreamInfo> out;
+    for (const auto& [h, c] : by_handle_)
+        for (const auto& s : c->driver->mux().list()) {
+            auto t = c->targets.find(s.id);
+            out.push_back({h, s, t == c->targets.end() ? std::string() : t->second});
+        }
+    return out;
 }
 
 void ClientProxy::drop_circuit(circuit::CircuitHandle h, EndReason reason) {
@@ -137,6 +185,12 @@ void ClientProxy::open(const std::string& isolation, const std::string& target, 
         circuits_[isolation] = c;
         by_handle_[handle] = c;
     }
+    done = [this, handle = c->handle, done = std::move(done)](std::optional<Opened> o,
+                                                              EndReason r) {
+        emit(o ? ProxyEvent::Kind::stream_opened : ProxyEvent::Kind::stream_failed, handle,
+             o ? std::string() : std::string(stream::to_string(r)));
+        done(std::move(o), r);
+    };
     if (c->built) {
         open_on(c, target, std::move(done));
         return;
@@ -161,6 +215,8 @@ void ClientProxy::open_on(const std::shared_ptr<Circ>& c, const std::string& tar
         return;
     }
     c->opening[*id] = std::move(done);
+    std::erase_if(c->targets, [&](const auto& kv) { return !c->driver->mux().contains(kv.first); });
+    c->targets[*id] = target;
     c->driver->send_now(out);
 }
 

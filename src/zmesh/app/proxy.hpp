@@ -25,6 +25,21 @@ struct ProxyStats {
     std::chrono::steady_clock::duration last_build_time{};  // CREATE sent to last EXTENDED
 };
 
+// What the proxy reports to the control API's event stream.
+struct ProxyEvent {
+    enum class Kind { circuit_built, circuit_failed, circuit_closed, stream_opened, stream_failed };
+    Kind kind;
+    circuit::CircuitHandle circuit = 0;
+    std::string detail;  // a reason or a build time; never a destination
+};
+const char* to_string(ProxyEvent::Kind k);
+
+struct ProxyStreamInfo {
+    circuit::CircuitHandle circuit = 0;
+    stream::StreamInfo stream;
+    std::string target;
+};
+
 class ClientProxy {
   public:
     using PathProvider = std::function<std::vector<circuit::PathHop>()>;
@@ -45,6 +60,13 @@ class ClientProxy {
     void open(const std::string& isolation, const std::string& target, OpenHandler done);
     const ProxyStats& stats() const { return stats_; }
     std::size_t circuits() const { return circuits_.size(); }
+    void on_event(std::function<void(const ProxyEvent&)> h) { event_handler_ = std::move(h); }
+    // New streams get new circuits; circuits without streams close now, the others once
+    // their relays time them out (as Tor's NEWNYM).
+    std::size_t new_identity();
+    // Closes one circuit and its streams; false if it is not ours.
+    bool close_circuit(circuit::CircuitHandle h);
+    std::vector<ProxyStreamInfo> streams() const;
 
   private:
     struct Circ;
@@ -65,7 +87,11 @@ class ClientProxy {
     std::map<circuit::CircuitHandle, std::shared_ptr<Circ>> by_handle_;
     std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> acceptors_;
     ProxyStats stats_;
+    std::function<void(const ProxyEvent&)> event_handler_;
     bool stopped_ = false;
+    void emit(ProxyEvent::Kind k, circuit::CircuitHandle h, std::string detail) {
+        if (event_handler_) event_handler_({k, h, std::move(detail)});
+    }
 };
 
 }  // namespace zmesh::app

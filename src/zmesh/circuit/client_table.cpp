@@ -1,5 +1,7 @@
 #include "zmesh/circuit/client_table.hpp"
 
+#include <algorithm>
+
 namespace zmesh::circuit {
 
 struct ClientTable::Circuit {
@@ -89,8 +91,29 @@ void ClientTable::fail(Circuit& c, DestroyReason reason, bool send_destroy, Clie
     ClientEvent ev{c.built ? ClientEvent::Kind::closed : ClientEvent::Kind::failed, c.handle,
                    reason};
     ++(c.built ? stats_.circuits_closed : stats_.circuits_failed);
+    if (!c.built && c.path.size() <= kMaxHops) ++stats_.failed_by_hops[c.path.size()];
     out.events.push_back(std::move(ev));
     circuits_.erase(c.handle);
+}
+
+std::vector<CircuitInfo> ClientTable::list() const {
+    std::vector<CircuitInfo> out;
+    out.reserve(circuits_.size());
+    for (const auto& [h, c] : circuits_) {
+        CircuitInfo info{h, c->built, c->started, {}};
+        for (const auto& hop : c->path) info.path.push_back(hop.hop.id);
+        out.push_back(std::move(info));
+    }
+    std::sort(out.begin(), out.end(),
+              [](const auto& a, const auto& b) { return a.handle < b.handle; });
+    return out;
+}
+
+void ClientTable::close_all(DestroyReason reason, ClientOutput& out) {
+    std::vector<CircuitHandle> all;
+    for (const auto& [h, c] : circuits_) all.push_back(h);
+    for (auto h : all)
+        if (Circuit* c = find(h)) fail(*c, reason, true, out);
 }
 
 void ClientTable::close(CircuitHandle h, ClientOutput& out) {
@@ -113,8 +136,10 @@ void ClientTable::on_hop_done(Circuit& c, ByteView reply, TimePoint now, ClientO
     if (done == c.path.size()) {
         c.built = true;
         ++stats_.circuits_built;
+        ++stats_.built_by_hops[c.path.size()];
         ClientEvent ev{ClientEvent::Kind::built, c.handle};
         ev.build_time = now - c.started;
+        stats_.build_seconds.observe(std::chrono::duration<double>(ev.build_time).count());
         out.events.push_back(std::move(ev));
         return;
     }

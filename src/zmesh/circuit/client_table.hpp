@@ -8,8 +8,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "zmesh/circuit/limits.hpp"
 #include "zmesh/circuit/relay_crypto.hpp"
 #include "zmesh/circuit/types.hpp"
+#include "zmesh/core/histogram.hpp"
 
 namespace zmesh::circuit {
 
@@ -52,6 +54,18 @@ struct ClientStats {
     std::uint64_t drop_replayed = 0;
     std::uint64_t drop_unknown_circuit = 0;
     std::uint64_t drop_malformed = 0;
+    // By the circuit's hop count (index = hops).
+    std::array<std::uint64_t, kMaxHops + 1> built_by_hops{};
+    std::array<std::uint64_t, kMaxHops + 1> failed_by_hops{};
+    Histogram build_seconds;  // first CREATE sent to last EXTENDED
+};
+
+// A circuit as the control API shows it.
+struct CircuitInfo {
+    CircuitHandle handle = 0;
+    bool built = false;
+    TimePoint started{};
+    std::vector<crypto::NodeId> path;
 };
 
 struct ClientConfig {
@@ -84,6 +98,9 @@ class ClientTable {
     std::size_t hop_count(CircuitHandle h) const;
     std::size_t size() const { return circuits_.size(); }
     const ClientStats& stats() const { return stats_; }
+    std::vector<CircuitInfo> list() const;
+    // Closes every circuit, telling the first hops (shutdown).
+    void close_all(DestroyReason reason, ClientOutput& out);
 
   private:
     struct Circuit;

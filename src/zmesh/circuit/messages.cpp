@@ -88,6 +88,10 @@ const char* to_string(DestroyReason r) {
             return "timed out";
         case DestroyReason::handshake:
             return "handshake failed";
+        case DestroyReason::shutdown:
+            return "node shutting down";
+        case DestroyReason::refused:
+            return "not a relay";
     }
     return "unknown";
 }

@@ -44,6 +44,8 @@ enum class DestroyReason : std::uint8_t {
     finished = 5,        // the client closed the circuit
     timeout = 6,         // idle or building too long
     handshake = 7,       // the hop handshake failed
+    shutdown = 8,        // the node is shutting down
+    refused = 9,         // this node does not relay
 };
 const char* to_string(DestroyReason r);
 

@@ -37,6 +37,17 @@ void CircuitNode::stop() {
     timer_.cancel();
 }
 
+void CircuitNode::shutdown() {
+    client_.close_all(DestroyReason::shutdown, client_out_);
+    relay_.destroy_all(DestroyReason::shutdown, relay_out_);
+    flush();
+}
+
+void CircuitNode::set_require_post_quantum(bool on) {
+    relay_.set_require_post_quantum(on);
+    link_.endpoint().set_require_post_quantum(on);
+}
+
 void CircuitNode::tick() {
     timer_.expires_after(link::kTickInterval);
     timer_.async_wait([this](boost::system::error_code ec) {

@@ -36,6 +36,10 @@ class CircuitNode {
 
     void start();
     void stop();
+    // Graceful end: every client circuit closed and every relayed circuit destroyed, with
+    // DESTROY cells handed to the links (which still have to send them).
+    void shutdown();
+    void set_require_post_quantum(bool on);
 
     // Client role.
     Result<CircuitHandle> build(std::vector<PathHop> path);
@@ -49,6 +53,7 @@ class CircuitNode {
     Status exit_reply(const LinkCircuit& c, const RelayMessage& m);
 
     const RelayTable& relay() const { return relay_; }
+    RelayTable& relay() { return relay_; }
     const ClientTable& client() const { return client_; }
     link::LinkService& link() { return link_; }
 

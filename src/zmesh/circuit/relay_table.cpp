@@ -98,6 +98,11 @@ constexpr std::size_t kMaxPendingCreates = 1024;
 
 void RelayTable::on_create(const LinkCircuit& lc, const wire::Cell& cell, TimePoint now,
                            RelayOutput& out) {
+    if (!cfg_.accept_circuits) {
+        ++stats_.refused_not_relay;
+        out.cells.push_back({lc.peer, make_destroy(lc, DestroyReason::refused)});
+        return;
+    }
     if (by_prev(lc) || by_next(lc) || pending_creates_.contains(lc)) {
         ++stats_.drop_malformed;  // id already in use on this link
         out.cells.push_back({lc.peer, make_destroy(lc, DestroyReason::protocol)});
@@ -340,6 +345,13 @@ void RelayTable::destroy(const LinkCircuit& circuit, DestroyReason reason, Relay
     out.cells.push_back({c->prev.peer, make_destroy(c->prev, reason)});
     if (c->next) out.cells.push_back({c->next->peer, make_destroy(*c->next, reason)});
     remove(*c, out);
+}
+
+void RelayTable::destroy_all(DestroyReason reason, RelayOutput& out) {
+    std::vector<LinkCircuit> all;
+    for (const auto& [serial, c] : circuits_) all.push_back(c->prev);
+    for (const auto& lc : all) destroy(lc, reason, out);
+    pending_creates_.clear();
 }
 
 void RelayTable::remove(Circuit& c, RelayOutput& out) {

@@ -32,11 +32,13 @@ struct RelayStats {
     std::uint64_t refused_handshake = 0;
     std::uint64_t refused_classical = 0;  // classical handshake while post-quantum is required
     std::uint64_t idle_closed = 0;
+    std::uint64_t refused_not_relay = 0;  // CREATE at a node without the relay role
 };
 
 struct RelayConfig {
     crypto::NodeId id;
     crypto::X25519KeyPair onion;
+    bool accept_circuits = true;        // the relay role: CREATE is refused without it
     bool exit = false;                  // deliver stream messages to the local exit
     bool require_post_quantum = false;  // refuse classical-only hop handshakes
     std::size_t max_circuits = 65536;
@@ -75,6 +77,11 @@ class RelayTable {
     Status send_backward(const LinkCircuit& circuit, const RelayMessage& m, TimePoint now,
                          RelayOutput& out);
     void destroy(const LinkCircuit& circuit, DestroyReason reason, RelayOutput& out);
+    // Every circuit, both directions (shutdown).
+    void destroy_all(DestroyReason reason, RelayOutput& out);
+    // Options that may change while running (SIGHUP).
+    void set_require_post_quantum(bool on) { cfg_.require_post_quantum = on; }
+    void set_idle_timeout(Duration d) { cfg_.idle_timeout = d; }
     void on_tick(TimePoint now, RelayOutput& out);
 
     std::size_t size() const { return circuits_.size(); }

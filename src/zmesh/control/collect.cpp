@@ -21,8 +21,12 @@ void counters(Snapshot& s, const std::string& prefix, const std::string& what,
 }  // namespace
 
 void collect_link(Snapshot& s, const link::LinkStats& st, std::size_t sessions,
-                  const Labels& labels) {
+                  const LinkBytes& bytes, const Labels& labels) {
     counters(s, "zmesh_link_", "Links", st.fields(), labels);
+    counters(s, "zmesh_link_", "Links", {{"bytes_in", bytes.in}, {"bytes_out", bytes.out}}, labels);
+    s.add_histogram("zmesh_link_handshake_seconds",
+                    "Links: handshakes this node started, first message to keys ready.", labels,
+                    st.handshake_seconds);
     s.add("zmesh_link_sessions", "Links: sessions open now.", MetricType::gauge, labels,
           static_cast<double>(sessions));
 }
@@ -44,7 +48,8 @@ void collect_relay(Snapshot& s, const circuit::RelayStats& st, std::size_t circu
               {"refused_table_full", st.refused_table_full},
               {"refused_handshake", st.refused_handshake},
               {"refused_classical", st.refused_classical},
-              {"idle_closed", st.idle_closed}},
+              {"idle_closed", st.idle_closed},
+              {"refused_not_relay", st.refused_not_relay}},
              labels);
     s.add("zmesh_relay_circuits", "Relayed circuits: open now.", MetricType::gauge, labels,
           static_cast<double>(circuits));
@@ -65,6 +70,19 @@ void collect_client(Snapshot& s, const circuit::ClientStats& st, std::size_t cir
              labels);
     s.add("zmesh_client_circuits", "Client circuits: open now.", MetricType::gauge, labels,
           static_cast<double>(circuits));
+    for (std::size_t hops = circuit::kMinHops; hops <= circuit::kMaxHops; ++hops) {
+        if (st.built_by_hops[hops] == 0 && st.failed_by_hops[hops] == 0) continue;
+        Labels l = labels;
+        l.emplace_back("hops", std::to_string(hops));
+        s.add("zmesh_client_circuits_built_by_hops_total", "Client circuits built, by hop count.",
+              MetricType::counter, l, static_cast<double>(st.built_by_hops[hops]));
+        s.add("zmesh_client_circuits_failed_by_hops_total",
+              "Client circuits that failed to build, by hop count.", MetricType::counter, l,
+              static_cast<double>(st.failed_by_hops[hops]));
+    }
+    s.add_histogram("zmesh_client_circuit_build_seconds",
+                    "Client circuits: first CREATE sent to last EXTENDED.", labels,
+                    st.build_seconds);
 }
 
 }  // namespace zmesh::control

@@ -8,8 +8,12 @@
 
 namespace zmesh::control {
 
+struct LinkBytes {
+    std::uint64_t in = 0;
+    std::uint64_t out = 0;
+};
 void collect_link(Snapshot& s, const link::LinkStats& stats, std::size_t sessions,
-                  const Labels& labels);
+                  const LinkBytes& bytes, const Labels& labels);
 void collect_relay(Snapshot& s, const circuit::RelayStats& stats, std::size_t circuits,
                    const Labels& labels);
 void collect_client(Snapshot& s, const circuit::ClientStats& stats, std::size_t circuits,

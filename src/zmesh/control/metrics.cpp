@@ -48,6 +48,18 @@ std::string influx_escape(const std::string& s) {
     return out;
 }
 
+const char* type_name(MetricType t) {
+    switch (t) {
+        case MetricType::counter:
+            return "counter";
+        case MetricType::gauge:
+            return "gauge";
+        case MetricType::histogram:
+            return "histogram";
+    }
+    return "untyped";
+}
+
 }  // namespace
 
 bool valid_name(const std::string& name) {
@@ -57,27 +69,49 @@ bool valid_name(const std::string& name) {
     });
 }
 
-void Snapshot::add(const std::string& name, const std::string& help, MetricType type, Labels labels,
-                   double value) {
+Family& Snapshot::family(const std::string& name, const std::string& help, MetricType type) {
     if (!valid_name(name)) throw std::invalid_argument("bad metric name: " + name);
-    for (const auto& [k, v] : labels)
-        if (!valid_name(k) || k.starts_with("__")) throw std::invalid_argument("bad label: " + k);
     auto it = std::find_if(families_.begin(), families_.end(),
                            [&](const Family& f) { return f.name == name; });
-    if (it == families_.end()) {
-        families_.push_back({name, help, type, {}});
-        it = families_.end() - 1;
+    if (it != families_.end()) return *it;
+    families_.push_back({name, help, type, {}});
+    return families_.back();
+}
+
+void Snapshot::add(const std::string& name, const std::string& help, MetricType type, Labels labels,
+                   double value) {
+    for (const auto& [k, v] : labels)
+        if (!valid_name(k) || k.starts_with("__")) throw std::invalid_argument("bad label: " + k);
+    family(name, help, type).samples.push_back({std::move(labels), value, {}});
+}
+
+void Snapshot::add_histogram(const std::string& name, const std::string& help, const Labels& labels,
+                             const Histogram& h) {
+    for (const auto& [k, v] : labels)
+        if (!valid_name(k) || k.starts_with("__") || k == "le")
+            throw std::invalid_argument("bad label: " + k);
+    Family& f = family(name, help, MetricType::histogram);
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i < h.buckets.size(); ++i) {
+        cumulative += h.buckets[i];
+        Labels l = labels;
+        char bound[32] = "+Inf";
+        if (i < Histogram::kBounds.size())
+            std::snprintf(bound, sizeof bound, "%g", Histogram::kBounds[i]);
+        l.emplace_back("le", bound);
+        f.samples.push_back({std::move(l), static_cast<double>(cumulative), "_bucket"});
     }
-    it->samples.push_back({std::move(labels), value});
+    f.samples.push_back({labels, h.sum, "_sum"});
+    f.samples.push_back({labels, static_cast<double>(h.count), "_count"});
 }
 
 std::string to_prometheus(const Snapshot& s) {
     std::string out;
     for (const auto& f : s.families()) {
         out += "# HELP " + f.name + " " + escape(f.help, false) + "\n";
-        out += "# TYPE " + f.name + (f.type == MetricType::counter ? " counter\n" : " gauge\n");
+        out += "# TYPE " + f.name + " " + type_name(f.type) + "\n";
         for (const auto& smp : f.samples) {
-            out += f.name;
+            out += f.name + smp.suffix;
             if (!smp.labels.empty()) {
                 out += "{";
                 for (std::size_t i = 0; i < smp.labels.size(); ++i) {
@@ -99,10 +133,12 @@ std::string to_json(const Snapshot& s) {
         for (const auto& smp : f.samples) {
             nlohmann::json labels = nlohmann::json::object();
             for (const auto& [k, v] : smp.labels) labels[k] = v;
-            samples.push_back({{"labels", labels}, {"value", smp.value}});
+            nlohmann::json sample = {{"labels", labels}, {"value", smp.value}};
+            if (!smp.suffix.empty()) sample["suffix"] = smp.suffix;
+            samples.push_back(std::move(sample));
         }
         metrics.push_back({{"name", f.name},
-                           {"type", f.type == MetricType::counter ? "counter" : "gauge"},
+                           {"type", type_name(f.type)},
                            {"help", f.help},
                            {"samples", samples}});
     }
@@ -113,7 +149,7 @@ std::string to_influx(const Snapshot& s, long long timestamp_ns) {
     std::string out;
     for (const auto& f : s.families()) {
         for (const auto& smp : f.samples) {
-            out += influx_escape(f.name);
+            out += influx_escape(f.name + smp.suffix);
             for (const auto& [k, v] : smp.labels)
                 if (!v.empty()) out += "," + influx_escape(k) + "=" + influx_escape(v);
             out += " value=" + number(smp.value) + " " + std::to_string(timestamp_ns) + "\n";

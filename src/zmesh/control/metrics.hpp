@@ -7,15 +7,18 @@
 #include <utility>
 #include <vector>
 
+#include "zmesh/core/histogram.hpp"
+
 namespace zmesh::control {
 
-enum class MetricType { counter, gauge };
+enum class MetricType { counter, gauge, histogram };
 
 using Labels = std::vector<std::pair<std::string, std::string>>;
 
 struct Sample {
     Labels labels;
     double value = 0;
+    std::string suffix;  // histograms: _bucket, _sum or _count
 };
 
 struct Family {
@@ -30,9 +33,13 @@ class Snapshot {
     // Adds a sample to the family `name`, creating the family on first use.
     void add(const std::string& name, const std::string& help, MetricType type, Labels labels,
              double value);
+    // A histogram family: cumulative _bucket samples with an `le` label, _sum and _count.
+    void add_histogram(const std::string& name, const std::string& help, const Labels& labels,
+                       const Histogram& h);
     const std::vector<Family>& families() const { return families_; }
 
   private:
+    Family& family(const std::string& name, const std::string& help, MetricType type);
     std::vector<Family> families_;
 };
 

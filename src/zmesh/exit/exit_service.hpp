@@ -36,6 +36,8 @@ std::optional<Target> parse_target(std::string_view text, bool allow_port_zero =
 class ExitService {
   public:
     ExitService(circuit::CircuitNode& node, ExitConfig config);
+    // For connections opened afterwards (SIGHUP).
+    void set_policy(ExitPolicy policy) { cfg_.policy = std::move(policy); }
     const ExitStats& stats() const { return stats_; }
     std::size_t circuits() const { return drivers_.size(); }
 

@@ -118,6 +118,15 @@ bool Endpoint::established(SessionId id) const {
     return s != nullptr && s->current != nullptr;
 }
 
+std::vector<Endpoint::SessionInfo> Endpoint::sessions() const {
+    std::vector<SessionInfo> out;
+    out.reserve(sessions_.size());
+    for (const auto& [id, s] : sessions_)
+        out.push_back({id, s->addr, s->role == Role::initiator, s->current != nullptr, s->hybrid,
+                       s->remote_static, s->created, s->last_received});
+    return out;
+}
+
 std::uint32_t Endpoint::allocate_index(SessionId id) {
     std::uint32_t index = 0;
     do {
@@ -510,6 +519,7 @@ void Endpoint::on_response(const PeerAddress& from, const HandshakeView& hs, Tim
         s->last_final = *packet;
     }
     auto kp = make_keypair(*p.hs, p.local_index, hs.header.sender, now);
+    stats_.handshake_seconds.observe(std::chrono::duration<double>(now - p.born).count());
     s->pending.reset();
     ++stats_.handshakes_completed;
     activate(*s, std::move(kp), now, out);

@@ -88,8 +88,22 @@ class Endpoint {
 
     bool established(SessionId id) const;
     std::size_t session_count() const { return sessions_.size(); }
+    // What a session looks like from outside, for the control API.
+    struct SessionInfo {
+        SessionId id = 0;
+        PeerAddress address;
+        bool initiator = false;
+        bool established = false;
+        bool hybrid = false;
+        std::optional<crypto::X25519Public> remote_static;  // unknown for anonymous NK peers
+        TimePoint created{};
+        TimePoint last_received{};
+    };
+    std::vector<SessionInfo> sessions() const;
     const LinkStats& stats() const { return stats_; }
     const crypto::X25519Public& static_public() const { return cfg_.static_key.pub; }
+    // May change while running (SIGHUP); applies to handshakes that arrive afterwards.
+    void set_require_post_quantum(bool on) { cfg_.require_post_quantum = on; }
 
   private:
     struct Keypair;

@@ -71,7 +71,10 @@ void LinkService::flush() {
     flushing_ = true;
     while (!out_.packets.empty() || !out_.events.empty() || !out_.cells.empty()) {
         std::swap(out_, spare_);
-        if (!spare_.packets.empty()) transmit(spare_.packets);
+        if (!spare_.packets.empty()) {
+            for (const auto& p : spare_.packets) bytes_out_ += p.packet.size();
+            transmit(spare_.packets);
+        }
         for (const auto& ev : spare_.events)
             if (event_handler_) event_handler_(ev);
         for (const auto& c : spare_.cells)
@@ -82,6 +85,7 @@ void LinkService::flush() {
 }
 
 bool LinkService::receive(const PeerAddress& from, ByteView packet, TimePoint now) {
+    bytes_in_ += packet.size();
     try {
         auto refused = endpoint_.stats().drop_classical_refused;
         endpoint_.on_packet(from, packet, now, out_);

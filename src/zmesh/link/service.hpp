@@ -47,6 +47,11 @@ class LinkService {
     virtual Result<SessionId> connect(const SocketAddress& to, const crypto::X25519Public& key,
                                       noise::Pattern pattern) = 0;
     virtual SocketAddress local_address() const = 0;
+    // The network address behind a peer, when there is one (nullopt for a closed TCP
+    // connection).
+    virtual std::optional<SocketAddress> peer_address(const PeerAddress& p) const {
+        return from_peer_address(p);
+    }
 
     Status send_cell(SessionId id, const wire::Cell& cell);
     // Sends many cells with one flush of the transport.
@@ -63,6 +68,9 @@ class LinkService {
     std::uint64_t transport_rejects() const { return transport_rejects_; }
     // Packets whose handling threw (a bug, or memory exhaustion): logged, counted, dropped.
     std::uint64_t internal_errors() const { return internal_errors_; }
+    // Link packet bytes handed to and received from the transport.
+    std::uint64_t bytes_in() const { return bytes_in_; }
+    std::uint64_t bytes_out() const { return bytes_out_; }
 
   protected:
     // Sends out_.packets (the transport may keep some queued); called after every step.
@@ -81,6 +89,8 @@ class LinkService {
     std::uint64_t transmit_drops_ = 0;
     std::uint64_t transport_rejects_ = 0;
     std::uint64_t internal_errors_ = 0;
+    std::uint64_t bytes_in_ = 0;
+    std::uint64_t bytes_out_ = 0;
     bool stopped_ = false;
 
   private:

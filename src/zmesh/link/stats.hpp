@@ -6,6 +6,8 @@
 #include <utility>
 #include <vector>
 
+#include "zmesh/core/histogram.hpp"
+
 namespace zmesh::link {
 
 struct LinkStats {
@@ -37,6 +39,8 @@ struct LinkStats {
     std::uint64_t drop_queue_full = 0;
     std::uint64_t drop_classical_refused = 0;  // classical peer while post-quantum is required
     std::uint64_t fragments_in = 0;
+    // Handshakes this side started: first message sent to keys ready.
+    Histogram handshake_seconds;
 
     std::uint64_t dropped() const {
         return drop_malformed + drop_unknown_index + drop_duplicate + drop_too_old +

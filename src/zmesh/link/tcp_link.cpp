@@ -75,6 +75,15 @@ SocketAddress TcpLink::local_address() const {
     return {ep.address(), ep.port()};
 }
 
+std::optional<SocketAddress> TcpLink::peer_address(const PeerAddress& p) const {
+    auto it = conns_.find(conn_id(p));
+    if (it == conns_.end()) return std::nullopt;
+    boost::system::error_code ec;
+    auto ep = it->second->socket.remote_endpoint(ec);
+    if (ec) return std::nullopt;
+    return SocketAddress{ep.address(), ep.port()};
+}
+
 std::shared_ptr<TcpLink::Connection> TcpLink::add_connection(tcp::socket socket) {
     auto c = std::make_shared<Connection>(std::move(socket));
     c->id = next_conn_++;

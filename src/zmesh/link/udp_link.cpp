@@ -36,7 +36,8 @@ UdpLink::UdpLink(asio::any_io_executor ex, EndpointConfig config, const SocketAd
     : LinkService(ex, std::move(config)),
       socket_(ex, to_endpoint(bind)),
       in_(transport::kMaxBatch),
-      v6_(bind.ip.is_v6()) {}
+      v6_(bind.ip.is_v6()),
+      shaper_(ex) {}
 
 void UdpLink::start() {
     LinkService::start();
@@ -45,6 +46,7 @@ void UdpLink::start() {
 
 void UdpLink::stop() {
     LinkService::stop();
+    shaper_.cancel();
     socket_.close();
 }
 
@@ -90,13 +92,56 @@ void UdpLink::transmit(std::vector<Outgoing>& packets) {
                 continue;
             }
         }
+        if (latency_ > Duration::zero() || bandwidth_ > 0) {
+            if (delayed_.size() >= kMaxUdpBacklog) {
+                ++transmit_drops_;
+                continue;
+            }
+            auto now = Clock::now();
+            auto at = now + latency_;
+            if (bandwidth_ > 0) {
+                next_free_ = std::max(next_free_, now);
+                at = std::max(at, next_free_ + latency_);
+                next_free_ += std::chrono::duration_cast<Duration>(std::chrono::duration<double>(
+                    static_cast<double>(p.packet.size()) / static_cast<double>(bandwidth_)));
+            }
+            delayed_.emplace_back(at, std::move(p));
+            continue;
+        }
         if (backlog_.size() >= kMaxUdpBacklog) {
             ++transmit_drops_;
             continue;
         }
         backlog_.push_back(std::move(p));
     }
+    if (!delayed_.empty()) release_delayed();
     drain_backlog();
+}
+
+void UdpLink::set_shaping(Duration latency, std::uint64_t bytes_per_second) {
+    latency_ = latency;
+    bandwidth_ = bytes_per_second;
+    if (latency_ == Duration::zero() && bandwidth_ == 0) release_delayed();
+}
+
+// Moves due datagrams (all of them when shaping is off) to the send backlog and sleeps
+// until the next one is due.
+void UdpLink::release_delayed() {
+    auto now = Clock::now();
+    bool all = latency_ == Duration::zero() && bandwidth_ == 0;
+    while (!delayed_.empty() && (all || delayed_.front().first <= now)) {
+        if (backlog_.size() < kMaxUdpBacklog)
+            backlog_.push_back(std::move(delayed_.front().second));
+        else
+            ++transmit_drops_;
+        delayed_.pop_front();
+    }
+    drain_backlog();
+    if (delayed_.empty() || stopped_) return;
+    shaper_.expires_at(delayed_.front().first);
+    shaper_.async_wait([this](boost::system::error_code ec) {
+        if (!ec) release_delayed();
+    });
 }
 
 void UdpLink::drain_backlog() {

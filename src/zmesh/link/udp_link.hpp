@@ -22,12 +22,16 @@ class UdpLink final : public LinkService {
     // Testing only: drop this fraction of outgoing datagrams at random.
     void set_loss(double fraction) { loss_ = fraction; }
     std::uint64_t injected_losses() const { return injected_losses_; }
+    // Testing only: hold every outgoing datagram this long, and pace them to this many
+    // bytes per second (0: no limit).
+    void set_shaping(Duration latency, std::uint64_t bytes_per_second);
 
   private:
     void transmit(std::vector<Outgoing>& packets) override;
     void drain_backlog();
     asio::awaitable<void> receive_loop();
     asio::awaitable<void> write_loop();
+    void release_delayed();
 
     transport::UdpSocket socket_;
     std::vector<transport::InDatagram> in_;
@@ -37,6 +41,11 @@ class UdpLink final : public LinkService {
     double loss_ = 0;
     std::uint64_t injected_losses_ = 0;
     std::uint64_t rng_state_ = 0x9e3779b97f4a7c15ULL;
+    Duration latency_{};
+    std::uint64_t bandwidth_ = 0;
+    TimePoint next_free_{};                               // pacing: when the next packet may go
+    std::deque<std::pair<TimePoint, Outgoing>> delayed_;  // bounded by kMaxUdpBacklog
+    asio::steady_timer shaper_;
 };
 
 }  // namespace zmesh::link

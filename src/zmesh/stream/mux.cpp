@@ -88,6 +88,15 @@ void StreamMux::shutdown(std::uint16_t id) {
     if (it != entries_.end()) it->second.stream->shutdown_write();
 }
 
+std::vector<StreamInfo> StreamMux::list() const {
+    std::vector<StreamInfo> out;
+    out.reserve(entries_.size());
+    for (const auto& [id, e] : entries_)
+        out.push_back(
+            {id, e.state == State::open, e.stream->bytes_written(), e.stream->bytes_read()});
+    return out;
+}
+
 std::size_t StreamMux::in_flight() const {
     std::size_t n = 0;
     for (const auto& [id, e] : entries_) n += e.stream->in_flight();

@@ -50,6 +50,13 @@ struct MuxOutput {
     }
 };
 
+struct StreamInfo {
+    std::uint16_t id = 0;
+    bool open = false;  // CONNECTED (else still opening)
+    std::uint64_t bytes_out = 0;
+    std::uint64_t bytes_in = 0;
+};
+
 class StreamMux {
   public:
     enum class Side { client, exit };
@@ -80,6 +87,7 @@ class StreamMux {
         return it != entries_.end() && it->second.stream->peer_finished();
     }
     std::size_t size() const { return entries_.size(); }
+    std::vector<StreamInfo> list() const;
     std::size_t in_flight() const;
     std::uint64_t protocol_errors() const { return protocol_errors_; }
 

@@ -24,6 +24,7 @@ std::size_t Stream::write(ByteView data) {
     if (fin_queued_ || failed_) return 0;
     std::size_t n = std::min(data.size(), send_space());
     unsent_.insert(unsent_.end(), data.begin(), data.begin() + static_cast<std::ptrdiff_t>(n));
+    bytes_written_ += n;
     return n;
 }
 
@@ -37,6 +38,7 @@ std::size_t Stream::read(MutByteView out) {
     ready_.erase(ready_.begin(), ready_.begin() + static_cast<std::ptrdiff_t>(n));
     // The window reopened: tell the sender, which may be waiting on it.
     if (n > 0) window_update_ = true;
+    bytes_read_ += n;
     return n;
 }
 

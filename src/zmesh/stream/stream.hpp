@@ -87,6 +87,9 @@ class Stream {
     std::optional<TimePoint> next_timer() const;
 
     std::uint32_t cwnd() const { return cwnd_; }
+    // Application bytes written into and read out of this stream so far.
+    std::uint64_t bytes_written() const { return bytes_written_; }
+    std::uint64_t bytes_read() const { return bytes_read_; }
     std::size_t in_flight() const;
     Duration srtt() const { return srtt_; }
     const StreamStats& stats() const { return stats_; }
@@ -113,6 +116,8 @@ class Stream {
     bool fin_sent_ = false;
     std::deque<Segment> flight_;  // segments snd_una_ .. snd_nxt_
     std::uint32_t snd_una_ = 0;
+    std::uint64_t bytes_written_ = 0;
+    std::uint64_t bytes_read_ = 0;
     std::uint32_t snd_nxt_ = 0;
     std::uint32_t peer_window_ = 32;
     std::uint32_t cwnd_;

@@ -1,0 +1,360 @@
+// The CLI over the daemon's control API: zmesh status, circuits, streams, peers, newnym,
+// close-circuit, events and metrics.
+#include <google/protobuf/util/json_util.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "zmesh/app/commands.hpp"
+#include "zmesh/app/node_config.hpp"
+#include "zmesh/control/rpc_client.hpp"
+
+namespace zmesh::app {
+namespace {
+
+namespace v1 = control::v1;
+
+struct Target {
+    std::string control;     // socket path or loopback HOST:PORT
+    std::string token_file;  // for HOST:PORT
+    std::string config;      // find both in this node configuration
+};
+
+// Where the daemon listens: --control, else the configuration's control socket (or
+// control_addr and token file when the socket is off), else the default data directory.
+std::unique_ptr<control::ControlClient> connect(const Target& t) {
+    std::string where = t.control;
+    std::string token_file = t.token_file;
+    if (where.empty()) {
+        std::optional<control::Config> cfg;
+        if (!t.config.empty()) {
+            cfg = load_or_explain(t.config, {});
+            if (!cfg) return nullptr;
+        } else {
+            cfg = control::Config{};
+        }
+        const auto& sock = cfg->string("monitoring.control_socket");
+        std::string data_dir = cfg->string("core.data_dir");
+        if (sock != "off") {
+            where = sock.empty() ? data_dir + "/control.sock" : sock;
+        } else {
+            where = cfg->string("monitoring.control_addr");
+            if (token_file.empty()) {
+                const auto& tf = cfg->string("monitoring.control_token_file");
+                token_file = tf.empty() ? data_dir + "/control.token" : tf;
+            }
+        }
+        if (where.empty()) {
+            std::cerr << "zmesh: " << t.config
+                      << " serves no control API (monitoring.control_socket"
+                      << " is off and control_addr is empty)\n";
+            return nullptr;
+        }
+    }
+    std::string token;
+    if (!where.starts_with("/")) {
+        if (token_file.empty()) {
+            std::cerr << "zmesh: a TCP control address needs --token-file\n";
+            return nullptr;
+        }
+        auto text = read_text_file(token_file);
+        if (!text) {
+            std::cerr << "zmesh: cannot read the control token " << token_file << "\n";
+            return nullptr;
+        }
+        token = text->substr(0, text->find_first_of("\r\n"));
+    }
+    return std::make_unique<control::ControlClient>(where, token);
+}
+
+bool report(const control::CallResult& r) {
+    if (!r.ok) std::cerr << "zmesh: " << r.error << "\n";
+    return r.ok;
+}
+
+std::string to_json(const google::protobuf::Message& m) {
+    std::string out;
+    google::protobuf::util::JsonPrintOptions o;
+    o.add_whitespace = true;
+    o.always_print_primitive_fields = true;
+    o.preserve_proto_field_names = true;
+    (void)google::protobuf::util::MessageToJsonString(m, &out, o);
+    return out;
+}
+
+std::string human_bytes(std::uint64_t b) {
+    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = static_cast<double>(b);
+    int u = 0;
+    while (v >= 1024 && u < 4) {
+        v /= 1024;
+        ++u;
+    }
+    std::ostringstream s;
+    s << std::fixed << std::setprecision(u == 0 ? 0 : 1) << v << " " << units[u];
+    return s.str();
+}
+
+std::string short_id(const std::string& id) {
+    return id.size() > 12 ? id.substr(0, 12) : id;
+}
+
+// Columns sized to their widest cell.
+void print_table(const std::vector<std::string>& head,
+                 const std::vector<std::vector<std::string>>& rows) {
+    std::vector<std::size_t> w(head.size());
+    for (std::size_t i = 0; i < head.size(); ++i) w[i] = head[i].size();
+    for (const auto& r : rows)
+        for (std::size_t i = 0; i < r.size() && i < w.size(); ++i)
+            w[i] = std::max(w[i], r[i].size());
+    auto line = [&](const std::vector<std::string>& r) {
+        for (std::size_t i = 0; i < r.size(); ++i) {
+            if (i + 1 < r.size())
+                std::cout << std::left << std::setw(static_cast<int>(w[i]) + 2) << r[i];
+            else
+                std::cout << r[i];
+        }
+        std::cout << "\n";
+    };
+    line(head);
+    for (const auto& r : rows) line(r);
+    if (rows.empty()) std::cout << "(none)\n";
+}
+
+void print_status(const v1::NodeStatus& s) {
+    std::string roles;
+    for (const auto& r : s.roles()) roles += (roles.empty() ? "" : ", ") + r;
+    auto row = [](const char* k, const std::string& v) {
+        std::cout << std::left << std::setw(18) << k << v << "\n";
+    };
+    row("node", s.node_id());
+    row("version", s.version() + " (pid " + std::to_string(s.pid()) + ")");
+    row("roles", roles);
+    row("uptime", std::to_string(s.uptime_seconds()) + " s");
+    row("handshakes", s.handshake() + (s.require_post_quantum() ? ", post-quantum required" : ""));
+    row("sandbox", s.seccomp() ? "seccomp on" : "seccomp off");
+    for (const auto& l : s.listeners()) row(("listen " + l.kind()).c_str(), l.address());
+    row("circuits", std::to_string(s.client_circuits()) + " open as client (" +
+                        std::to_string(s.circuits_built()) + " built, " +
+                        std::to_string(s.circuits_failed()) + " failed), " +
+                        std::to_string(s.relay_circuits()) + " relayed");
+    row("streams", std::to_string(s.streams()) + " open (" + std::to_string(s.streams_opened()) +
+                       " opened, " + std::to_string(s.streams_failed()) + " failed)");
+    row("peers", std::to_string(s.peers()) + " link sessions");
+    row("traffic", human_bytes(s.link_bytes_in()) + " in, " + human_bytes(s.link_bytes_out()) +
+                       " out; " + std::to_string(s.cells_relayed()) + " cells relayed");
+    row("config", s.config_file() + " (" + std::to_string(s.reloads()) + " reloads)");
+    if (!s.contact().empty()) row("contact", s.contact());
+}
+
+void add_target_options(CLI::App* cmd, Target& t) {
+    cmd->add_option("--control", t.control,
+                    "Daemon's control socket path, or loopback HOST:PORT (default: from --config, "
+                    "else /var/lib/zmesh/control.sock)");
+    cmd->add_option("--token-file", t.token_file, "Token for a HOST:PORT control address");
+    cmd->add_option("--config,-c", t.config, "Find the daemon from this node configuration");
+}
+
+}  // namespace
+
+void add_control_commands(CLI::App& app, int& exit_code) {
+    static Target t;
+    static std::string format = "table";
+    static bool watch = false;
+    static double interval = 2;
+    static std::string metrics_format = "prometheus";
+    static std::uint64_t circuit_id = 0;
+    static int count = 0;
+
+    auto* status = app.add_subcommand("status", "Show what a running node is doing");
+    add_target_options(status, t);
+    status->add_option("--format", format, "table or json")
+        ->check(CLI::IsMember({"table", "json"}))
+        ->capture_default_str();
+    status->add_flag("--watch", watch, "Repeat until interrupted");
+    status->add_option("--interval", interval, "Seconds between updates with --watch")
+        ->check(CLI::Range(0.1, 3600.0))
+        ->capture_default_str();
+    status->footer(
+        "Examples:\n  zmesh status\n  zmesh status --format json --config /etc/zmesh/zmesh.toml\n"
+        "  zmesh status --watch --interval 1");
+    status->callback([&] {
+        auto client = connect(t);
+        if (!client) {
+            exit_code = 1;
+            return;
+        }
+        bool tty = ::isatty(STDOUT_FILENO) != 0;
+        do {
+            v1::NodeStatus s;
+            if (!report(client->status(s))) {
+                exit_code = 1;
+                return;
+            }
+            if (watch && tty) std::cout << "\033[H\033[2J";
+            if (format == "json")
+                std::cout << to_json(s);
+            else
+                print_status(s);
+            if (watch && !tty) std::cout << "\n";
+            std::cout.flush();
+            if (watch) std::this_thread::sleep_for(std::chrono::duration<double>(interval));
+        } while (watch);
+    });
+
+    auto* circuits = app.add_subcommand("circuits", "List the node's client circuits");
+    add_target_options(circuits, t);
+    circuits->add_option("--format", format, "table or json")
+        ->check(CLI::IsMember({"table", "json"}));
+    circuits->footer("Example:\n  zmesh circuits --format json");
+    circuits->callback([&] {
+        auto client = connect(t);
+        v1::ListCircuitsResponse r;
+        if (!client || !report(client->circuits(r))) {
+            exit_code = 1;
+            return;
+        }
+        if (format == "json") {
+            std::cout << to_json(r);
+            return;
+        }
+        std::vector<std::vector<std::string>> rows;
+        for (const auto& c : r.circuits()) {
+            std::string path;
+            for (const auto& p : c.path()) path += (path.empty() ? "" : " > ") + short_id(p);
+            std::ostringstream age;
+            age << std::fixed << std::setprecision(1) << c.age_seconds() << " s";
+            rows.push_back({std::to_string(c.id()), c.state(), std::to_string(c.hops()),
+                            std::to_string(c.streams()), age.str(), path});
+        }
+        print_table({"ID", "STATE", "HOPS", "STREAMS", "AGE", "PATH"}, rows);
+    });
+
+    auto* streams = app.add_subcommand("streams", "List open streams and their destinations");
+    add_target_options(streams, t);
+    streams->add_option("--format", format, "table or json")
+        ->check(CLI::IsMember({"table", "json"}));
+    streams->footer("Example:\n  zmesh streams");
+    streams->callback([&] {
+        auto client = connect(t);
+        v1::ListStreamsResponse r;
+        if (!client || !report(client->streams(r))) {
+            exit_code = 1;
+            return;
+        }
+        if (format == "json") {
+            std::cout << to_json(r);
+            return;
+        }
+        std::vector<std::vector<std::string>> rows;
+        for (const auto& s : r.streams())
+            rows.push_back({std::to_string(s.circuit()), std::to_string(s.id()), s.state(),
+                            human_bytes(s.bytes_out()), human_bytes(s.bytes_in()), s.target()});
+        print_table({"CIRCUIT", "STREAM", "STATE", "SENT", "RECEIVED", "TARGET"}, rows);
+    });
+
+    auto* peers = app.add_subcommand("peers", "List link sessions to other nodes");
+    add_target_options(peers, t);
+    peers->add_option("--format", format, "table or json")->check(CLI::IsMember({"table", "json"}));
+    peers->footer(
+        "Clients connecting to a relay are shown as 'client', never by address.\n"
+        "Example:\n  zmesh peers");
+    peers->callback([&] {
+        auto client = connect(t);
+        v1::ListPeersResponse r;
+        if (!client || !report(client->peers(r))) {
+            exit_code = 1;
+            return;
+        }
+        if (format == "json") {
+            std::cout << to_json(r);
+            return;
+        }
+        std::vector<std::vector<std::string>> rows;
+        for (const auto& p : r.peers()) {
+            std::ostringstream idle;
+            idle << std::fixed << std::setprecision(1) << p.idle_seconds() << " s";
+            rows.push_back({std::to_string(p.session()), p.address(), short_id(p.node_key()),
+                            p.direction(), p.established() ? "up" : "handshaking",
+                            p.post_quantum() ? "hybrid" : "classical", idle.str()});
+        }
+        print_table({"SESSION", "ADDRESS", "KEY", "DIRECTION", "STATE", "HANDSHAKE", "IDLE"}, rows);
+    });
+
+    auto* newnym = app.add_subcommand("newnym", "Use fresh circuits for new streams");
+    add_target_options(newnym, t);
+    newnym->footer(
+        "Existing streams keep their circuits until they end.\nExample:\n  zmesh newnym");
+    newnym->callback([&] {
+        auto client = connect(t);
+        v1::NewIdentityResponse r;
+        if (!client || !report(client->new_identity(r))) {
+            exit_code = 1;
+            return;
+        }
+        std::cout << "new identity: " << r.circuits_retired()
+                  << " circuits retired; new streams get new circuits\n";
+    });
+
+    auto* close = app.add_subcommand("close-circuit", "Close one client circuit and its streams");
+    add_target_options(close, t);
+    close->add_option("ID", circuit_id, "Circuit id from 'zmesh circuits'")->required();
+    close->footer("Example:\n  zmesh close-circuit 3");
+    close->callback([&] {
+        auto client = connect(t);
+        v1::CloseCircuitResponse r;
+        if (!client || !report(client->close_circuit(circuit_id, r))) {
+            exit_code = 1;
+            return;
+        }
+        std::cout << (r.closed() ? "closed circuit " : "no such circuit: ") << circuit_id << "\n";
+        exit_code = r.closed() ? 0 : 1;
+    });
+
+    auto* events = app.add_subcommand("events", "Print circuit and stream events as they happen");
+    add_target_options(events, t);
+    events->add_option("--count", count, "Stop after this many events (0: until interrupted)");
+    events->footer("One JSON object per line.\nExample:\n  zmesh events --count 10");
+    events->callback([&] {
+        auto client = connect(t);
+        if (!client) {
+            exit_code = 1;
+            return;
+        }
+        int seen = 0;
+        auto r = client->events([&](const v1::Event& e) {
+            std::string line;
+            google::protobuf::util::JsonPrintOptions o;
+            o.preserve_proto_field_names = true;
+            (void)google::protobuf::util::MessageToJsonString(e, &line, o);
+            std::cout << line << std::endl;
+            return count == 0 || ++seen < count;
+        });
+        if (!report(r)) exit_code = 1;
+    });
+
+    auto* metrics = app.add_subcommand("metrics", "Print the node's metrics");
+    add_target_options(metrics, t);
+    metrics->add_option("--format", metrics_format, "prometheus, json or influx")
+        ->check(CLI::IsMember({"prometheus", "json", "influx"}))
+        ->capture_default_str();
+    metrics->footer("Example:\n  zmesh metrics --format json");
+    metrics->callback([&] {
+        auto client = connect(t);
+        v1::GetMetricsResponse r;
+        auto f = metrics_format == "json"     ? v1::GetMetricsRequest::JSON
+                 : metrics_format == "influx" ? v1::GetMetricsRequest::INFLUX
+                                              : v1::GetMetricsRequest::PROMETHEUS;
+        if (!client || !report(client->metrics(f, r))) {
+            exit_code = 1;
+            return;
+        }
+        std::cout << r.body();
+    });
+}
+
+}  // namespace zmesh::app

@@ -1,0 +1,665 @@
+// zmesh node --config FILE: the daemon. Roles from the configuration (client, relay, exit,
+// bootstrap), Prometheus metrics, the gRPC control API, SIGHUP reload, graceful shutdown
+// on SIGTERM/SIGINT, privilege drop and an optional seccomp allowlist.
+#include <spdlog/spdlog.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <random>
+
+#include "zmesh/app/commands.hpp"
+#include "zmesh/app/identity_errors.hpp"
+#include "zmesh/app/net_options.hpp"
+#include "zmesh/app/node_config.hpp"
+#include "zmesh/app/proxy.hpp"
+#include "zmesh/app/sandbox.hpp"
+#include "zmesh/control/collect.hpp"
+#include "zmesh/control/http_server.hpp"
+#include "zmesh/control/rpc_server.hpp"
+#include "zmesh/exit/exit_service.hpp"
+#include "zmesh/link/tcp_link.hpp"
+#include "zmesh/link/udp_link.hpp"
+
+namespace zmesh::app {
+namespace {
+
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+using asio::ip::tcp;
+
+constexpr const char* kVersion = "0.1.0";
+// How long a stopping daemon keeps running its links so DESTROY cells reach the peers.
+constexpr auto kShutdownGrace = std::chrono::milliseconds(300);
+
+struct NodeArgs {
+    std::string config;
+    std::vector<std::string> sets;
+    bool dry_run = false;
+};
+
+std::string value_text(const control::Value& v) {
+    return std::visit(
+        [](const auto& x) -> std::string {
+            using T = std::decay_t<decltype(x)>;
+            if constexpr (std::is_same_v<T, bool>)
+                return x ? "true" : "false";
+            else if constexpr (std::is_same_v<T, std::string>)
+                return x;
+            else if constexpr (std::is_same_v<T, std::vector<std::string>>)
+                return std::to_string(x.size()) + " entries";
+            else
+                return std::to_string(x);
+        },
+        v);
+}
+
+// A key file under the data directory, created 0600 on first start.
+std::optional<crypto::Identity> load_or_create_key(const fs::path& path, const char* what) {
+    if (!fs::exists(path)) {
+        auto st = crypto::write_identity_file(path, crypto::Identity::generate(), false);
+        if (!st) {
+            std::cerr << "zmesh node: cannot create " << path.string() << ": "
+                      << std::strerror(errno) << "\n";
+            return std::nullopt;
+        }
+        spdlog::info("created a new {} in {}", what, path.string());
+    }
+    return load_identity_or_explain(path.string(), "zmesh node");
+}
+
+class Daemon final : public control::ControlBackend {
+  public:
+    Daemon(control::Config cfg, NodeArgs args) : cfg_(std::move(cfg)), args_(std::move(args)) {}
+
+    int run();
+
+    // ControlBackend: called on io_ only.
+    control::v1::NodeStatus status() override;
+    control::v1::ListCircuitsResponse circuits() override;
+    control::v1::ListStreamsResponse streams() override;
+    control::v1::ListPeersResponse peers() override;
+    control::v1::NewIdentityResponse new_identity() override;
+    control::v1::CloseCircuitResponse close_circuit(std::uint64_t id) override;
+    control::v1::GetMetricsResponse metrics(control::v1::GetMetricsRequest::Format f) override;
+
+  private:
+    bool start();
+    void shutdown();
+    void reload();
+    void apply(const std::string& name);
+    control::Snapshot snapshot();
+    std::vector<circuit::PathHop> pick_path();
+    void publish(const std::string& kind, std::uint64_t circuit, const std::string& detail);
+    std::optional<exit::ExitPolicy> exit_policy() const;
+    fs::path data_path(const std::string& key, const char* fallback) const;
+
+    control::Config cfg_;
+    NodeArgs args_;
+    asio::io_context io_;
+    std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+    fs::path data_dir_;
+    std::optional<crypto::Identity> identity_;
+    std::optional<crypto::Identity> onion_;  // its X25519 key is the onion key
+    std::unique_ptr<link::LinkService> link_;
+    link::UdpLink* udp_ = nullptr;
+    std::unique_ptr<circuit::CircuitNode> node_;
+    std::unique_ptr<exit::ExitService> exit_;
+    std::unique_ptr<ClientProxy> proxy_;
+    std::unique_ptr<control::MetricsServer> metrics_;
+    std::unique_ptr<control::ControlServer> control_;
+    std::vector<Contact> relays_;
+    std::vector<std::pair<std::string, std::string>> listeners_;
+    std::string contact_;
+    std::mt19937_64 rng_{std::random_device{}()};
+    std::uint64_t reloads_ = 0;
+    bool seccomp_ = false;
+    bool stopping_ = false;
+};
+
+fs::path Daemon::data_path(const std::string& key, const char* fallback) const {
+    const auto& v = cfg_.string(key);
+    if (v.empty()) return data_dir_ / fallback;
+    return fs::path(v);
+}
+
+std::optional<exit::ExitPolicy> Daemon::exit_policy() const {
+    std::string why;
+    auto p = exit::ExitPolicy::parse(
+        std::get<std::vector<std::string>>(cfg_.get("security.exit_policy")),
+        cfg_.boolean("security.allow_private_exit"), &why);
+    if (!p) return std::nullopt;
+    return *p;
+}
+
+std::vector<circuit::PathHop> Daemon::pick_path() {
+    std::vector<std::size_t> exits, all(relays_.size());
+    for (std::size_t i = 0; i < relays_.size(); ++i) {
+        all[i] = i;
+        if (relays_[i].exit) exits.push_back(i);
+    }
+    if (exits.empty()) return {};  // the build fails and is counted
+    std::size_t exit = exits[rng_() % exits.size()];
+    std::erase(all, exit);
+    std::shuffle(all.begin(), all.end(), rng_);
+    auto hops = static_cast<std::size_t>(cfg_.integer("circuit.hops"));
+    std::vector<circuit::PathHop> path;
+    for (std::size_t i = 0; i + 1 < hops && i < all.size(); ++i)
+        path.push_back(relays_[all[i]].hop);
+    path.push_back(relays_[exit].hop);
+    return path;
+}
+
+void Daemon::publish(const std::string& kind, std::uint64_t circuit, const std::string& detail) {
+    if (!control_) return;
+    control::v1::Event e;
+    e.set_unix_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count());
+    e.set_kind(kind);
+    e.set_circuit(circuit);
+    e.set_detail(detail);
+    control_->publish(std::move(e));
+}
+
+bool Daemon::start() {
+    if (!startup_selftest("zmesh node")) return false;
+    data_dir_ = cfg_.string("core.data_dir");
+    std::error_code ec;
+    fs::create_directories(data_dir_, ec);
+    if (ec || !fs::is_directory(data_dir_)) {
+        std::cerr << "zmesh node: core.data_dir " << data_dir_.string()
+                  << ": cannot create: " << ec.message() << "\n";
+        return false;
+    }
+    ::chmod(data_dir_.c_str(), 0700);
+    identity_ = load_or_create_key(data_dir_ / "identity.key", "identity key");
+    onion_ = load_or_create_key(data_dir_ / "onion.key", "onion key");
+    if (!identity_ || !onion_) return false;
+
+    bool relay = has_role(cfg_, "relay") || has_role(cfg_, "exit") || has_role(cfg_, "bootstrap");
+    bool hybrid = cfg_.string("crypto.handshake") == "hybrid";
+    bool require_pq = cfg_.boolean("crypto.require_post_quantum");
+    link::EndpointConfig lc{identity_->link, default_suite(), {}, hybrid, require_pq};
+    try {
+        if (const auto& at = cfg_.string("transport.udp_listen"); !at.empty()) {
+            auto udp =
+                std::make_unique<link::UdpLink>(io_.get_executor(), lc, *parse_socket_address(at));
+            udp_ = udp.get();
+            link_ = std::move(udp);
+            listeners_.emplace_back("link-udp", format_socket_address(link_->local_address()));
+        } else {
+            link_ = std::make_unique<link::TcpLink>(
+                io_.get_executor(), lc, *parse_socket_address(cfg_.string("transport.tcp_listen")));
+            listeners_.emplace_back("link-tcp", format_socket_address(link_->local_address()));
+        }
+    } catch (const std::exception& e) {
+        std::cerr << "zmesh node: cannot open the link address: " << e.what() << "\n";
+        return false;
+    }
+    for (const char* key : {"development.fake_latency_ms", "development.packet_loss_rate"})
+        apply(key);
+
+    circuit::NodeConfig nc;
+    nc.relay.id = identity_->node_id();
+    nc.relay.onion = onion_->link;
+    nc.relay.accept_circuits = relay;
+    nc.relay.exit = has_role(cfg_, "exit");
+    nc.relay.require_post_quantum = require_pq;
+    nc.relay.max_circuits = static_cast<std::size_t>(cfg_.integer("circuit.max_circuits"));
+    nc.relay.idle_timeout = std::chrono::seconds(cfg_.integer("circuit.idle_timeout_seconds"));
+    nc.client.handshake =
+        hybrid ? circuit::HandshakeType::ntor_x25519_mlkem768 : circuit::HandshakeType::ntor_x25519;
+    node_ = std::make_unique<circuit::CircuitNode>(*link_, nc);
+    if (nc.relay.exit) {
+        exit::ExitConfig ec2;
+        ec2.policy = *exit_policy();
+        exit_ = std::make_unique<exit::ExitService>(*node_, ec2);
+    }
+    link_->start();
+    node_->start();
+
+    if (relay) {
+        Contact me;
+        auto addr = link_->local_address();
+        if (const auto& adv = cfg_.string("transport.advertise"); !adv.empty())
+            addr = *parse_socket_address(adv);
+        else if (addr.ip.is_unspecified())
+            spdlog::warn(
+                "the link listens on all addresses; set transport.advertise to the address "
+                "clients should use");
+        me.address = addr;
+        me.hop = circuit::make_path_hop(*identity_, onion_->link.pub, addr);
+        me.exit = nc.relay.exit;
+        contact_ = format_contact(me);
+    }
+
+    try {
+        if (has_role(cfg_, "client")) {
+            relays_ = configured_relays(cfg_);
+            proxy_ = std::make_unique<ClientProxy>(*node_, [this] { return pick_path(); });
+            proxy_->on_event(
+                [this](const ProxyEvent& e) { publish(to_string(e.kind), e.circuit, e.detail); });
+            if (const auto& at = cfg_.string("transport.socks_listen"); !at.empty()) {
+                auto a = *parse_socket_address(at);
+                auto ep = proxy_->listen_socks({a.ip, a.port});
+                listeners_.emplace_back("socks5", format_socket_address({ep.address(), ep.port()}));
+            }
+            if (const auto& at = cfg_.string("transport.http_connect_listen"); !at.empty()) {
+                auto a = *parse_socket_address(at);
+                auto ep = proxy_->listen_http({a.ip, a.port});
+                listeners_.emplace_back("http-connect",
+                                        format_socket_address({ep.address(), ep.port()}));
+            }
+        }
+        if (const auto& at = cfg_.string("monitoring.prometheus_addr"); !at.empty()) {
+            auto a = *parse_socket_address(at);
+            metrics_ = std::make_unique<control::MetricsServer>(
+                io_.get_executor(), tcp::endpoint(a.ip, a.port), [this] { return snapshot(); });
+            auto ep = metrics_->local_endpoint();
+            listeners_.emplace_back("metrics", format_socket_address({ep.address(), ep.port()}));
+        }
+    } catch (const std::exception& e) {
+        std::cerr << "zmesh node: cannot listen: " << e.what() << "\n";
+        return false;
+    }
+
+    control::ControlServerConfig cc;
+    fs::path socket_path;
+    fs::path token_path;
+    if (cfg_.string("monitoring.control_socket") != "off") {
+        socket_path = data_path("monitoring.control_socket", "control.sock");
+        cc.unix_path = socket_path.string();
+    }
+    if (const auto& at = cfg_.string("monitoring.control_addr"); !at.empty()) {
+        cc.tcp_address = at;
+        token_path = data_path("monitoring.control_token_file", "control.token");
+        auto token = read_text_file(token_path.string());
+        if (!token) {
+            std::string t = control::new_control_token();
+            // Written like a key: 0600, never replaced.
+            auto tmp = token_path;
+            tmp += ".tmp";
+            {
+                std::ofstream f(tmp);
+                f << t << "\n";
+            }
+            ::chmod(tmp.c_str(), 0600);
+            fs::rename(tmp, token_path, ec);
+            token = t;
+        } else {
+            struct stat st {};
+            if (::stat(token_path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+                std::cerr << "zmesh node: " << token_path.string()
+                          << " is readable by other users; run 'chmod 600 " << token_path.string()
+                          << "'\n";
+                return false;
+            }
+        }
+        cc.token = token->substr(0, token->find_first_of("\r\n"));
+    }
+    if (!cc.unix_path.empty() || !cc.tcp_address.empty()) {
+        try {
+            control_ = std::make_unique<control::ControlServer>(io_.get_executor(), *this, cc);
+        } catch (const std::exception& e) {
+            std::cerr << "zmesh node: control API: " << e.what() << "\n";
+            return false;
+        }
+        if (!cc.unix_path.empty()) listeners_.emplace_back("control", cc.unix_path);
+        if (!cc.tcp_address.empty()) {
+            auto a = *parse_socket_address(cc.tcp_address);
+            listeners_.emplace_back(
+                "control",
+                format_socket_address({a.ip, static_cast<std::uint16_t>(control_->tcp_port())}));
+        }
+    }
+
+    // Everything privileged is done: sockets are bound, key files read.
+    if (auto err = drop_privileges(cfg_.string("security.user"),
+                                   {data_dir_, data_dir_ / "identity.key", data_dir_ / "onion.key",
+                                    socket_path, token_path});
+        !err.empty()) {
+        std::cerr << "zmesh node: " << err << "\n";
+        return false;
+    }
+    if (::geteuid() == 0)
+        spdlog::warn("running as root; set security.user to drop privileges after start-up");
+    ::prctl(PR_SET_DUMPABLE, 0);  // no core dumps or ptrace of a process holding keys
+    if (cfg_.boolean("security.enable_seccomp")) {
+        if (auto err = install_seccomp(); !err.empty()) {
+            std::cerr << "zmesh node: " << err << "\n";
+            return false;
+        }
+        seccomp_ = true;
+    }
+    return true;
+}
+
+void Daemon::apply(const std::string& name) {
+    if (name == "core.log_level") {
+        spdlog::set_level(spdlog::level::from_str(cfg_.string(name)));
+    } else if (name == "crypto.require_post_quantum") {
+        node_->set_require_post_quantum(cfg_.boolean(name));
+    } else if (name == "circuit.relays") {
+        relays_ = configured_relays(cfg_);
+    } else if (name == "circuit.idle_timeout_seconds") {
+        node_->relay().set_idle_timeout(std::chrono::seconds(cfg_.integer(name)));
+    } else if (name == "security.exit_policy" || name == "security.allow_private_exit") {
+        if (exit_) exit_->set_policy(*exit_policy());
+    } else if (name == "development.packet_loss_rate") {
+        if (udp_) udp_->set_loss(cfg_.number(name));
+    } else if (name == "development.fake_latency_ms" || name == "development.bandwidth_limit") {
+        if (udp_)
+            udp_->set_shaping(
+                std::chrono::milliseconds(cfg_.integer("development.fake_latency_ms")),
+                static_cast<std::uint64_t>(cfg_.integer("development.bandwidth_limit")));
+    }
+    // circuit.hops and the path weights are read when the next path is picked; mix options
+    // when the mix mode runs.
+}
+
+void Daemon::reload() {
+    ++reloads_;
+    auto fresh = load_or_explain(args_.config, args_.sets);
+    std::vector<std::string> problems;
+    if (fresh) problems = node_config_problems(*fresh);
+    if (!fresh || !problems.empty()) {
+        for (const auto& p : problems) spdlog::error("reload: {}: {}", args_.config, p);
+        if (!fresh) spdlog::error("reload: {} does not load (see above)", args_.config);
+        spdlog::error("reload refused: the file has errors; the running configuration stays");
+        publish("reload", 0, "refused: configuration errors");
+        return;
+    }
+    std::vector<std::string> applied, restart;
+    for (const auto& o : control::options()) {
+        auto name = o.name();
+        if (cfg_.get(name) == fresh->get(name)) continue;
+        if (o.reloadable) {
+            cfg_.set(name, fresh->get(name));
+            apply(name);
+            applied.push_back(name + "=" + value_text(fresh->get(name)));
+        } else {
+            restart.push_back(name);
+        }
+    }
+    auto join = [](const std::vector<std::string>& v) {
+        std::string s;
+        for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+        return s.empty() ? std::string("none") : s;
+    };
+    spdlog::info("reload: applied {}", join(applied));
+    if (!restart.empty()) spdlog::warn("reload: not applied, need a restart: {}", join(restart));
+    publish("reload", 0, "applied " + join(applied));
+}
+
+void Daemon::shutdown() {
+    if (stopping_) return;
+    stopping_ = true;
+    std::size_t client_circuits = node_->client().size();
+    std::size_t relay_circuits = node_->relay().size();
+    spdlog::info("shutting down: closing {} client and {} relayed circuits", client_circuits,
+                 relay_circuits);
+    publish("shutdown", 0, "");
+    if (control_) control_->shutdown();
+    if (proxy_) proxy_->stop();
+    node_->shutdown();
+    if (metrics_) metrics_->stop();
+    // Let the links send the DESTROY cells, then stop.
+    auto grace = std::make_shared<asio::steady_timer>(io_, kShutdownGrace);
+    grace->async_wait([this, grace](boost::system::error_code) {
+        node_->stop();
+        link_->stop();
+        spdlog::info("stopped cleanly");
+        io_.stop();
+    });
+}
+
+int Daemon::run() {
+    if (!start()) return 1;
+    std::printf("zmesh node %s: roles", kVersion);
+    for (const auto& r : std::get<std::vector<std::string>>(cfg_.get("core.roles")))
+        std::printf(" %s", r.c_str());
+    std::printf("\nnode id: %s\n", crypto::node_id_string(identity_->node_id()).c_str());
+    for (const auto& [kind, at] : listeners_)
+        std::printf("listening: %s %s\n", kind.c_str(), at.c_str());
+    if (!contact_.empty()) std::printf("contact: %s\n", contact_.c_str());
+    std::printf("ready\n");
+    std::fflush(stdout);
+
+    asio::signal_set stop_signals(io_, SIGINT, SIGTERM);
+    stop_signals.async_wait([this](boost::system::error_code ec, int sig) {
+        if (ec) return;
+        spdlog::info("{} received", sig == SIGINT ? "SIGINT" : "SIGTERM");
+        shutdown();
+    });
+    asio::signal_set hup(io_, SIGHUP);
+    std::function<void()> wait_hup = [&] {
+        hup.async_wait([&](boost::system::error_code ec, int) {
+            if (ec || stopping_) return;
+            spdlog::info("SIGHUP received: reloading {}", args_.config);
+            reload();
+            wait_hup();
+        });
+    };
+    wait_hup();
+    io_.run();
+    return 0;
+}
+
+control::Snapshot Daemon::snapshot() {
+    control::Snapshot snap;
+    control::Labels l;
+    control::collect_link(snap, link_->stats(), link_->endpoint().session_count(),
+                          {link_->bytes_in(), link_->bytes_out()}, l);
+    control::collect_relay(snap, node_->relay().stats(), node_->relay().size(), l);
+    control::collect_client(snap, node_->client().stats(), node_->client().size(), l);
+    if (proxy_) {
+        const auto& ps = proxy_->stats();
+        for (auto [name, value] :
+             {std::pair<const char*, std::uint64_t>{"connections", ps.connections},
+              {"streams_opened", ps.streams_opened},
+              {"streams_failed", ps.streams_failed},
+              {"bad_requests", ps.bad_requests}})
+            snap.add(std::string("zmesh_proxy_") + name + "_total",
+                     std::string("SOCKS5 and HTTP CONNECT entry: ") + name + ".",
+                     control::MetricType::counter, l, static_cast<double>(value));
+    }
+    if (exit_) {
+        const auto& es = exit_->stats();
+        for (auto [name, value] :
+             {std::pair<const char*, std::uint64_t>{"streams_opened", es.streams_opened},
+              {"refused_policy", es.refused_policy},
+              {"resolve_failed", es.resolve_failed},
+              {"connect_failed", es.connect_failed}})
+            snap.add(std::string("zmesh_exit_") + name + "_total",
+                     std::string("Exit: ") + name + ".", control::MetricType::counter, l,
+                     static_cast<double>(value));
+    }
+    snap.add("zmesh_uptime_seconds", "Seconds since the daemon started.",
+             control::MetricType::gauge, l,
+             std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
+    snap.add("zmesh_config_reloads_total", "SIGHUP reloads.", control::MetricType::counter, l,
+             static_cast<double>(reloads_));
+    return snap;
+}
+
+control::v1::NodeStatus Daemon::status() {
+    control::v1::NodeStatus s;
+    s.set_version(kVersion);
+    s.set_node_id(crypto::node_id_string(identity_->node_id()));
+    for (const auto& r : std::get<std::vector<std::string>>(cfg_.get("core.roles"))) s.add_roles(r);
+    s.set_uptime_seconds(
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                       std::chrono::steady_clock::now() - started_)
+                                       .count()));
+    s.set_pid(static_cast<std::uint32_t>(::getpid()));
+    s.set_handshake(cfg_.string("crypto.handshake"));
+    s.set_require_post_quantum(cfg_.boolean("crypto.require_post_quantum"));
+    s.set_seccomp(seccomp_);
+    for (const auto& [kind, at] : listeners_) {
+        auto* l = s.add_listeners();
+        l->set_kind(kind);
+        l->set_address(at);
+    }
+    s.set_client_circuits(static_cast<std::uint32_t>(node_->client().size()));
+    s.set_relay_circuits(static_cast<std::uint32_t>(node_->relay().size()));
+    s.set_peers(static_cast<std::uint32_t>(link_->endpoint().session_count()));
+    const auto& cs = node_->client().stats();
+    s.set_circuits_built(cs.circuits_built);
+    s.set_circuits_failed(cs.circuits_failed);
+    if (proxy_) {
+        s.set_streams(static_cast<std::uint32_t>(proxy_->streams().size()));
+        s.set_streams_opened(proxy_->stats().streams_opened);
+        s.set_streams_failed(proxy_->stats().streams_failed);
+    }
+    s.set_cells_relayed(node_->relay().stats().cells_forward +
+                        node_->relay().stats().cells_backward);
+    s.set_link_bytes_in(link_->bytes_in());
+    s.set_link_bytes_out(link_->bytes_out());
+    s.set_config_file(args_.config);
+    s.set_reloads(reloads_);
+    s.set_contact(contact_);
+    s.set_user(std::to_string(::geteuid()));
+    return s;
+}
+
+control::v1::ListCircuitsResponse Daemon::circuits() {
+    control::v1::ListCircuitsResponse r;
+    std::map<circuit::CircuitHandle, std::uint32_t> streams;
+    if (proxy_)
+        for (const auto& s : proxy_->streams()) ++streams[s.circuit];
+    auto now = circuit::Clock::now();
+    for (const auto& c : node_->client().list()) {
+        auto* out = r.add_circuits();
+        out->set_id(c.handle);
+        out->set_state(c.built ? "built" : "building");
+        out->set_hops(static_cast<std::uint32_t>(c.path.size()));
+        for (const auto& id : c.path) out->add_path(crypto::node_id_string(id));
+        out->set_age_seconds(std::chrono::duration<double>(now - c.started).count());
+        out->set_streams(streams[c.handle]);
+    }
+    return r;
+}
+
+control::v1::ListStreamsResponse Daemon::streams() {
+    control::v1::ListStreamsResponse r;
+    if (!proxy_) return r;
+    for (const auto& s : proxy_->streams()) {
+        auto* out = r.add_streams();
+        out->set_circuit(s.circuit);
+        out->set_id(s.stream.id);
+        out->set_state(s.stream.open ? "open" : "opening");
+        out->set_target(s.target);
+        out->set_bytes_out(s.stream.bytes_out);
+        out->set_bytes_in(s.stream.bytes_in);
+    }
+    return r;
+}
+
+control::v1::ListPeersResponse Daemon::peers() {
+    control::v1::ListPeersResponse r;
+    auto now = link::Clock::now();
+    for (const auto& p : link_->endpoint().sessions()) {
+        auto* out = r.add_peers();
+        out->set_session(p.id);
+        // Anonymous (NK) peers are clients: their addresses are not ours to show.
+        if (p.remote_static) {
+            auto at = link_->peer_address(p.address);
+            out->set_address(at ? format_socket_address(*at) : "closed");
+            out->set_node_key(to_hex(p.remote_static->view()));
+        } else {
+            out->set_address("client");
+        }
+        out->set_direction(p.initiator ? "outbound" : "inbound");
+        out->set_established(p.established);
+        out->set_post_quantum(p.hybrid);
+        out->set_age_seconds(std::chrono::duration<double>(now - p.created).count());
+        out->set_idle_seconds(std::chrono::duration<double>(now - p.last_received).count());
+    }
+    return r;
+}
+
+control::v1::NewIdentityResponse Daemon::new_identity() {
+    control::v1::NewIdentityResponse r;
+    if (!proxy_) return r;
+    auto retired = proxy_->new_identity();
+    r.set_circuits_retired(static_cast<std::uint32_t>(retired));
+    spdlog::info("new identity: new streams get new circuits");
+    publish("new_identity", 0, std::to_string(retired) + " circuits retired");
+    return r;
+}
+
+control::v1::CloseCircuitResponse Daemon::close_circuit(std::uint64_t id) {
+    control::v1::CloseCircuitResponse r;
+    r.set_closed(proxy_ && proxy_->close_circuit(id));
+    return r;
+}
+
+control::v1::GetMetricsResponse Daemon::metrics(control::v1::GetMetricsRequest::Format f) {
+    control::v1::GetMetricsResponse r;
+    auto snap = snapshot();
+    switch (f) {
+        case control::v1::GetMetricsRequest::JSON:
+            r.set_content_type("application/json");
+            r.set_body(control::to_json(snap));
+            break;
+        case control::v1::GetMetricsRequest::INFLUX:
+            r.set_content_type("text/plain");
+            r.set_body(
+                control::to_influx(snap, std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                             std::chrono::system_clock::now().time_since_epoch())
+                                             .count()));
+            break;
+        default:
+            r.set_content_type("text/plain; version=0.0.4");
+            r.set_body(control::to_prometheus(snap));
+            break;
+    }
+    return r;
+}
+
+int run_node(const NodeArgs& args) {
+    auto cfg = load_or_explain(args.config, args.sets);
+    if (!cfg) return 1;
+    auto problems = node_config_problems(*cfg);
+    for (const auto& p : problems) std::cerr << args.config << ": " << p << "\n";
+    if (!problems.empty()) return 1;
+    for (const auto& w : node_config_warnings(*cfg)) spdlog::warn("{}: {}", args.config, w);
+    if (args.dry_run) {
+        std::cout << args.config << ": valid; roles";
+        for (const auto& r : std::get<std::vector<std::string>>(cfg->get("core.roles")))
+            std::cout << " " << r;
+        std::cout << "; not starting (--dry-run)\n";
+        return 0;
+    }
+    spdlog::set_level(spdlog::level::from_str(cfg->string("core.log_level")));
+    Daemon d(std::move(*cfg), args);
+    return d.run();
+}
+
+}  // namespace
+
+void add_node_command(CLI::App& app, int& exit_code) {
+    static NodeArgs args;
+    auto* cmd = app.add_subcommand("node", "Run a zmesh node (the daemon)");
+    cmd->add_option("--config,-c", args.config, "TOML configuration file")->required();
+    cmd->add_option("--set", args.sets, "Override: section.key=value (repeatable)");
+    cmd->add_flag("--dry-run", args.dry_run, "Check the configuration and exit");
+    cmd->footer(
+        "Signals: SIGTERM or SIGINT close every circuit and exit 0; SIGHUP re-reads the file\n"
+        "and applies what can change while running (the log says which options it applied).\n"
+        "Examples:\n"
+        "  zmesh config init --out zmesh.toml && zmesh node --config zmesh.toml --dry-run\n"
+        "  zmesh node --config /etc/zmesh/zmesh.toml --set core.log_level=debug\n"
+        "  zmesh status        # from another terminal");
+    cmd->callback([&] { exit_code = run_node(args); });
+}
+
+}  // namespace zmesh::app

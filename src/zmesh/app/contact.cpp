@@ -1,0 +1,59 @@
+#include "zmesh/app/contact.hpp"
+
+#include <sstream>
+#include <vector>
+
+#include "zmesh/app/net_options.hpp"
+
+namespace zmesh::app {
+namespace {
+
+template <class Key>
+bool parse_key(const std::string& token, std::string_view name, Key& out) {
+    std::string prefix = std::string(name) + "=";
+    if (!token.starts_with(prefix)) return false;
+    auto bytes = from_hex(std::string_view(token).substr(prefix.size()));
+    if (!bytes || bytes->size() != Key::size()) return false;
+    std::copy(bytes->begin(), bytes->end(), out.data());
+    return true;
+}
+
+}  // namespace
+
+std::string format_contact(const Contact& c) {
+    std::string s = format_socket_address(c.address);
+    s += " id=" + to_hex(c.hop.hop.id.view());
+    s += " link=" + to_hex(c.hop.hop.link_key.view());
+    s += " onion=" + to_hex(c.hop.onion.view());
+    if (c.exit) s += " exit";
+    return s;
+}
+
+std::optional<Contact> parse_contact(const std::string& line, std::string* why) {
+    auto fail = [&](const std::string& reason) -> std::optional<Contact> {
+        if (why) *why = reason;
+        return std::nullopt;
+    };
+    std::istringstream in(line);
+    std::vector<std::string> tokens;
+    for (std::string t; in >> t;) tokens.push_back(t);
+    if (tokens.size() < 4 || tokens.size() > 5)
+        return fail("expected 'HOST:PORT id=HEX link=HEX onion=HEX [exit]'");
+    Contact c;
+    auto addr = parse_socket_address(tokens[0]);
+    if (!addr || addr->port == 0) return fail("bad address '" + tokens[0] + "'");
+    c.address = *addr;
+    if (!parse_key(tokens[1], "id", c.hop.hop.id)) return fail("bad id= (64 hex digits)");
+    if (!parse_key(tokens[2], "link", c.hop.hop.link_key)) return fail("bad link= (64 hex digits)");
+    if (!parse_key(tokens[3], "onion", c.hop.onion)) return fail("bad onion= (64 hex digits)");
+    if (tokens.size() == 5) {
+        if (tokens[4] != "exit") return fail("unknown flag '" + tokens[4] + "'");
+        c.exit = true;
+    }
+    auto peer = link::to_peer_address(c.address);
+    std::copy_n(peer.bytes.begin(), 16, c.hop.hop.address.begin());
+    c.hop.hop.port = c.address.port;
+    return c;
+}
+
+}  // namespace zmesh::app

@@ -1,0 +1,29 @@
+#pragma once
+// Loading a node's configuration for the daemon and `zmesh config`: the file, then the
+// environment, then --set; type and range errors from the option table, then the checks
+// that need more than one option (roles and listen addresses, relay contact lines).
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "zmesh/app/contact.hpp"
+#include "zmesh/control/config.hpp"
+
+namespace zmesh::app {
+
+std::optional<std::string> read_text_file(const std::string& path);
+
+// Prints each error as FILE:LINE: key: message on stderr; nullopt on any error.
+std::optional<control::Config> load_or_explain(const std::string& path,
+                                               const std::vector<std::string>& sets);
+
+bool has_role(const control::Config& c, const std::string& role);
+// "key: what is wrong", one per problem; empty when the node can start with it.
+std::vector<std::string> node_config_problems(const control::Config& c);
+// What works but is probably not what the operator wants.
+std::vector<std::string> node_config_warnings(const control::Config& c);
+// circuit.relays, parsed (lines that do not parse are left out; see node_config_problems).
+std::vector<Contact> configured_relays(const control::Config& c);
+
+}  // namespace zmesh::app
