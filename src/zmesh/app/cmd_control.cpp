@@ -30,13 +30,9 @@ std::unique_ptr<control::ControlClient> connect(const Target& t) {
     std::string where = t.control;
     std::string token_file = t.token_file;
     if (where.empty()) {
-        std::optional<control::Config> cfg;
-        if (!t.config.empty()) {
-            cfg = load_or_explain(t.config, {});
-            if (!cfg) return nullptr;
-        } else {
-            cfg = control::Config{};
-        }
+        // The file when given, and ZMESH_* variables in any case (as the daemon reads them).
+        auto cfg = load_or_explain(t.config, {});
+        if (!cfg) return nullptr;
         const auto& sock = cfg->string("monitoring.control_socket");
         std::string data_dir = cfg->string("core.data_dir");
         if (sock != "off") {
@@ -153,8 +149,8 @@ void print_status(const v1::NodeStatus& s) {
 
 void add_target_options(CLI::App* cmd, Target& t) {
     cmd->add_option("--control", t.control,
-                    "Daemon's control socket path, or loopback HOST:PORT (default: from --config, "
-                    "else /var/lib/zmesh/control.sock)");
+                    "Daemon's control socket path, or loopback HOST:PORT (default: from --config "
+                    "and ZMESH_* variables, else /var/lib/zmesh/control.sock)");
     cmd->add_option("--token-file", t.token_file, "Token for a HOST:PORT control address");
     cmd->add_option("--config,-c", t.config, "Find the daemon from this node configuration");
 }

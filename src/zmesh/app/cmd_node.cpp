@@ -460,17 +460,7 @@ control::Snapshot Daemon::snapshot() {
                           {link_->bytes_in(), link_->bytes_out()}, l);
     control::collect_relay(snap, node_->relay().stats(), node_->relay().size(), l);
     control::collect_client(snap, node_->client().stats(), node_->client().size(), l);
-    if (proxy_) {
-        const auto& ps = proxy_->stats();
-        for (auto [name, value] :
-             {std::pair<const char*, std::uint64_t>{"connections", ps.connections},
-              {"streams_opened", ps.streams_opened},
-              {"streams_failed", ps.streams_failed},
-              {"bad_requests", ps.bad_requests}})
-            snap.add(std::string("zmesh_proxy_") + name + "_total",
-                     std::string("SOCKS5 and HTTP CONNECT entry: ") + name + ".",
-                     control::MetricType::counter, l, static_cast<double>(value));
-    }
+    if (proxy_) collect_proxy(snap, proxy_->stats(), l);
     if (exit_) {
         const auto& es = exit_->stats();
         for (auto [name, value] :

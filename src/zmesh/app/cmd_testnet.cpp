@@ -179,14 +179,7 @@ int run_testnet(TestnetOptions o) {
         control::collect_client(snap, client->node->client().stats(), client->node->client().size(),
                                 cl);
         const auto& ps = proxy.stats();
-        for (auto [name, value] :
-             {std::pair<const char*, std::uint64_t>{"connections", ps.connections},
-              {"streams_opened", ps.streams_opened},
-              {"streams_failed", ps.streams_failed},
-              {"bad_requests", ps.bad_requests}})
-            snap.add(std::string("zmesh_proxy_") + name + "_total",
-                     std::string("SOCKS5 and HTTP CONNECT entry: ") + name + ".",
-                     control::MetricType::counter, cl, static_cast<double>(value));
+        collect_proxy(snap, ps, cl);
         snap.add("zmesh_client_last_circuit_build_seconds",
                  "Client circuits: build time of the newest circuit.", control::MetricType::gauge,
                  cl, std::chrono::duration<double>(ps.last_build_time).count());

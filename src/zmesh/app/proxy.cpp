@@ -37,6 +37,16 @@ struct ClientProxy::Circ {
     std::map<std::uint16_t, std::string> targets;  // for the control API only
 };
 
+void collect_proxy(control::Snapshot& s, const ProxyStats& st, const control::Labels& labels) {
+    for (auto [name, value] : {std::pair<const char*, std::uint64_t>{"connections", st.connections},
+                               {"streams_opened", st.streams_opened},
+                               {"streams_failed", st.streams_failed},
+                               {"bad_requests", st.bad_requests}})
+        s.add(std::string("zmesh_proxy_") + name + "_total",
+              std::string("SOCKS5 and HTTP CONNECT entry: ") + name + ".",
+              control::MetricType::counter, labels, static_cast<double>(value));
+}
+
 const char* to_string(ProxyEvent::Kind k) {
     switch (k) {
         case ProxyEvent::Kind::circuit_built:

@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "zmesh/circuit/node.hpp"
+#include "zmesh/control/metrics.hpp"
 #include "zmesh/stream/driver.hpp"
 
 namespace zmesh::app {
@@ -39,6 +40,9 @@ struct ProxyStreamInfo {
     stream::StreamInfo stream;
     std::string target;
 };
+
+// The entry's counters as metric families.
+void collect_proxy(control::Snapshot& s, const ProxyStats& st, const control::Labels& labels);
 
 class ClientProxy {
   public:
