@@ -148,6 +148,27 @@ grep -q '"kind":"new_identity"' "$dir/events.out" || fail "no new_identity event
 "$zmesh" status --config "$dir/c.toml" --format json > "$dir/status2.json"
 [ "$(json "$dir/status2.json" "int(d['circuits_built']) >= 2")" = True ] || fail "newnym kept the circuit"
 
+# Streams and circuits by id: a long download shows up as a stream; closing its circuit
+# ends it; an unknown id is an error.
+head -c 40000000 /dev/zero > "$dir/www/big"
+curl -s --max-time 60 --limit-rate 1M --socks5-hostname "$socks" "http://127.0.0.1:$port/big" \
+  -o /dev/null &
+slow=$!
+for _ in $(seq 100); do
+  "$zmesh" streams --config "$dir/c.toml" --format json > "$dir/streams.json"
+  [ "$(json "$dir/streams.json" "len(d['streams'])")" -ge 1 ] && break
+  sleep 0.05
+done
+[ "$(json "$dir/streams.json" "d['streams'][0]['target']")" = "127.0.0.1:$port" ] \
+  || fail "streams: $(cat "$dir/streams.json")"
+cid=$(json "$dir/streams.json" "d['streams'][0]['circuit']")
+"$zmesh" close-circuit --config "$dir/c.toml" "$cid" | grep -q "closed circuit $cid" || fail "close-circuit"
+wait $slow
+rc=$?
+[ $rc = 18 ] || [ $rc = 56 ] || fail "closing the circuit did not break its download (curl exit $rc)"
+echo "closing the circuit broke its download (curl exit $rc)"
+if "$zmesh" close-circuit --config "$dir/c.toml" 999999 >/dev/null; then fail "closed an unknown circuit"; fi
+
 # --- SIGHUP ----------------------------------------------------------------------------
 sed -i 's/^log_level = "info"/log_level = "debug"/; s/^socks_listen = .*/socks_listen = "127.0.0.1:1"/' "$dir/c.toml"
 kill -HUP $client

@@ -155,6 +155,35 @@ void add_target_options(CLI::App* cmd, Target& t) {
     cmd->add_option("--config,-c", t.config, "Find the daemon from this node configuration");
 }
 
+std::string seconds(double s) {
+    std::ostringstream out;
+    out << std::fixed << std::setprecision(1) << s << " s";
+    return out.str();
+}
+
+// A command that lists what one control call returns, as a table or as JSON.
+template <class Response, class Call, class Rows>
+void add_list_command(CLI::App& app, const char* name, const char* help, const char* footer,
+                      Target& t, std::string& format, int& exit_code, Call call,
+                      std::vector<std::string> head, Rows rows) {
+    auto* cmd = app.add_subcommand(name, help);
+    add_target_options(cmd, t);
+    cmd->add_option("--format", format, "table or json")->check(CLI::IsMember({"table", "json"}));
+    cmd->footer(footer);
+    cmd->callback([&t, &format, &exit_code, call, head, rows] {
+        auto client = connect(t);
+        Response r;
+        if (!client || !report(((*client).*call)(r))) {
+            exit_code = 1;
+            return;
+        }
+        if (format == "json")
+            std::cout << to_json(r);
+        else
+            print_table(head, rows(r));
+    });
+}
+
 }  // namespace
 
 void add_control_commands(CLI::App& app, int& exit_code) {
@@ -202,84 +231,46 @@ void add_control_commands(CLI::App& app, int& exit_code) {
         } while (watch);
     });
 
-    auto* circuits = app.add_subcommand("circuits", "List the node's client circuits");
-    add_target_options(circuits, t);
-    circuits->add_option("--format", format, "table or json")
-        ->check(CLI::IsMember({"table", "json"}));
-    circuits->footer("Example:\n  zmesh circuits --format json");
-    circuits->callback([&] {
-        auto client = connect(t);
-        v1::ListCircuitsResponse r;
-        if (!client || !report(client->circuits(r))) {
-            exit_code = 1;
-            return;
-        }
-        if (format == "json") {
-            std::cout << to_json(r);
-            return;
-        }
-        std::vector<std::vector<std::string>> rows;
-        for (const auto& c : r.circuits()) {
-            std::string path;
-            for (const auto& p : c.path()) path += (path.empty() ? "" : " > ") + short_id(p);
-            std::ostringstream age;
-            age << std::fixed << std::setprecision(1) << c.age_seconds() << " s";
-            rows.push_back({std::to_string(c.id()), c.state(), std::to_string(c.hops()),
-                            std::to_string(c.streams()), age.str(), path});
-        }
-        print_table({"ID", "STATE", "HOPS", "STREAMS", "AGE", "PATH"}, rows);
-    });
-
-    auto* streams = app.add_subcommand("streams", "List open streams and their destinations");
-    add_target_options(streams, t);
-    streams->add_option("--format", format, "table or json")
-        ->check(CLI::IsMember({"table", "json"}));
-    streams->footer("Example:\n  zmesh streams");
-    streams->callback([&] {
-        auto client = connect(t);
-        v1::ListStreamsResponse r;
-        if (!client || !report(client->streams(r))) {
-            exit_code = 1;
-            return;
-        }
-        if (format == "json") {
-            std::cout << to_json(r);
-            return;
-        }
-        std::vector<std::vector<std::string>> rows;
-        for (const auto& s : r.streams())
-            rows.push_back({std::to_string(s.circuit()), std::to_string(s.id()), s.state(),
-                            human_bytes(s.bytes_out()), human_bytes(s.bytes_in()), s.target()});
-        print_table({"CIRCUIT", "STREAM", "STATE", "SENT", "RECEIVED", "TARGET"}, rows);
-    });
-
-    auto* peers = app.add_subcommand("peers", "List link sessions to other nodes");
-    add_target_options(peers, t);
-    peers->add_option("--format", format, "table or json")->check(CLI::IsMember({"table", "json"}));
-    peers->footer(
+    add_list_command<v1::ListCircuitsResponse>(
+        app, "circuits", "List the node's client circuits",
+        "Example:\n  zmesh circuits --format json", t, format, exit_code,
+        &control::ControlClient::circuits, {"ID", "STATE", "HOPS", "STREAMS", "AGE", "PATH"},
+        [](const v1::ListCircuitsResponse& r) {
+            std::vector<std::vector<std::string>> rows;
+            for (const auto& c : r.circuits()) {
+                std::string path;
+                for (const auto& p : c.path()) path += (path.empty() ? "" : " > ") + short_id(p);
+                rows.push_back({std::to_string(c.id()), c.state(), std::to_string(c.hops()),
+                                std::to_string(c.streams()), seconds(c.age_seconds()), path});
+            }
+            return rows;
+        });
+    add_list_command<v1::ListStreamsResponse>(
+        app, "streams", "List open streams and their destinations", "Example:\n  zmesh streams", t,
+        format, exit_code, &control::ControlClient::streams,
+        {"CIRCUIT", "STREAM", "STATE", "SENT", "RECEIVED", "TARGET"},
+        [](const v1::ListStreamsResponse& r) {
+            std::vector<std::vector<std::string>> rows;
+            for (const auto& s : r.streams())
+                rows.push_back({std::to_string(s.circuit()), std::to_string(s.id()), s.state(),
+                                human_bytes(s.bytes_out()), human_bytes(s.bytes_in()), s.target()});
+            return rows;
+        });
+    add_list_command<v1::ListPeersResponse>(
+        app, "peers", "List link sessions to other nodes",
         "Clients connecting to a relay are shown as 'client', never by address.\n"
-        "Example:\n  zmesh peers");
-    peers->callback([&] {
-        auto client = connect(t);
-        v1::ListPeersResponse r;
-        if (!client || !report(client->peers(r))) {
-            exit_code = 1;
-            return;
-        }
-        if (format == "json") {
-            std::cout << to_json(r);
-            return;
-        }
-        std::vector<std::vector<std::string>> rows;
-        for (const auto& p : r.peers()) {
-            std::ostringstream idle;
-            idle << std::fixed << std::setprecision(1) << p.idle_seconds() << " s";
-            rows.push_back({std::to_string(p.session()), p.address(), short_id(p.node_key()),
-                            p.direction(), p.established() ? "up" : "handshaking",
-                            p.post_quantum() ? "hybrid" : "classical", idle.str()});
-        }
-        print_table({"SESSION", "ADDRESS", "KEY", "DIRECTION", "STATE", "HANDSHAKE", "IDLE"}, rows);
-    });
+        "Example:\n  zmesh peers",
+        t, format, exit_code, &control::ControlClient::peers,
+        {"SESSION", "ADDRESS", "KEY", "DIRECTION", "STATE", "HANDSHAKE", "IDLE"},
+        [](const v1::ListPeersResponse& r) {
+            std::vector<std::vector<std::string>> rows;
+            for (const auto& p : r.peers())
+                rows.push_back({std::to_string(p.session()), p.address(), short_id(p.node_key()),
+                                p.direction(), p.established() ? "up" : "handshaking",
+                                p.post_quantum() ? "hybrid" : "classical",
+                                seconds(p.idle_seconds())});
+            return rows;
+        });
 
     auto* newnym = app.add_subcommand("newnym", "Use fresh circuits for new streams");
     add_target_options(newnym, t);

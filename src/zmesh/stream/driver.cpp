@@ -40,9 +40,13 @@ class SocketPump : public std::enable_shared_from_this<SocketPump> {
         }
     }
 
-    void finish() {
+    // The stream ended. Normally the writer flushes what is left and closes with a FIN; an
+    // abnormal end (circuit lost, aborted, timed out) resets the connection instead, so the
+    // application sees an error rather than a clean, truncated end.
+    void finish(bool abortive) {
         ended_ = true;
-        poke();  // the writer flushes what is left, then closes
+        abort_ = abort_ || abortive;
+        poke();
     }
 
   private:
@@ -84,7 +88,7 @@ class SocketPump : public std::enable_shared_from_this<SocketPump> {
 
     asio::awaitable<void> write_loop() {
         std::vector<std::uint8_t> buf(kReadChunk);
-        while (true) {
+        while (!abort_) {
             auto d = driver_.lock();
             if (!d) break;
             std::size_t n = d->mux_.read(id_, buf);
@@ -107,7 +111,10 @@ class SocketPump : public std::enable_shared_from_this<SocketPump> {
         bool gone = !d || !d->mux_.contains(id_);
         if (ended_ || gone) {
             boost::system::error_code ec;
-            socket_.shutdown(tcp::socket::shutdown_both, ec);
+            if (abort_)
+                socket_.set_option(tcp::socket::linger(true, 0), ec);  // RST
+            else
+                socket_.shutdown(tcp::socket::shutdown_both, ec);
             socket_.close(ec);
             if (d) d->pumps_.erase(id_);
         } else if (d && d->mux_.peer_finished(id_)) {
@@ -122,6 +129,7 @@ class SocketPump : public std::enable_shared_from_this<SocketPump> {
     asio::steady_timer wake_;
     bool writing_ = false;
     bool ended_ = false;
+    bool abort_ = false;
 };
 
 MuxDriver::MuxDriver(asio::any_io_executor ex, StreamMux::Side side, Sender send, StreamConfig cfg)
@@ -159,7 +167,7 @@ void MuxDriver::handle(MuxOutput& out) {
             if (it != pumps_.end()) {
                 auto pump = it->second;
                 if (e.kind == MuxEvent::Kind::ended)
-                    pump->finish();
+                    pump->finish(e.reason != EndReason::done);
                 else
                     pump->poke();
             }
@@ -184,7 +192,7 @@ void MuxDriver::close_all(EndReason reason) {
     timer_.cancel();
     std::vector<std::uint16_t> ids;
     for (const auto& [id, pump] : pumps_) ids.push_back(id);
-    for (auto& pump : snapshot()) pump->finish();
+    for (auto& pump : snapshot()) pump->finish(reason != EndReason::done);
     // Tell the owner about every stream that ends with the circuit.
     if (handler_)
         for (auto id : ids) handler_({MuxEvent::Kind::ended, id, {}, reason});
