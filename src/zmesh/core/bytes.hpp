@@ -48,6 +48,11 @@ inline std::uint64_t load_u64_le(const std::uint8_t* p) {
 inline void store_u64_be(std::uint8_t* p, std::uint64_t v) {
     for (int i = 0; i < 8; ++i) p[i] = static_cast<std::uint8_t>(v >> (56 - 8 * i));
 }
+inline std::uint64_t load_u64_be(const std::uint8_t* p) {
+    std::uint64_t v = 0;
+    for (int i = 0; i < 8; ++i) v = (v << 8) | p[i];
+    return v;
+}
 
 std::string to_hex(ByteView data);
 // Accepts upper or lower case; nullopt on odd length or a non-hex character.

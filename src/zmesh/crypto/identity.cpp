@@ -46,9 +46,13 @@ Identity Identity::generate() {
 }
 
 NodeId Identity::node_id() const {
+    return node_id_of(signing.pub);
+}
+
+NodeId node_id_of(const Ed25519Public& signing) {
     NodeId id;
     Bytes input(as_bytes("zmesh node id").begin(), as_bytes("zmesh node id").end());
-    input.insert(input.end(), signing.pub.bytes.begin(), signing.pub.bytes.end());
+    input.insert(input.end(), signing.bytes.begin(), signing.bytes.end());
     blake2b(id.bytes, input);
     return id;
 }

@@ -22,6 +22,8 @@ struct Identity {
 };
 
 std::string node_id_string(const NodeId& id);
+// The node id belonging to an Ed25519 identity key.
+NodeId node_id_of(const Ed25519Public& signing);
 
 // Writes FILE with mode 0600. Without force an existing file is an error (Errc::bad_state).
 Status write_identity_file(const std::filesystem::path& path, const Identity& id, bool force);

@@ -59,6 +59,7 @@ struct Fixed {
         return f;
     }
     bool operator==(const Fixed&) const = default;
+    bool operator<(const Fixed& o) const { return bytes < o.bytes; }
 };
 
 // Secret fixed-size value: wiped on destruction and before reuse; no operator==.
