@@ -117,10 +117,12 @@ cmp -s "$dir/www/blob" "$dir/got" || fail "downloaded bytes differ"
 [ "$(json "$dir/status.json" "int(d['streams_opened']) >= 1")" = True ] || fail "no stream in status"
 [ "$(json "$dir/status.json" "int(d['link_bytes_in']) > 3000000")" = True ] \
   || fail "status does not count the download: $(cat "$dir/status.json")"
-"$zmesh" status --config "$dir/c.toml" | grep -q "^roles *client$" || fail "status table"
+"$zmesh" status --config "$dir/c.toml" > "$dir/status.txt" || fail "status table"
+grep -q "^roles *client$" "$dir/status.txt" || fail "status table: $(cat "$dir/status.txt")"
 timeout 1.5 "$zmesh" status --config "$dir/c.toml" --format json --watch --interval 0.3 > "$dir/watch.out"
 [ "$(grep -c '"node_id"' "$dir/watch.out")" -ge 3 ] || fail "status --watch did not repeat"
-"$zmesh" circuits --config "$dir/c.toml" | grep -Eq "^[0-9]+ +built +3 " || fail "circuits table"
+"$zmesh" circuits --config "$dir/c.toml" > "$dir/circuits.txt" || fail "circuits table"
+grep -Eq "^[0-9]+ +built +3 " "$dir/circuits.txt" || fail "circuits table: $(cat "$dir/circuits.txt")"
 # The first hop sees the client as an anonymous peer, never by address.
 anonymous=0
 for i in 1 2 3; do
@@ -131,7 +133,8 @@ for i in 1 2 3; do
   anonymous=$((anonymous + n))
 done
 [ "$anonymous" -ge 1 ] || fail "no relay shows the client as a peer"
-"$zmesh" metrics --config "$dir/c.toml" --format influx | grep -q "^zmesh_client_circuits_built_total value=" \
+"$zmesh" metrics --config "$dir/c.toml" --format influx > "$dir/influx.txt" || fail "influx metrics"
+grep -q "^zmesh_client_circuits_built_total value=" "$dir/influx.txt" \
   || fail "influx metrics"
 "$zmesh" metrics --config "$dir/c.toml" --format json > "$dir/m.json" || fail "json metrics"
 python3 -c "import json; json.load(open('$dir/m.json'))" || fail "metrics json does not parse"

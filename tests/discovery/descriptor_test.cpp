@@ -121,7 +121,7 @@ TEST(Directory, bundles_are_checked_against_the_bootstrap_key) {
 
     Directory other;
     auto stranger = crypto::Identity::generate();
-    EXPECT_FALSE(other.insert_bundle(bundle, stranger.signing.pub, kNow, 3600));  // wrong key
+    EXPECT_FALSE(other.insert_bundle(bundle, stranger.signing.pub, kNow, 3600));     // wrong key
     EXPECT_FALSE(other.insert_bundle(bundle, boot.signing.pub, kNow + 7200, 3600));  // replayed
     Bytes cut = bundle;
     cut.erase(cut.begin() + 40);  // an entry shortened: length fields no longer add up

@@ -141,10 +141,12 @@ void print_status(const v1::NodeStatus& s) {
     row("streams", std::to_string(s.streams()) + " open (" + std::to_string(s.streams_opened()) +
                        " opened, " + std::to_string(s.streams_failed()) + " failed)");
     row("peers", std::to_string(s.peers()) + " link sessions");
+    row("relays known", std::to_string(s.relays_known()));
     row("traffic", human_bytes(s.link_bytes_in()) + " in, " + human_bytes(s.link_bytes_out()) +
                        " out; " + std::to_string(s.cells_relayed()) + " cells relayed");
     row("config", s.config_file() + " (" + std::to_string(s.reloads()) + " reloads)");
     if (!s.contact().empty()) row("contact", s.contact());
+    if (!s.bootstrap().empty()) row("bootstrap", s.bootstrap());
 }
 
 void add_target_options(CLI::App* cmd, Target& t) {

@@ -6,9 +6,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -24,6 +27,7 @@
 #include "zmesh/control/collect.hpp"
 #include "zmesh/control/http_server.hpp"
 #include "zmesh/control/rpc_server.hpp"
+#include "zmesh/discovery/directory_http.hpp"
 #include "zmesh/exit/exit_service.hpp"
 #include "zmesh/link/tcp_link.hpp"
 #include "zmesh/link/udp_link.hpp"
@@ -38,6 +42,16 @@ using asio::ip::tcp;
 constexpr const char* kVersion = "0.1.0";
 // How long a stopping daemon keeps running its links so DESTROY cells reach the peers.
 constexpr auto kShutdownGrace = std::chrono::milliseconds(300);
+constexpr std::uint64_t kDescriptorLifetime = 24 * 3600;
+constexpr auto kRepublishInterval = std::chrono::hours(6);
+constexpr auto kRefetchInterval = std::chrono::minutes(10);
+constexpr std::uint64_t kMaxBundleAge = 3600;
+
+std::uint64_t unix_now() {
+    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                          std::chrono::system_clock::now().time_since_epoch())
+                                          .count());
+}
 
 struct NodeArgs {
     std::string config;
@@ -100,6 +114,11 @@ class Daemon final : public control::ControlBackend {
     void publish(const std::string& kind, std::uint64_t circuit, const std::string& detail);
     std::optional<exit::ExitPolicy> exit_policy() const;
     fs::path data_path(const std::string& key, const char* fallback) const;
+    Bytes make_descriptor();
+    asio::awaitable<void> publish_loop();
+    asio::awaitable<void> fetch_loop();
+    asio::awaitable<bool> sleep(std::chrono::steady_clock::duration d);
+    std::vector<Contact> candidates() const;
 
     control::Config cfg_;
     NodeArgs args_;
@@ -116,6 +135,12 @@ class Daemon final : public control::ControlBackend {
     std::unique_ptr<control::MetricsServer> metrics_;
     std::unique_ptr<control::ControlServer> control_;
     std::vector<Contact> relays_;
+    discovery::Directory directory_;
+    std::unique_ptr<discovery::DirectoryServer> directory_server_;
+    std::vector<BootstrapNode> bootstraps_;
+    std::string bootstrap_line_;
+    link::SocketAddress advertised_;
+    std::unique_ptr<asio::steady_timer> sleeper_;
     std::vector<std::pair<std::string, std::string>> listeners_;
     std::string contact_;
     std::mt19937_64 rng_{std::random_device{}()};
@@ -139,11 +164,42 @@ std::optional<exit::ExitPolicy> Daemon::exit_policy() const {
     return *p;
 }
 
+// Relays from circuit.relays and from the directory (verified descriptors), not this node.
+std::vector<Contact> Daemon::candidates() const {
+    std::vector<Contact> out = relays_;
+    auto me = identity_->node_id();
+    bool udp = udp_ != nullptr;
+    for (const auto& [id, e] : directory_.entries()) {
+        const auto& d = e.descriptor;
+        if (id == me || !d.has(discovery::kFlagRelay)) continue;
+        auto kind = udp ? discovery::TransportKind::udp : discovery::TransportKind::tcp;
+        auto a = std::find_if(d.addresses.begin(), d.addresses.end(),
+                              [&](const auto& x) { return x.transport == kind; });
+        if (a == d.addresses.end()) continue;
+        link::PeerAddress peer;
+        std::copy(a->ip.begin(), a->ip.end(), peer.bytes.begin());
+        store_u16_be(peer.bytes.data() + 16, a->port);
+        Contact c;
+        c.address = link::from_peer_address(peer);
+        c.hop.hop.id = id;
+        c.hop.hop.link_key = d.link_key;
+        c.hop.hop.address = a->ip;
+        c.hop.hop.port = a->port;
+        c.hop.onion = d.onion_key;
+        c.exit = d.has(discovery::kFlagExit);
+        if (std::none_of(out.begin(), out.end(),
+                         [&](const Contact& o) { return o.hop.hop.id == id; }))
+            out.push_back(c);
+    }
+    return out;
+}
+
 std::vector<circuit::PathHop> Daemon::pick_path() {
-    std::vector<std::size_t> exits, all(relays_.size());
-    for (std::size_t i = 0; i < relays_.size(); ++i) {
+    auto relays = candidates();
+    std::vector<std::size_t> exits, all(relays.size());
+    for (std::size_t i = 0; i < relays.size(); ++i) {
         all[i] = i;
-        if (relays_[i].exit) exits.push_back(i);
+        if (relays[i].exit) exits.push_back(i);
     }
     if (exits.empty()) return {};  // the build fails and is counted
     std::size_t exit = exits[rng_() % exits.size()];
@@ -151,10 +207,91 @@ std::vector<circuit::PathHop> Daemon::pick_path() {
     std::shuffle(all.begin(), all.end(), rng_);
     auto hops = static_cast<std::size_t>(cfg_.integer("circuit.hops"));
     std::vector<circuit::PathHop> path;
-    for (std::size_t i = 0; i + 1 < hops && i < all.size(); ++i)
-        path.push_back(relays_[all[i]].hop);
-    path.push_back(relays_[exit].hop);
+    for (std::size_t i = 0; i + 1 < hops && i < all.size(); ++i) path.push_back(relays[all[i]].hop);
+    path.push_back(relays[exit].hop);
     return path;
+}
+
+Bytes Daemon::make_descriptor() {
+    discovery::Descriptor d;
+    d.link_key = identity_->link.pub;
+    d.onion_key = onion_->link.pub;
+    d.flags = discovery::kFlagRelay;
+    if (has_role(cfg_, "exit")) d.flags |= discovery::kFlagExit;
+    if (has_role(cfg_, "bootstrap")) d.flags |= discovery::kFlagBootstrap;
+    d.published = unix_now();
+    d.expires = d.published + kDescriptorLifetime;
+    discovery::Address a;
+    a.transport = udp_ ? discovery::TransportKind::udp : discovery::TransportKind::tcp;
+    auto peer = link::to_peer_address(advertised_);
+    std::copy_n(peer.bytes.begin(), 16, a.ip.begin());
+    a.port = advertised_.port;
+    d.addresses.push_back(a);
+    if (has_role(cfg_, "exit"))
+        d.exit_policy = std::get<std::vector<std::string>>(cfg_.get("security.exit_policy"));
+    return discovery::sign_descriptor(d, *identity_);
+}
+
+asio::awaitable<bool> Daemon::sleep(std::chrono::steady_clock::duration d) {
+    if (stopping_) co_return false;
+    sleeper_->expires_after(d);
+    auto [ec] = co_await sleeper_->async_wait(asio::as_tuple(asio::use_awaitable));
+    (void)ec;
+    co_return !stopping_;
+}
+
+// Relays publish a fresh descriptor to every bootstrap node, again before it gets old;
+// failures are retried with backoff (a bootstrap may start after the relay).
+asio::awaitable<void> Daemon::publish_loop() {
+    auto backoff = std::chrono::milliseconds(250);
+    while (!stopping_) {
+        Bytes descriptor = make_descriptor();
+        if (directory_server_) directory_.insert(descriptor, unix_now());
+        bool all = true;
+        for (const auto& b : bootstraps_) {
+            auto r = co_await discovery::http_request({b.directory.ip, b.directory.port}, "POST",
+                                                      "/zmesh/v1/descriptor", descriptor, 4096);
+            if (!r || r->status != 200) {
+                all = false;
+                spdlog::debug("publishing the descriptor to a bootstrap node failed; retrying");
+            }
+        }
+        if (all) spdlog::info("descriptor published to {} bootstrap nodes", bootstraps_.size());
+        auto wait = all ? std::chrono::duration_cast<std::chrono::milliseconds>(kRepublishInterval)
+                        : backoff;
+        if (!all) backoff = std::min(backoff * 2, std::chrono::milliseconds(60000));
+        if (!co_await sleep(wait)) co_return;
+    }
+}
+
+// Clients fetch signed bundles from the bootstrap nodes: soon and often while they know
+// too few relays, then every few minutes.
+asio::awaitable<void> Daemon::fetch_loop() {
+    auto backoff = std::chrono::milliseconds(250);
+    while (!stopping_) {
+        std::size_t fresh = 0;
+        for (const auto& b : bootstraps_) {
+            auto r =
+                co_await discovery::http_request({b.directory.ip, b.directory.port}, "GET",
+                                                 "/zmesh/v1/bundle", {}, discovery::kMaxBundleSize);
+            if (!r || r->status != 200) continue;
+            auto n = directory_.insert_bundle(r->body, b.key, unix_now(), kMaxBundleAge);
+            if (!n)
+                spdlog::warn("a bootstrap node sent a bundle that does not verify; ignored");
+            else
+                fresh += *n;
+        }
+        directory_.purge(unix_now());
+        if (fresh > 0) spdlog::info("directory: {} relays known", directory_.size());
+        auto relays = candidates();
+        bool enough =
+            relays.size() >= static_cast<std::size_t>(cfg_.integer("circuit.hops")) &&
+            std::any_of(relays.begin(), relays.end(), [](const Contact& c) { return c.exit; });
+        auto wait = enough ? std::chrono::duration_cast<std::chrono::milliseconds>(kRefetchInterval)
+                           : backoff;
+        if (!enough) backoff = std::min(backoff * 2, std::chrono::milliseconds(30000));
+        if (!co_await sleep(wait)) co_return;
+    }
 }
 
 void Daemon::publish(const std::string& kind, std::uint64_t circuit, const std::string& detail) {
@@ -236,6 +373,7 @@ bool Daemon::start() {
                 "the link listens on all addresses; set transport.advertise to the address "
                 "clients should use");
         me.address = addr;
+        advertised_ = addr;
         me.hop = circuit::make_path_hop(*identity_, onion_->link.pub, addr);
         me.exit = nc.relay.exit;
         contact_ = format_contact(me);
@@ -270,6 +408,29 @@ bool Daemon::start() {
         std::cerr << "zmesh node: cannot listen: " << e.what() << "\n";
         return false;
     }
+
+    bootstraps_ = configured_bootstraps(cfg_);
+    sleeper_ = std::make_unique<asio::steady_timer>(io_);
+    try {
+        if (has_role(cfg_, "bootstrap")) {
+            auto at = *parse_socket_address(cfg_.string("transport.directory_listen"));
+            directory_server_ = std::make_unique<discovery::DirectoryServer>(
+                io_.get_executor(), tcp::endpoint(at.ip, at.port), directory_, *identity_,
+                [] { return unix_now(); });
+            auto ep = directory_server_->local_endpoint();
+            link::SocketAddress shown{ep.address(), ep.port()};
+            if (!cfg_.string("transport.advertise").empty()) shown.ip = advertised_.ip;
+            bootstrap_line_ = format_bootstrap({shown, identity_->signing.pub});
+            listeners_.emplace_back("directory", format_socket_address({ep.address(), ep.port()}));
+        }
+    } catch (const std::exception& e) {
+        std::cerr << "zmesh node: cannot serve the directory: " << e.what() << "\n";
+        return false;
+    }
+    if (relay && (directory_server_ || !bootstraps_.empty()))
+        asio::co_spawn(io_, publish_loop(), link::log_exit("descriptor publishing"));
+    if (has_role(cfg_, "client") && !bootstraps_.empty())
+        asio::co_spawn(io_, fetch_loop(), link::log_exit("directory fetching"));
 
     control::ControlServerConfig cc;
     fs::path socket_path;
@@ -408,6 +569,8 @@ void Daemon::shutdown() {
                  relay_circuits);
     publish("shutdown", 0, "");
     if (control_) control_->shutdown();
+    if (sleeper_) sleeper_->cancel();
+    if (directory_server_) directory_server_->stop();
     if (proxy_) proxy_->stop();
     node_->shutdown();
     if (metrics_) metrics_->stop();
@@ -430,6 +593,7 @@ int Daemon::run() {
     for (const auto& [kind, at] : listeners_)
         std::printf("listening: %s %s\n", kind.c_str(), at.c_str());
     if (!contact_.empty()) std::printf("contact: %s\n", contact_.c_str());
+    if (!bootstrap_line_.empty()) std::printf("bootstrap: %s\n", bootstrap_line_.c_str());
     std::printf("ready\n");
     std::fflush(stdout);
 
@@ -460,6 +624,7 @@ control::Snapshot Daemon::snapshot() {
                           {link_->bytes_in(), link_->bytes_out()}, l);
     control::collect_relay(snap, node_->relay().stats(), node_->relay().size(), l);
     control::collect_client(snap, node_->client().stats(), node_->client().size(), l);
+    control::collect_directory(snap, directory_, l);
     if (proxy_) collect_proxy(snap, proxy_->stats(), l);
     if (exit_) {
         const auto& es = exit_->stats();
@@ -517,6 +682,8 @@ control::v1::NodeStatus Daemon::status() {
     s.set_reloads(reloads_);
     s.set_contact(contact_);
     s.set_user(std::to_string(::geteuid()));
+    s.set_relays_known(static_cast<std::uint32_t>(candidates().size()));
+    s.set_bootstrap(bootstrap_line_);
     return s;
 }
 

@@ -52,11 +52,43 @@ std::vector<Contact> configured_relays(const control::Config& c) {
     return out;
 }
 
+std::optional<BootstrapNode> parse_bootstrap(const std::string& line) {
+    std::istringstream in(line);
+    std::string addr, key, extra;
+    if (!(in >> addr >> key) || (in >> extra)) return std::nullopt;
+    auto at = parse_socket_address(addr);
+    auto bytes = from_hex(key);
+    if (!at || at->port == 0 || !bytes || bytes->size() != crypto::Ed25519Public::size())
+        return std::nullopt;
+    BootstrapNode b{*at, {}};
+    std::copy(bytes->begin(), bytes->end(), b.key.bytes.begin());
+    return b;
+}
+
+std::string format_bootstrap(const BootstrapNode& b) {
+    return format_socket_address(b.directory) + " " + to_hex(b.key.view());
+}
+
+std::vector<BootstrapNode> configured_bootstraps(const control::Config& c) {
+    std::vector<BootstrapNode> out;
+    for (const auto& line : std::get<std::vector<std::string>>(c.get("core.bootstrap")))
+        if (auto b = parse_bootstrap(line)) out.push_back(*b);
+    return out;
+}
+
 std::vector<std::string> node_config_problems(const control::Config& c) {
     std::vector<std::string> p;
     const auto& roles = std::get<std::vector<std::string>>(c.get("core.roles"));
     if (roles.empty())
         p.push_back("core.roles: name at least one of client, relay, exit, bootstrap");
+    const auto& boots = std::get<std::vector<std::string>>(c.get("core.bootstrap"));
+    for (std::size_t i = 0; i < boots.size(); ++i)
+        if (!parse_bootstrap(boots[i]))
+            p.push_back("core.bootstrap: entry " + std::to_string(i + 1) +
+                        ": expected 'HOST:PORT KEY' with a 64-hex-digit Ed25519 key");
+    if (has_role(c, "bootstrap") && c.string("transport.directory_listen").empty())
+        p.push_back(
+            "transport.directory_listen: the bootstrap role serves descriptors there; set it");
     bool serves = has_role(c, "relay") || has_role(c, "exit") || has_role(c, "bootstrap");
     bool udp = !c.string("transport.udp_listen").empty();
     bool tcp = !c.string("transport.tcp_listen").empty();
@@ -100,13 +132,14 @@ std::vector<std::string> node_config_problems(const control::Config& c) {
 
 std::vector<std::string> node_config_warnings(const control::Config& c) {
     std::vector<std::string> w;
-    if (has_role(c, "client")) {
+    if (has_role(c, "client") &&
+        std::get<std::vector<std::string>>(c.get("core.bootstrap")).empty()) {
         auto relays = configured_relays(c);
         bool any_exit =
             std::any_of(relays.begin(), relays.end(), [](const auto& r) { return r.exit; });
         if (relays.size() < static_cast<std::size_t>(c.integer("circuit.hops")) || !any_exit)
             w.push_back("circuit.relays: " + std::to_string(relays.size()) +
-                        " relays known; circuits need circuit.hops (" +
+                        " relays known and no core.bootstrap; circuits need circuit.hops (" +
                         std::to_string(c.integer("circuit.hops")) +
                         ") of them, one an exit, so streams will fail until they are added");
     }

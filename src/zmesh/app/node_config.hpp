@@ -26,4 +26,13 @@ std::vector<std::string> node_config_warnings(const control::Config& c);
 // circuit.relays, parsed (lines that do not parse are left out; see node_config_problems).
 std::vector<Contact> configured_relays(const control::Config& c);
 
+// A core.bootstrap entry: "HOST:PORT KEY" (directory address, Ed25519 identity key in hex).
+struct BootstrapNode {
+    link::SocketAddress directory;
+    crypto::Ed25519Public key;
+};
+std::optional<BootstrapNode> parse_bootstrap(const std::string& line);
+std::string format_bootstrap(const BootstrapNode& b);
+std::vector<BootstrapNode> configured_bootstraps(const control::Config& c);
+
 }  // namespace zmesh::app

@@ -85,4 +85,24 @@ void collect_client(Snapshot& s, const circuit::ClientStats& st, std::size_t cir
                     st.build_seconds);
 }
 
+void collect_directory(Snapshot& s, const discovery::Directory& dir, const Labels& labels) {
+    const auto& st = dir.stats();
+    counters(s, "zmesh_directory_", "Relay descriptors",
+             {{"accepted", st.accepted},
+              {"replaced", st.replaced},
+              {"stale", st.stale},
+              {"rejected_malformed", st.rejected_malformed},
+              {"rejected_oversized", st.rejected_oversized},
+              {"rejected_signature", st.rejected_signature},
+              {"rejected_expired", st.rejected_expired},
+              {"rejected_not_yet_valid", st.rejected_not_yet_valid},
+              {"rejected_lifetime", st.rejected_lifetime},
+              {"rejected_full", st.rejected_full},
+              {"purged", st.purged},
+              {"bundles_rejected", st.bundles_rejected}},
+             labels);
+    s.add("zmesh_directory_relays", "Relay descriptors: verified and known now.", MetricType::gauge,
+          labels, static_cast<double>(dir.size()));
+}
+
 }  // namespace zmesh::control

@@ -4,6 +4,7 @@
 #include "zmesh/circuit/client_table.hpp"
 #include "zmesh/circuit/relay_table.hpp"
 #include "zmesh/control/metrics.hpp"
+#include "zmesh/discovery/directory.hpp"
 #include "zmesh/link/stats.hpp"
 
 namespace zmesh::control {
@@ -18,5 +19,6 @@ void collect_relay(Snapshot& s, const circuit::RelayStats& stats, std::size_t ci
                    const Labels& labels);
 void collect_client(Snapshot& s, const circuit::ClientStats& stats, std::size_t circuits,
                     const Labels& labels);
+void collect_directory(Snapshot& s, const discovery::Directory& dir, const Labels& labels);
 
 }  // namespace zmesh::control

@@ -138,7 +138,8 @@ Verified verify_descriptor(ByteView in, std::uint64_t now) {
     auto body = in.subspan(0, in.size() - crypto::Ed25519Signature::size());
     if (!crypto::ed25519_verify(d->identity, signature_input(body), d->signature))
         return {std::nullopt, DescriptorError::bad_signature};
-    if (d->published > now + kClockSkewSeconds) return {std::nullopt, DescriptorError::not_yet_valid};
+    if (d->published > now + kClockSkewSeconds)
+        return {std::nullopt, DescriptorError::not_yet_valid};
     if (d->expires <= now) return {std::nullopt, DescriptorError::expired};
     if (d->expires < d->published || d->expires - d->published > kMaxLifetimeSeconds)
         return {std::nullopt, DescriptorError::too_long_lived};

@@ -66,9 +66,8 @@ Directory::Outcome Directory::insert(ByteView encoded, std::uint64_t now) {
 }
 
 void Directory::purge(std::uint64_t now) {
-    stats_.purged += std::erase_if(entries_, [&](const auto& kv) {
-        return kv.second.descriptor.expires <= now;
-    });
+    stats_.purged += std::erase_if(
+        entries_, [&](const auto& kv) { return kv.second.descriptor.expires <= now; });
 }
 
 // ZMB1 | published u64 | count u16 | count x (len u16 | descriptor) | signer 32 | sig 64
@@ -93,7 +92,8 @@ Bytes Directory::make_bundle(const crypto::Identity& signer, std::uint64_t now) 
     return tail.take();
 }
 
-std::optional<std::size_t> Directory::insert_bundle(ByteView in, const crypto::Ed25519Public& signer,
+std::optional<std::size_t> Directory::insert_bundle(ByteView in,
+                                                    const crypto::Ed25519Public& signer,
                                                     std::uint64_t now, std::uint64_t max_age) {
     auto bad = [&]() -> std::optional<std::size_t> {
         ++stats_.bundles_rejected;
