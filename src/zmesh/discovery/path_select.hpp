@@ -1,0 +1,53 @@
+#pragma once
+// Path selection: weighted random choice (latency, reliability, bandwidth and diversity
+// scores, 40/30/20/10 by default) under hard rules: distinct relays, no two in the same
+// /16 (IPv4) or /32 (IPv6) or declared family, an exit that accepts the destination port
+// last, and a guard first. Random, not best-first: a client that always picked the top
+// relays would be predictable. Pure.
+
+#include <optional>
+#include <random>
+#include <vector>
+
+#include "zmesh/discovery/peer_store.hpp"
+
+namespace zmesh::discovery {
+
+struct Candidate {
+    crypto::NodeId id;
+    ByteArray<16> ip{};  // IPv6 or v4-mapped
+    std::vector<crypto::NodeId> family;
+    bool exit_ok = false;  // may end the path: an exit whose policy accepts the port
+    double advertised_bandwidth = 0;
+};
+
+struct Weights {
+    double latency = 0.4;
+    double reliability = 0.3;
+    double bandwidth = 0.2;
+    double diversity = 0.1;
+};
+
+// Same /16 (IPv4) or /32 (IPv6). Loopback addresses never match: relays on 127/8 exist
+// only in test networks on one machine.
+bool same_subnet(const ByteArray<16>& a, const ByteArray<16>& b);
+// May not share a circuit: same relay, same subnet, or one names the other as family.
+bool related(const Candidate& a, const Candidate& b);
+
+// The weight of a candidate, in (0, 1].
+double score(const Candidate& c, const PeerRecord* measured, double max_bandwidth,
+             double crowding, const Weights& w);
+
+// Indices into `cands`, first hop first; nullopt when no path satisfies the rules.
+std::optional<std::vector<std::size_t>> select_path(const std::vector<Candidate>& cands,
+                                                    const PeerStore& peers, std::uint64_t now,
+                                                    const Weights& w, std::size_t hops,
+                                                    std::mt19937_64& rng);
+
+// Keeps `count` guards: drops blacklisted ones and those older than `rotation_seconds`,
+// then adds weighted-random usable candidates that are not related to the other guards.
+void maintain_guards(PeerStore& peers, const std::vector<Candidate>& cands, std::uint64_t now,
+                     const Weights& w, std::size_t count, std::uint64_t rotation_seconds,
+                     std::mt19937_64& rng);
+
+}  // namespace zmesh::discovery
