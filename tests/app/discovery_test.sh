@@ -96,6 +96,37 @@ for c in circuits:
     assert c["hops"] == 3 and all(p in known for p in c["path"]), c
 EOF
 
+# Guards: three, first hops of every circuit, written to the peer store at shutdown and
+# kept across a restart.
+"$zmesh" status --config "$dir/c.toml" --format json > "$dir/status.json"
+[ "$(json "$dir/status.json" "d['guards']")" = 3 ] || fail "client has $(json "$dir/status.json" "d['guards']") guards"
+client=${pids[-2]}
+kill -TERM "$client"
+wait "$client" || fail "client exit code on SIGTERM"
+guards() { python3 -c "import json; print(sorted(p['id'] for p in json.load(open('$dir/c/peers.json'))['peers'] if p['guard_since']))"; }
+before=$(guards)
+python3 -c "import json; p=json.load(open('$dir/c/peers.json'))['peers']; assert sum(1 for x in p if x['successes'] > 0 and 'latency_ms' in x) >= 3, p" \
+  || fail "no measurements in the peer store"
+[ "$(stat -c %a "$dir/c/peers.json")" = 600 ] || fail "peer store not 0600"
+: > "$dir/c.out"
+"$zmesh" node --config "$dir/c.toml" > "$dir/c.out" 2> "$dir/c2.err" &
+pids+=($!)
+wait_ready "$dir/c.out"
+grep -Eq "peer store: [0-9]+ relays, 3 guards" "$dir/c2.err" || fail "peer store not loaded: $(cat "$dir/c2.err")"
+socks=$(sed -n 's/^listening: socks5 //p' "$dir/c.out")
+curl -sf --max-time 30 --socks5-hostname "$socks" "http://127.0.0.1:$port/blob" -o /dev/null \
+  || fail "download after restart"
+"$zmesh" circuits --config "$dir/c.toml" --format json > "$dir/circuits2.json"
+python3 - "$dir/circuits2.json" "$dir/c/peers.json" <<'EOF' || fail "the first hop is not a remembered guard"
+import json, sys, base64
+circuits = json.load(open(sys.argv[1]))["circuits"]
+guards = {p["id"] for p in json.load(open(sys.argv[2]))["peers"] if p["guard_since"]}
+def hex_of(b32):
+    return base64.b32decode(b32.upper() + "=" * (-len(b32) % 8)).hex()
+assert circuits and all(hex_of(c["path"][0]) in guards for c in circuits), (circuits, guards)
+EOF
+[ "$before" = "$(guards)" ] || fail "guards changed across a restart"
+
 # A forged descriptor is refused and counted.
 head -c 300 /dev/urandom > "$dir/junk"
 code=$(curl -s -o /dev/null -w '%{http_code}' --data-binary @"$dir/junk" \

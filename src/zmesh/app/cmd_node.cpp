@@ -28,6 +28,7 @@
 #include "zmesh/control/http_server.hpp"
 #include "zmesh/control/rpc_server.hpp"
 #include "zmesh/discovery/directory_http.hpp"
+#include "zmesh/discovery/path_select.hpp"
 #include "zmesh/exit/exit_service.hpp"
 #include "zmesh/link/tcp_link.hpp"
 #include "zmesh/link/udp_link.hpp"
@@ -110,7 +111,10 @@ class Daemon final : public control::ControlBackend {
     void reload();
     void apply(const std::string& name);
     control::Snapshot snapshot();
-    std::vector<circuit::PathHop> pick_path();
+    std::vector<circuit::PathHop> pick_path(std::uint16_t port);
+    void on_circuit_result(const circuit::ClientEvent& ev);
+    void save_peers();
+    asio::awaitable<void> save_loop();
     void publish(const std::string& kind, std::uint64_t circuit, const std::string& detail);
     std::optional<exit::ExitPolicy> exit_policy() const;
     fs::path data_path(const std::string& key, const char* fallback) const;
@@ -118,7 +122,12 @@ class Daemon final : public control::ControlBackend {
     asio::awaitable<void> publish_loop();
     asio::awaitable<void> fetch_loop();
     asio::awaitable<bool> sleep(std::chrono::steady_clock::duration d);
-    std::vector<Contact> candidates() const;
+    struct Known {
+        Contact contact;
+        discovery::Candidate candidate;  // exit_ok means "is an exit"; the port is checked later
+        std::vector<std::string> exit_policy;
+    };
+    std::vector<Known> candidates() const;
 
     control::Config cfg_;
     NodeArgs args_;
@@ -136,6 +145,8 @@ class Daemon final : public control::ControlBackend {
     std::unique_ptr<control::ControlServer> control_;
     std::vector<Contact> relays_;
     discovery::Directory directory_;
+    discovery::PeerStore peers_;
+    std::unique_ptr<asio::steady_timer> save_timer_;
     std::unique_ptr<discovery::DirectoryServer> directory_server_;
     std::vector<BootstrapNode> bootstraps_;
     std::string bootstrap_line_;
@@ -165,14 +176,27 @@ std::optional<exit::ExitPolicy> Daemon::exit_policy() const {
 }
 
 // Relays from circuit.relays and from the directory (verified descriptors), not this node.
-std::vector<Contact> Daemon::candidates() const {
-    std::vector<Contact> out = relays_;
+std::vector<Daemon::Known> Daemon::candidates() const {
+    std::vector<Known> out;
+    auto add = [&](const Contact& c, std::vector<crypto::NodeId> family, double bandwidth,
+                   std::vector<std::string> policy) {
+        if (std::any_of(out.begin(), out.end(),
+                        [&](const Known& k) { return k.contact.hop.hop.id == c.hop.hop.id; }))
+            return;
+        discovery::Candidate cand;
+        cand.id = c.hop.hop.id;
+        cand.ip = c.hop.hop.address;
+        cand.family = std::move(family);
+        cand.exit_ok = c.exit;
+        cand.advertised_bandwidth = bandwidth;
+        out.push_back({c, std::move(cand), std::move(policy)});
+    };
+    for (const auto& c : relays_) add(c, {}, 0, {});
     auto me = identity_->node_id();
-    bool udp = udp_ != nullptr;
+    auto kind = udp_ ? discovery::TransportKind::udp : discovery::TransportKind::tcp;
     for (const auto& [id, e] : directory_.entries()) {
         const auto& d = e.descriptor;
         if (id == me || !d.has(discovery::kFlagRelay)) continue;
-        auto kind = udp ? discovery::TransportKind::udp : discovery::TransportKind::tcp;
         auto a = std::find_if(d.addresses.begin(), d.addresses.end(),
                               [&](const auto& x) { return x.transport == kind; });
         if (a == d.addresses.end()) continue;
@@ -187,29 +211,85 @@ std::vector<Contact> Daemon::candidates() const {
         c.hop.hop.port = a->port;
         c.hop.onion = d.onion_key;
         c.exit = d.has(discovery::kFlagExit);
-        if (std::none_of(out.begin(), out.end(),
-                         [&](const Contact& o) { return o.hop.hop.id == id; }))
-            out.push_back(c);
+        add(c, d.family, static_cast<double>(d.bandwidth), d.exit_policy);
     }
     return out;
 }
 
-std::vector<circuit::PathHop> Daemon::pick_path() {
-    auto relays = candidates();
-    std::vector<std::size_t> exits, all(relays.size());
-    for (std::size_t i = 0; i < relays.size(); ++i) {
-        all[i] = i;
-        if (relays[i].exit) exits.push_back(i);
+std::vector<circuit::PathHop> Daemon::pick_path(std::uint16_t port) {
+    auto known = candidates();
+    std::vector<discovery::Candidate> cands;
+    for (const auto& k : known) {
+        auto c = k.candidate;
+        if (c.exit_ok && !k.exit_policy.empty()) {
+            auto policy = exit::ExitPolicy::parse(k.exit_policy, false);
+            c.exit_ok = policy && policy->may_allow_port(port);
+        }
+        cands.push_back(std::move(c));
     }
-    if (exits.empty()) return {};  // the build fails and is counted
-    std::size_t exit = exits[rng_() % exits.size()];
-    std::erase(all, exit);
-    std::shuffle(all.begin(), all.end(), rng_);
+    discovery::Weights w{
+        cfg_.number("circuit.weight_latency"), cfg_.number("circuit.weight_reliability"),
+        cfg_.number("circuit.weight_bandwidth"), cfg_.number("circuit.weight_diversity")};
+    auto now = unix_now();
+    discovery::maintain_guards(
+        peers_, cands, now, w, static_cast<std::size_t>(cfg_.integer("circuit.guards")),
+        static_cast<std::uint64_t>(cfg_.integer("circuit.guard_rotation_days")) * 86400, rng_);
     auto hops = static_cast<std::size_t>(cfg_.integer("circuit.hops"));
-    std::vector<circuit::PathHop> path;
-    for (std::size_t i = 0; i + 1 < hops && i < all.size(); ++i) path.push_back(relays[all[i]].hop);
-    path.push_back(relays[exit].hop);
-    return path;
+    auto path = discovery::select_path(cands, peers_, now, w, hops, rng_);
+    if (!path) {
+        spdlog::warn(
+            "no {}-hop path: {} relays known, none fitting the rules (an exit for port "
+            "{}, distinct subnets and families)",
+            hops, cands.size(), port);
+        return {};
+    }
+    std::vector<circuit::PathHop> hopsv;
+    for (auto i : *path) hopsv.push_back(known[i].contact.hop);
+    return hopsv;
+}
+
+void Daemon::on_circuit_result(const circuit::ClientEvent& ev) {
+    auto now = unix_now();
+    if (ev.kind == circuit::ClientEvent::Kind::built) {
+        for (std::size_t i = 0; i < ev.path.size(); ++i) {
+            peers_.observe_result(ev.path[i], true, now);
+            if (i < ev.hop_times.size())
+                peers_.observe_latency(
+                    ev.path[i], std::chrono::duration<double, std::milli>(ev.hop_times[i]).count(),
+                    now);
+        }
+    } else if (ev.failed_hop < ev.path.size()) {
+        peers_.observe_result(ev.path[ev.failed_hop], false, now);
+    }
+}
+
+// The peer store is state worth keeping: written 0600 and atomically (a crash leaves the
+// old file), every few minutes and at shutdown.
+void Daemon::save_peers() {
+    if (!has_role(cfg_, "client")) return;
+    auto path = data_dir_ / "peers.json";
+    auto tmp = data_dir_ / "peers.json.tmp";
+    {
+        std::ofstream f(tmp, std::ios::trunc);
+        f << peers_.serialize();
+        if (!f) {
+            spdlog::warn("cannot write {}", tmp.string());
+            return;
+        }
+    }
+    ::chmod(tmp.c_str(), 0600);
+    std::error_code ec;
+    fs::rename(tmp, path, ec);
+    if (ec) spdlog::warn("cannot replace {}: {}", path.string(), ec.message());
+}
+
+asio::awaitable<void> Daemon::save_loop() {
+    while (!stopping_) {
+        save_timer_->expires_after(std::chrono::minutes(5));
+        auto [ec] = co_await save_timer_->async_wait(asio::as_tuple(asio::use_awaitable));
+        if (ec || stopping_) co_return;
+        save_peers();
+    }
 }
 
 Bytes Daemon::make_descriptor() {
@@ -284,9 +364,9 @@ asio::awaitable<void> Daemon::fetch_loop() {
         directory_.purge(unix_now());
         if (fresh > 0) spdlog::info("directory: {} relays known", directory_.size());
         auto relays = candidates();
-        bool enough =
-            relays.size() >= static_cast<std::size_t>(cfg_.integer("circuit.hops")) &&
-            std::any_of(relays.begin(), relays.end(), [](const Contact& c) { return c.exit; });
+        bool enough = relays.size() >= static_cast<std::size_t>(cfg_.integer("circuit.hops")) &&
+                      std::any_of(relays.begin(), relays.end(),
+                                  [](const Known& k) { return k.contact.exit; });
         auto wait = enough ? std::chrono::duration_cast<std::chrono::milliseconds>(kRefetchInterval)
                            : backoff;
         if (!enough) backoff = std::min(backoff * 2, std::chrono::milliseconds(30000));
@@ -382,7 +462,23 @@ bool Daemon::start() {
     try {
         if (has_role(cfg_, "client")) {
             relays_ = configured_relays(cfg_);
-            proxy_ = std::make_unique<ClientProxy>(*node_, [this] { return pick_path(); });
+            if (auto text = read_text_file((data_dir_ / "peers.json").string())) {
+                std::string why;
+                if (auto store = discovery::PeerStore::parse(*text, &why)) {
+                    peers_ = std::move(*store);
+                    spdlog::info("peer store: {} relays, {} guards", peers_.size(),
+                                 peers_.guards().size());
+                } else {
+                    spdlog::warn("{}: {}; starting with an empty peer store",
+                                 (data_dir_ / "peers.json").string(), why);
+                }
+            }
+            proxy_ = std::make_unique<ClientProxy>(
+                *node_, [this](std::uint16_t port) { return pick_path(port); });
+            proxy_->on_circuit_result(
+                [this](const circuit::ClientEvent& ev) { on_circuit_result(ev); });
+            save_timer_ = std::make_unique<asio::steady_timer>(io_);
+            asio::co_spawn(io_, save_loop(), link::log_exit("peer store"));
             proxy_->on_event(
                 [this](const ProxyEvent& e) { publish(to_string(e.kind), e.circuit, e.detail); });
             if (const auto& at = cfg_.string("transport.socks_listen"); !at.empty()) {
@@ -570,6 +666,8 @@ void Daemon::shutdown() {
     publish("shutdown", 0, "");
     if (control_) control_->shutdown();
     if (sleeper_) sleeper_->cancel();
+    if (save_timer_) save_timer_->cancel();
+    save_peers();
     if (directory_server_) directory_server_->stop();
     if (proxy_) proxy_->stop();
     node_->shutdown();
@@ -683,6 +781,7 @@ control::v1::NodeStatus Daemon::status() {
     s.set_contact(contact_);
     s.set_user(std::to_string(::geteuid()));
     s.set_relays_known(static_cast<std::uint32_t>(candidates().size()));
+    s.set_guards(static_cast<std::uint32_t>(peers_.guards().size()));
     s.set_bootstrap(bootstrap_line_);
     return s;
 }

@@ -147,7 +147,7 @@ int run_testnet(TestnetOptions o) {
     auto client = make_member(io, o, false);
     int hops = std::min(o.hops, o.relays);
     std::mt19937 rng(std::random_device{}());
-    ClientProxy::PathProvider paths = [&]() {
+    ClientProxy::PathProvider paths = [&](std::uint16_t) {
         std::vector<int> exits;
         std::vector<int> others;
         for (int i = 0; i < o.relays; ++i) (i >= o.relays - o.exits ? exits : others).push_back(i);

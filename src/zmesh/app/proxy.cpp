@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <charconv>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/read.hpp>
@@ -85,6 +87,9 @@ void ClientProxy::stop() {
 }
 
 void ClientProxy::on_client_event(const circuit::ClientEvent& ev) {
+    if (result_handler_ && (ev.kind == circuit::ClientEvent::Kind::built ||
+                            ev.kind == circuit::ClientEvent::Kind::failed))
+        result_handler_(ev);
     auto it = by_handle_.find(ev.circuit);
     if (it == by_handle_.end()) return;
     auto c = it->second;
@@ -164,7 +169,10 @@ void ClientProxy::open(const std::string& isolation, const std::string& target, 
     if (it != circuits_.end()) {
         c = it->second;
     } else {
-        auto path = paths_();
+        std::uint16_t port = 0;
+        if (auto colon = target.rfind(':'); colon != std::string::npos)
+            std::from_chars(target.data() + colon + 1, target.data() + target.size(), port);
+        auto path = paths_(port);
         auto h = node_.build(path);
         if (!h) {
             ++stats_.circuits_failed;

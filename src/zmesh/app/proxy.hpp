@@ -46,7 +46,8 @@ void collect_proxy(control::Snapshot& s, const ProxyStats& st, const control::La
 
 class ClientProxy {
   public:
-    using PathProvider = std::function<std::vector<circuit::PathHop>()>;
+    // A path for a new circuit whose first stream goes to `port` (its exit must accept it).
+    using PathProvider = std::function<std::vector<circuit::PathHop>(std::uint16_t port)>;
     struct Opened {
         std::shared_ptr<stream::MuxDriver> driver;
         std::uint16_t stream = 0;
@@ -65,6 +66,10 @@ class ClientProxy {
     const ProxyStats& stats() const { return stats_; }
     std::size_t circuits() const { return circuits_.size(); }
     void on_event(std::function<void(const ProxyEvent&)> h) { event_handler_ = std::move(h); }
+    // Circuits built or failed, with their relays and timings (for peer measurements).
+    void on_circuit_result(std::function<void(const circuit::ClientEvent&)> h) {
+        result_handler_ = std::move(h);
+    }
     // New streams get new circuits; circuits without streams close now, the others once
     // their relays time them out (as Tor's NEWNYM).
     std::size_t new_identity();
@@ -92,6 +97,7 @@ class ClientProxy {
     std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> acceptors_;
     ProxyStats stats_;
     std::function<void(const ProxyEvent&)> event_handler_;
+    std::function<void(const circuit::ClientEvent&)> result_handler_;
     bool stopped_ = false;
     void emit(ProxyEvent::Kind k, circuit::CircuitHandle h, std::string detail) {
         if (event_handler_) event_handler_({k, h, std::move(detail)});

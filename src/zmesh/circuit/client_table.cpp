@@ -18,6 +18,8 @@ struct ClientTable::Circuit {
     Reassembler reassembler;
     std::uint32_t forward_seq = 0;
     TimePoint started{};
+    TimePoint last_hop_done{};
+    std::vector<Duration> hop_times;
     bool built = false;
 };
 
@@ -90,6 +92,8 @@ void ClientTable::fail(Circuit& c, DestroyReason reason, bool send_destroy, Clie
     if (c.link_request) pending_links_.erase(*c.link_request);
     ClientEvent ev{c.built ? ClientEvent::Kind::closed : ClientEvent::Kind::failed, c.handle,
                    reason};
+    for (const auto& hop : c.path) ev.path.push_back(hop.hop.id);
+    ev.failed_hop = c.forward.size();
     ++(c.built ? stats_.circuits_closed : stats_.circuits_failed);
     if (!c.built && c.path.size() <= kMaxHops) ++stats_.failed_by_hops[c.path.size()];
     out.events.push_back(std::move(ev));
@@ -132,6 +136,8 @@ void ClientTable::on_hop_done(Circuit& c, ByteView reply, TimePoint now, ClientO
     c.forward_ptrs.push_back(c.forward.back().get());
     c.backward_ptrs.push_back(c.backward.back().get());
     c.windows.emplace_back();
+    c.hop_times.push_back(now - (c.hop_times.empty() ? c.started : c.last_hop_done));
+    c.last_hop_done = now;
     std::size_t done = c.forward.size();
     if (done == c.path.size()) {
         c.built = true;
@@ -139,6 +145,8 @@ void ClientTable::on_hop_done(Circuit& c, ByteView reply, TimePoint now, ClientO
         ++stats_.built_by_hops[c.path.size()];
         ClientEvent ev{ClientEvent::Kind::built, c.handle};
         ev.build_time = now - c.started;
+        ev.hop_times = c.hop_times;
+        for (const auto& hop : c.path) ev.path.push_back(hop.hop.id);
         stats_.build_seconds.observe(std::chrono::duration<double>(ev.build_time).count());
         out.events.push_back(std::move(ev));
         return;

@@ -31,6 +31,11 @@ struct ClientEvent {
     std::size_t hop = 0;    // message: which hop it came from (0 = first)
     RelayMessage message;   // message
     Duration build_time{};  // built
+    // built: each hop's share of the build (CREATE or EXTEND sent to its answer).
+    std::vector<Duration> hop_times;
+    // built and failed: the relays of the circuit; failed: the hop it failed at.
+    std::vector<crypto::NodeId> path;
+    std::size_t failed_hop = 0;
 };
 
 struct ClientOutput {

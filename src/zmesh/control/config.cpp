@@ -114,6 +114,10 @@ const std::vector<Option>& options() {
          "Relays for this client's circuits: contact lines ('zmesh status' on a relay prints "
          "its own).",
          any(), true},
+        {"circuit", "guards", T::integer, std::int64_t{3},
+         "Guards: the few relays this client uses as first hops.", int_range(1, 10), true},
+        {"circuit", "guard_rotation_days", T::integer, std::int64_t{60},
+         "A guard is replaced after this many days.", int_range(1, 365), true},
         {"circuit", "max_circuits", T::integer, std::int64_t{65536},
          "Circuits this relay carries at most.", int_range(1, 1 << 20)},
         {"circuit", "idle_timeout_seconds", T::integer, std::int64_t{600},

@@ -62,12 +62,14 @@ Scored score_all(const std::vector<Candidate>& cands, const PeerStore& peers, st
     for (std::size_t i = 0; i < cands.size(); ++i) {
         s.usable[i] = !peers.blacklisted(cands[i].id, now);
         const auto* r = peers.find(cands[i].id);
-        max_bw = std::max(max_bw, r && r->bandwidth ? *r->bandwidth : cands[i].advertised_bandwidth);
+        max_bw =
+            std::max(max_bw, r && r->bandwidth ? *r->bandwidth : cands[i].advertised_bandwidth);
     }
     auto crowd = crowding(cands, s.usable);
     s.weight.resize(cands.size());
     for (std::size_t i = 0; i < cands.size(); ++i)
-        s.weight[i] = s.usable[i] ? score(cands[i], peers.find(cands[i].id), max_bw, crowd[i], w) : 0;
+        s.weight[i] =
+            s.usable[i] ? score(cands[i], peers.find(cands[i].id), max_bw, crowd[i], w) : 0;
     return s;
 }
 
@@ -112,7 +114,8 @@ std::optional<std::vector<std::size_t>> select_path(const std::vector<Candidate>
         return std::none_of(chosen.begin(), chosen.end(),
                             [&](std::size_t j) { return related(cands[i], cands[j]); });
     };
-    auto exit = pick(s.weight, [&](std::size_t i) { return fits(i) && cands[i].exit_ok; }, rng);
+    auto exit = pick(
+        s.weight, [&](std::size_t i) { return fits(i) && cands[i].exit_ok; }, rng);
     if (!exit) return std::nullopt;
     chosen.push_back(*exit);
     if (hops > 1) {
@@ -121,7 +124,8 @@ std::optional<std::vector<std::size_t>> select_path(const std::vector<Candidate>
         auto is_guard = [&](std::size_t i) {
             return std::find(guards.begin(), guards.end(), cands[i].id) != guards.end();
         };
-        auto first = pick(s.weight, [&](std::size_t i) { return fits(i) && is_guard(i); }, rng);
+        auto first = pick(
+            s.weight, [&](std::size_t i) { return fits(i) && is_guard(i); }, rng);
         if (!first) first = pick(s.weight, fits, rng);
         if (!first) return std::nullopt;
         chosen.push_back(*first);
@@ -152,13 +156,17 @@ void maintain_guards(PeerStore& peers, const std::vector<Candidate>& cands, std:
         auto guards = peers.guards();
         std::vector<const Candidate*> present;
         for (const auto& c : cands)
-            if (std::find(guards.begin(), guards.end(), c.id) != guards.end()) present.push_back(&c);
+            if (std::find(guards.begin(), guards.end(), c.id) != guards.end())
+                present.push_back(&c);
         if (guards.size() >= count) return;
-        auto next = pick(s.weight, [&](std::size_t i) {
-            if (!s.usable[i]) return false;
-            return std::none_of(present.begin(), present.end(),
-                                [&](const Candidate* g) { return related(cands[i], *g); });
-        }, rng);
+        auto next = pick(
+            s.weight,
+            [&](std::size_t i) {
+                if (!s.usable[i]) return false;
+                return std::none_of(present.begin(), present.end(),
+                                    [&](const Candidate* g) { return related(cands[i], *g); });
+            },
+            rng);
         if (!next) return;
         peers.make_guard(cands[*next].id, now);
     }

@@ -35,8 +35,8 @@ bool same_subnet(const ByteArray<16>& a, const ByteArray<16>& b);
 bool related(const Candidate& a, const Candidate& b);
 
 // The weight of a candidate, in (0, 1].
-double score(const Candidate& c, const PeerRecord* measured, double max_bandwidth,
-             double crowding, const Weights& w);
+double score(const Candidate& c, const PeerRecord* measured, double max_bandwidth, double crowding,
+             const Weights& w);
 
 // Indices into `cands`, first hop first; nullopt when no path satisfies the rules.
 std::optional<std::vector<std::size_t>> select_path(const std::vector<Candidate>& cands,

@@ -130,4 +130,14 @@ bool ExitPolicy::allows(const ip::address& addr, std::uint16_t port) const {
     return true;
 }
 
+bool ExitPolicy::may_allow_port(std::uint16_t port) const {
+    if (port == 0) return false;
+    for (const auto& r : rules_) {
+        if (port < r.port_lo || port > r.port_hi) continue;
+        if (r.accept) return true;        // some addresses at least
+        if (r.any_address) return false;  // everything else on this port is refused
+    }
+    return true;
+}
+
 }  // namespace zmesh::exit

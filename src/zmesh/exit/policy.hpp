@@ -32,6 +32,9 @@ class ExitPolicy {
                                     std::string* error = nullptr);
 
     bool allows(const boost::asio::ip::address& addr, std::uint16_t port) const;
+    // Whether some public address is allowed on this port (for choosing an exit before the
+    // destination's address is known, as Tor's exit policy summaries do).
+    bool may_allow_port(std::uint16_t port) const;
     bool allow_private() const { return allow_private_; }
     void set_allow_private(bool v) { allow_private_ = v; }
 
