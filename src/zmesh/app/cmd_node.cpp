@@ -259,7 +259,15 @@ void Daemon::on_circuit_result(const circuit::ClientEvent& ev) {
                     now);
         }
     } else if (ev.failed_hop < ev.path.size()) {
-        peers_.observe_result(ev.path[ev.failed_hop], false, now);
+        const auto& id = ev.path[ev.failed_hop];
+        peers_.observe_result(id, false, now);
+        // A relay that keeps failing is set aside for an hour rather than retried.
+        const auto* r = peers_.find(id);
+        if (r && r->failures >= 5 && r->reliability < 0.1 && !peers_.blacklisted(id, now)) {
+            peers_.blacklist(id, now + 3600, "circuits keep failing at this relay");
+            spdlog::info("relay {} set aside for an hour: circuits keep failing there",
+                         crypto::node_id_string(id));
+        }
     }
 }
 
