@@ -10,6 +10,8 @@ packages=(
   libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev libtomlplusplus-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libseccomp-dev
+  libopendht2 libgnutls28-dev nettle-dev libasio-dev libargon2-dev libjsoncpp-dev
+  libhttp-parser-dev librestinio-dev
   python3 valgrind curl prometheus
 )
 
@@ -20,16 +22,37 @@ for p in "${packages[@]}"; do
   fi
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-  echo "install-deps: all ${#packages[@]} packages present"
-  exit 0
-fi
-
-echo "install-deps: installing ${missing[*]}"
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then
   sudo_cmd=(sudo)
 fi
 export DEBIAN_FRONTEND=noninteractive
-"${sudo_cmd[@]}" apt-get update -qq
-"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+else
+  echo "install-deps: installing ${missing[*]}"
+  "${sudo_cmd[@]}" apt-get update -qq
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# OpenDHT's headers. Debian 12's libopendht-dev depends (through libmsgpack-cxx-dev) on
+# libboost-dev 1.74, which cannot be installed next to the libboost1.81-dev zmesh builds
+# with. Only headers are missing: the library itself is libopendht2, installed above, and
+# msgpack-cxx works without Boost (MSGPACK_NO_BOOST). So the two header packages are
+# unpacked into .deps/ of this checkout, at the version of the installed library.
+root=$(cd "$(dirname "$0")/.." && pwd)
+deps="$root/.deps/opendht"
+if [ ! -f "$deps/usr/include/opendht/dhtrunner.h" ] || [ ! -f "$deps/usr/include/msgpack.hpp" ]; then
+  version=$(dpkg-query -W -f='${Version}' libopendht2)
+  tmp=$(mktemp -d)
+  chmod a+rwx "$tmp"  # apt downloads as its own user
+  if ! (cd "$tmp" && apt-get download -qq "libopendht-dev=$version" libmsgpack-cxx-dev); then
+    "${sudo_cmd[@]}" apt-get update -qq
+    (cd "$tmp" && apt-get download -qq "libopendht-dev=$version" libmsgpack-cxx-dev)
+  fi
+  mkdir -p "$deps"
+  for deb in "$tmp"/*.deb; do dpkg-deb -x "$deb" "$deps"; done
+  rm -rf "$tmp"
+  echo "install-deps: unpacked OpenDHT $version and msgpack-cxx headers into .deps/"
+fi

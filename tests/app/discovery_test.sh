@@ -40,7 +40,8 @@ allow_private_exit = true
 EOF
 }
 
-node_config b '["relay", "bootstrap"]' "" 'directory_listen = "127.0.0.1:0"'
+node_config b '["relay", "bootstrap"]' "" 'directory_listen = "127.0.0.1:0"
+dht_listen = "127.0.0.1:0"'
 "$zmesh" node --config "$dir/b.toml" > "$dir/b.out" 2> "$dir/b.err" &
 pids+=($!)
 wait_ready "$dir/b.out"
@@ -51,7 +52,7 @@ directory=${boot%% *}
 for i in $(seq 18); do
   roles='["relay"]'
   [ "$i" -le 3 ] && roles='["relay", "exit"]'
-  node_config "r$i" "$roles" "bootstrap = [\"$boot\"]" ""
+  node_config "r$i" "$roles" "bootstrap = [\"$boot\"]" 'dht_listen = "127.0.0.1:0"'
   "$zmesh" node --config "$dir/r$i.toml" > "$dir/r$i.out" 2> "$dir/r$i.err" &
   pids+=($!)
 done
@@ -145,4 +146,23 @@ for _ in $(seq 100); do grep -q "does not verify" "$dir/w.err" && break; sleep 0
 grep -q "does not verify" "$dir/w.err" || fail "a bundle under the wrong key was not flagged"
 "$zmesh" status --config "$dir/w.toml" --format json > "$dir/w.json"
 [ "$(json "$dir/w.json" "d['relays_known']")" = 0 ] || fail "learned relays from an unverified bundle"
+# The DHT alone: a client whose bootstrap entry has no working directory address (port 1)
+# but the bootstrap's DHT address learns the relays from the DHT, verifies them and uses
+# them.
+dht_only="127.0.0.1:1 ${boot#* }"
+node_config h '["client"]' "bootstrap = [\"$dht_only\"]" 'socks_listen = "127.0.0.1:0"
+dht_listen = "127.0.0.1:0"'
+"$zmesh" node --config "$dir/h.toml" > "$dir/h.out" 2> "$dir/h.err" &
+pids+=($!)
+wait_ready "$dir/h.out"
+for _ in $(seq 300); do
+  "$zmesh" status --config "$dir/h.toml" --format json > "$dir/h.json" 2>/dev/null
+  [ "$(json "$dir/h.json" "d['relays_known']")" -ge 19 ] && break
+  sleep 0.1
+done
+[ "$(json "$dir/h.json" "d['relays_known']")" -ge 19 ] || fail "the DHT client knows $(json "$dir/h.json" "d['relays_known']") relays"
+hsocks=$(sed -n 's/^listening: socks5 //p' "$dir/h.out")
+curl -sf --max-time 30 --socks5-hostname "$hsocks" "http://127.0.0.1:$port/blob" -o "$dir/got-dht" \
+  || fail "download through relays learned from the DHT"
+cmp -s "$dir/got-dht" "$dir/www/blob" || fail "DHT download differs"
 echo "discovery: all checks passed"

@@ -27,6 +27,7 @@
 #include "zmesh/control/collect.hpp"
 #include "zmesh/control/http_server.hpp"
 #include "zmesh/control/rpc_server.hpp"
+#include "zmesh/discovery/dht_node.hpp"
 #include "zmesh/discovery/directory_http.hpp"
 #include "zmesh/discovery/path_select.hpp"
 #include "zmesh/exit/exit_service.hpp"
@@ -148,6 +149,7 @@ class Daemon final : public control::ControlBackend {
     discovery::PeerStore peers_;
     std::unique_ptr<asio::steady_timer> save_timer_;
     std::unique_ptr<discovery::DirectoryServer> directory_server_;
+    std::unique_ptr<discovery::DhtNode> dht_;
     std::vector<BootstrapNode> bootstraps_;
     std::string bootstrap_line_;
     link::SocketAddress advertised_;
@@ -335,6 +337,7 @@ asio::awaitable<void> Daemon::publish_loop() {
     while (!stopping_) {
         Bytes descriptor = make_descriptor();
         if (directory_server_) directory_.insert(descriptor, unix_now());
+        if (dht_) dht_->publish(identity_->node_id(), descriptor);
         bool all = true;
         for (const auto& b : bootstraps_) {
             auto r = co_await discovery::http_request({b.directory.ip, b.directory.port}, "POST",
@@ -358,6 +361,8 @@ asio::awaitable<void> Daemon::fetch_loop() {
     auto backoff = std::chrono::milliseconds(250);
     while (!stopping_) {
         std::size_t fresh = 0;
+        if (dht_)  // answers arrive later, on this executor, and are verified one by one
+            dht_->lookup([this](Bytes d) { directory_.insert(d, unix_now()); });
         for (const auto& b : bootstraps_) {
             auto r =
                 co_await discovery::http_request({b.directory.ip, b.directory.port}, "GET",
@@ -515,7 +520,18 @@ bool Daemon::start() {
 
     bootstraps_ = configured_bootstraps(cfg_);
     sleeper_ = std::make_unique<asio::steady_timer>(io_);
+    std::optional<link::SocketAddress> dht_at;
     try {
+        if (const auto& at = cfg_.string("transport.dht_listen"); !at.empty()) {
+            dht_ =
+                std::make_unique<discovery::DhtNode>(io_.get_executor(), *parse_socket_address(at));
+            std::vector<link::SocketAddress> seeds;
+            for (const auto& b : bootstraps_)
+                if (b.dht) seeds.push_back(*b.dht);
+            dht_->bootstrap(seeds);
+            dht_at = dht_->local_address();
+            listeners_.emplace_back("dht", format_socket_address(*dht_at));
+        }
         if (has_role(cfg_, "bootstrap")) {
             auto at = *parse_socket_address(cfg_.string("transport.directory_listen"));
             directory_server_ = std::make_unique<discovery::DirectoryServer>(
@@ -524,16 +540,19 @@ bool Daemon::start() {
             auto ep = directory_server_->local_endpoint();
             link::SocketAddress shown{ep.address(), ep.port()};
             if (!cfg_.string("transport.advertise").empty()) shown.ip = advertised_.ip;
-            bootstrap_line_ = format_bootstrap({shown, identity_->signing.pub});
+            std::optional<link::SocketAddress> dht_shown = dht_at;
+            if (dht_shown && !cfg_.string("transport.advertise").empty())
+                dht_shown->ip = advertised_.ip;
+            bootstrap_line_ = format_bootstrap({shown, identity_->signing.pub, dht_shown});
             listeners_.emplace_back("directory", format_socket_address({ep.address(), ep.port()}));
         }
     } catch (const std::exception& e) {
-        std::cerr << "zmesh node: cannot serve the directory: " << e.what() << "\n";
+        std::cerr << "zmesh node: discovery: " << e.what() << "\n";
         return false;
     }
-    if (relay && (directory_server_ || !bootstraps_.empty()))
+    if (relay && (directory_server_ || dht_ || !bootstraps_.empty()))
         asio::co_spawn(io_, publish_loop(), link::log_exit("descriptor publishing"));
-    if (has_role(cfg_, "client") && !bootstraps_.empty())
+    if (has_role(cfg_, "client") && (dht_ || !bootstraps_.empty()))
         asio::co_spawn(io_, fetch_loop(), link::log_exit("directory fetching"));
 
     control::ControlServerConfig cc;
@@ -677,6 +696,7 @@ void Daemon::shutdown() {
     if (save_timer_) save_timer_->cancel();
     save_peers();
     if (directory_server_) directory_server_->stop();
+    if (dht_) dht_->stop();
     if (proxy_) proxy_->stop();
     node_->shutdown();
     if (metrics_) metrics_->stop();
@@ -731,6 +751,9 @@ control::Snapshot Daemon::snapshot() {
     control::collect_relay(snap, node_->relay().stats(), node_->relay().size(), l);
     control::collect_client(snap, node_->client().stats(), node_->client().size(), l);
     control::collect_directory(snap, directory_, l);
+    if (dht_)
+        snap.add("zmesh_dht_good_nodes", "DHT: nodes answering in the routing table.",
+                 control::MetricType::gauge, l, static_cast<double>(dht_->good_nodes()));
     if (proxy_) collect_proxy(snap, proxy_->stats(), l);
     if (exit_) {
         const auto& es = exit_->stats();

@@ -54,19 +54,25 @@ std::vector<Contact> configured_relays(const control::Config& c) {
 
 std::optional<BootstrapNode> parse_bootstrap(const std::string& line) {
     std::istringstream in(line);
-    std::string addr, key, extra;
-    if (!(in >> addr >> key) || (in >> extra)) return std::nullopt;
+    std::string addr, key, dht, extra;
+    if (!(in >> addr >> key) || (in >> dht && in >> extra)) return std::nullopt;
     auto at = parse_socket_address(addr);
     auto bytes = from_hex(key);
     if (!at || at->port == 0 || !bytes || bytes->size() != crypto::Ed25519Public::size())
         return std::nullopt;
-    BootstrapNode b{*at, {}};
+    BootstrapNode b{*at, {}, std::nullopt};
+    if (!dht.empty()) {
+        if (!dht.starts_with("dht=")) return std::nullopt;
+        b.dht = parse_socket_address(dht.substr(4));
+        if (!b.dht || b.dht->port == 0) return std::nullopt;
+    }
     std::copy(bytes->begin(), bytes->end(), b.key.bytes.begin());
     return b;
 }
 
 std::string format_bootstrap(const BootstrapNode& b) {
-    return format_socket_address(b.directory) + " " + to_hex(b.key.view());
+    return format_socket_address(b.directory) + " " + to_hex(b.key.view()) +
+           (b.dht ? " dht=" + format_socket_address(*b.dht) : "");
 }
 
 std::vector<BootstrapNode> configured_bootstraps(const control::Config& c) {
@@ -84,8 +90,9 @@ std::vector<std::string> node_config_problems(const control::Config& c) {
     const auto& boots = std::get<std::vector<std::string>>(c.get("core.bootstrap"));
     for (std::size_t i = 0; i < boots.size(); ++i)
         if (!parse_bootstrap(boots[i]))
-            p.push_back("core.bootstrap: entry " + std::to_string(i + 1) +
-                        ": expected 'HOST:PORT KEY' with a 64-hex-digit Ed25519 key");
+            p.push_back(
+                "core.bootstrap: entry " + std::to_string(i + 1) +
+                ": expected 'HOST:PORT KEY [dht=HOST:PORT]' with a 64-hex-digit Ed25519 key");
     if (has_role(c, "bootstrap") && c.string("transport.directory_listen").empty())
         p.push_back(
             "transport.directory_listen: the bootstrap role serves descriptors there; set it");

@@ -27,9 +27,11 @@ std::vector<std::string> node_config_warnings(const control::Config& c);
 std::vector<Contact> configured_relays(const control::Config& c);
 
 // A core.bootstrap entry: "HOST:PORT KEY" (directory address, Ed25519 identity key in hex).
+// A core.bootstrap entry: "HOST:PORT KEY [dht=HOST:PORT]".
 struct BootstrapNode {
     link::SocketAddress directory;
     crypto::Ed25519Public key;
+    std::optional<link::SocketAddress> dht;
 };
 std::optional<BootstrapNode> parse_bootstrap(const std::string& line);
 std::string format_bootstrap(const BootstrapNode& b);
