@@ -122,7 +122,7 @@ class Daemon final : public control::ControlBackend {
     Bytes make_descriptor();
     asio::awaitable<void> publish_loop();
     asio::awaitable<void> fetch_loop();
-    asio::awaitable<bool> sleep(std::chrono::steady_clock::duration d);
+    asio::awaitable<bool> sleep(asio::steady_timer& timer, std::chrono::steady_clock::duration d);
     struct Known {
         Contact contact;
         discovery::Candidate candidate;  // exit_ok means "is an exit"; the port is checked later
@@ -153,7 +153,9 @@ class Daemon final : public control::ControlBackend {
     std::vector<BootstrapNode> bootstraps_;
     std::string bootstrap_line_;
     link::SocketAddress advertised_;
-    std::unique_ptr<asio::steady_timer> sleeper_;
+    // One timer per background loop (a shared one would cancel the other's wait).
+    std::unique_ptr<asio::steady_timer> publish_timer_;
+    std::unique_ptr<asio::steady_timer> fetch_timer_;
     std::vector<std::pair<std::string, std::string>> listeners_;
     std::string contact_;
     std::mt19937_64 rng_{std::random_device{}()};
@@ -322,10 +324,11 @@ Bytes Daemon::make_descriptor() {
     return discovery::sign_descriptor(d, *identity_);
 }
 
-asio::awaitable<bool> Daemon::sleep(std::chrono::steady_clock::duration d) {
+asio::awaitable<bool> Daemon::sleep(asio::steady_timer& timer,
+                                    std::chrono::steady_clock::duration d) {
     if (stopping_) co_return false;
-    sleeper_->expires_after(d);
-    auto [ec] = co_await sleeper_->async_wait(asio::as_tuple(asio::use_awaitable));
+    timer.expires_after(d);
+    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
     (void)ec;
     co_return !stopping_;
 }
@@ -351,7 +354,7 @@ asio::awaitable<void> Daemon::publish_loop() {
         auto wait = all ? std::chrono::duration_cast<std::chrono::milliseconds>(kRepublishInterval)
                         : backoff;
         if (!all) backoff = std::min(backoff * 2, std::chrono::milliseconds(60000));
-        if (!co_await sleep(wait)) co_return;
+        if (!co_await sleep(*publish_timer_, wait)) co_return;
     }
 }
 
@@ -383,7 +386,7 @@ asio::awaitable<void> Daemon::fetch_loop() {
         auto wait = enough ? std::chrono::duration_cast<std::chrono::milliseconds>(kRefetchInterval)
                            : backoff;
         if (!enough) backoff = std::min(backoff * 2, std::chrono::milliseconds(30000));
-        if (!co_await sleep(wait)) co_return;
+        if (!co_await sleep(*fetch_timer_, wait)) co_return;
     }
 }
 
@@ -519,7 +522,8 @@ bool Daemon::start() {
     }
 
     bootstraps_ = configured_bootstraps(cfg_);
-    sleeper_ = std::make_unique<asio::steady_timer>(io_);
+    publish_timer_ = std::make_unique<asio::steady_timer>(io_);
+    fetch_timer_ = std::make_unique<asio::steady_timer>(io_);
     std::optional<link::SocketAddress> dht_at;
     try {
         if (const auto& at = cfg_.string("transport.dht_listen"); !at.empty()) {
@@ -692,7 +696,8 @@ void Daemon::shutdown() {
                  relay_circuits);
     publish("shutdown", 0, "");
     if (control_) control_->shutdown();
-    if (sleeper_) sleeper_->cancel();
+    if (publish_timer_) publish_timer_->cancel();
+    if (fetch_timer_) fetch_timer_->cancel();
     if (save_timer_) save_timer_->cancel();
     save_peers();
     if (directory_server_) directory_server_->stop();

@@ -1,6 +1,7 @@
 #include "zmesh/discovery/path_select.hpp"
 
 #include <algorithm>
+#include <unordered_map>
 
 namespace zmesh::discovery {
 namespace {
@@ -15,18 +16,27 @@ bool is_loopback(const ByteArray<16>& a) {
     return std::all_of(a.begin(), a.begin() + 15, [](auto b) { return b == 0; }) && a[15] == 1;
 }
 
+// The /16 or /32 a relay is in, as a number; nullopt for loopback (never shared).
+std::optional<std::uint64_t> subnet_key(const ByteArray<16>& a) {
+    if (is_loopback(a)) return std::nullopt;
+    if (is_v4_mapped(a)) return (std::uint64_t{1} << 32) | (std::uint64_t{a[12]} << 8) | a[13];
+    return (std::uint64_t{a[0]} << 24) | (std::uint64_t{a[1]} << 16) | (std::uint64_t{a[2]} << 8) |
+           a[3];
+}
+
 // How many usable candidates share each one's subnet, as a fraction: 0 alone, near 1 in
-// a crowd.
+// a crowd. Linear in the number of candidates.
 std::vector<double> crowding(const std::vector<Candidate>& cands, const std::vector<bool>& usable) {
     std::vector<double> out(cands.size(), 0);
     std::size_t n = static_cast<std::size_t>(std::count(usable.begin(), usable.end(), true));
     if (n < 2) return out;
+    std::unordered_map<std::uint64_t, std::size_t> per_subnet;
+    for (std::size_t i = 0; i < cands.size(); ++i)
+        if (auto k = subnet_key(cands[i].ip); usable[i] && k) ++per_subnet[*k];
     for (std::size_t i = 0; i < cands.size(); ++i) {
-        if (!usable[i]) continue;
-        std::size_t same = 0;
-        for (std::size_t j = 0; j < cands.size(); ++j)
-            if (j != i && usable[j] && same_subnet(cands[i].ip, cands[j].ip)) ++same;
-        out[i] = static_cast<double>(same) / static_cast<double>(n - 1);
+        auto k = subnet_key(cands[i].ip);
+        if (!usable[i] || !k) continue;
+        out[i] = static_cast<double>(per_subnet[*k] - 1) / static_cast<double>(n - 1);
     }
     return out;
 }
