@@ -1,6 +1,7 @@
 // zmesh node --config FILE: the daemon. Roles from the configuration (client, relay, exit,
 // bootstrap), Prometheus metrics, the gRPC control API, SIGHUP reload, graceful shutdown
 // on SIGTERM/SIGINT, privilege drop and an optional seccomp allowlist.
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -48,6 +49,22 @@ constexpr std::uint64_t kDescriptorLifetime = 24 * 3600;
 constexpr auto kRepublishInterval = std::chrono::hours(6);
 constexpr auto kRefetchInterval = std::chrono::minutes(10);
 constexpr std::uint64_t kMaxBundleAge = 3600;
+
+// Writes `text` to `path` atomically, created 0600 from the start (never readable by
+// others, not even for a moment). False on any error.
+bool write_private_file(const fs::path& path, const std::string& text) {
+    auto tmp = path;
+    tmp += ".tmp";
+    ::unlink(tmp.c_str());
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) return false;
+    bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+              ::fsync(fd) == 0;
+    ok = ::close(fd) == 0 && ok;
+    if (ok) ok = ::rename(tmp.c_str(), path.c_str()) == 0;
+    if (!ok) ::unlink(tmp.c_str());
+    return ok;
+}
 
 std::uint64_t unix_now() {
     return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
@@ -242,9 +259,9 @@ std::vector<circuit::PathHop> Daemon::pick_path(std::uint16_t port) {
     auto path = discovery::select_path(cands, peers_, now, w, hops, rng_);
     if (!path) {
         spdlog::warn(
-            "no {}-hop path: {} relays known, none fitting the rules (an exit for port "
-            "{}, distinct subnets and families)",
-            hops, cands.size(), port);
+            "no {}-hop path: {} relays known, none fitting the rules (an exit for the "
+            "requested port, distinct subnets and families)",
+            hops, cands.size());
         return {};
     }
     std::vector<circuit::PathHop> hopsv;
@@ -280,19 +297,8 @@ void Daemon::on_circuit_result(const circuit::ClientEvent& ev) {
 void Daemon::save_peers() {
     if (!has_role(cfg_, "client")) return;
     auto path = data_dir_ / "peers.json";
-    auto tmp = data_dir_ / "peers.json.tmp";
-    {
-        std::ofstream f(tmp, std::ios::trunc);
-        f << peers_.serialize();
-        if (!f) {
-            spdlog::warn("cannot write {}", tmp.string());
-            return;
-        }
-    }
-    ::chmod(tmp.c_str(), 0600);
-    std::error_code ec;
-    fs::rename(tmp, path, ec);
-    if (ec) spdlog::warn("cannot replace {}: {}", path.string(), ec.message());
+    if (!write_private_file(path, peers_.serialize()))
+        spdlog::warn("cannot write {}: {}", path.string(), std::strerror(errno));
 }
 
 asio::awaitable<void> Daemon::save_loop() {
@@ -573,14 +579,11 @@ bool Daemon::start() {
         if (!token) {
             std::string t = control::new_control_token();
             // Written like a key: 0600, never replaced.
-            auto tmp = token_path;
-            tmp += ".tmp";
-            {
-                std::ofstream f(tmp);
-                f << t << "\n";
+            if (!write_private_file(token_path, t + "\n")) {
+                std::cerr << "zmesh node: cannot write " << token_path.string() << ": "
+                          << std::strerror(errno) << "\n";
+                return false;
             }
-            ::chmod(tmp.c_str(), 0600);
-            fs::rename(tmp, token_path, ec);
             token = t;
         } else {
             struct stat st {};
