@@ -4,26 +4,8 @@
 # control API (status --format json must report the traffic), Prometheus text checked by
 # promtool, SIGHUP reloads (good and bad), a TCP control address with a token, key file
 # permission checks, privilege drop (when run as root) and SIGTERM -> exit 0.
-set -uo pipefail
 zmesh=$1
-dir=$(mktemp -d /tmp/zmesh-daemon.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-  wait 2>/dev/null
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*"
-  for f in "$dir"/*.err; do echo "--- $f"; tail -n 15 "$f"; done
-  exit 1
-}
-json() { python3 -c "import json,sys; d=json.load(open('$1')); print($2)"; }
-wait_ready() {  # FILE: the daemon printed "ready"
-  for _ in $(seq 100); do grep -q '^ready$' "$1" 2>/dev/null && return 0; sleep 0.05; done
-  fail "no ready line in $1"
-}
+. "$(dirname "$0")/node_lib.sh" daemon
 
 # --- configuration errors and --dry-run -----------------------------------------------
 printf '[core]\nroles = ["client"]\n[circuit]\nrelays = ["nonsense"]\n' > "$dir/bad.toml"
@@ -99,13 +81,7 @@ socks=$(sed -n 's/^listening: socks5 //p' "$dir/c.out")
 metrics=$(sed -n 's/^listening: metrics //p' "$dir/c.out")
 
 # A file server on loopback, fetched through the circuit.
-mkdir "$dir/www"
-head -c 3000000 /dev/urandom > "$dir/www/blob"
-python3 -m http.server 0 --bind 127.0.0.1 --directory "$dir/www" > "$dir/www.out" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do grep -q "port" "$dir/www.out" && break; sleep 0.05; done
-port=$(sed -n 's/.*port \([0-9]*\).*/\1/p' "$dir/www.out" | head -1)
-[ -n "$port" ] || fail "no file server"
+start_file_server
 curl -sf --max-time 30 --socks5-hostname "$socks" "http://127.0.0.1:$port/blob" -o "$dir/got" \
   || fail "download through the daemon"
 cmp -s "$dir/www/blob" "$dir/got" || fail "downloaded bytes differ"

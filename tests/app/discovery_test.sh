@@ -4,26 +4,8 @@
 # client learns the relays, builds circuits through them and downloads a file (SHA-256
 # checked). A bad descriptor is refused and counted; a client given the wrong bootstrap
 # key learns nothing.
-set -uo pipefail
 zmesh=$1
-dir=$(mktemp -d /tmp/zmesh-discovery.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-  wait 2>/dev/null
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*"
-  for f in "$dir"/b.err "$dir"/c.err "$dir"/r1.err; do [ -f "$f" ] && { echo "--- $f"; tail -n 10 "$f"; }; done
-  exit 1
-}
-json() { python3 -c "import json,sys; d=json.load(open('$1')); print($2)"; }
-wait_ready() {
-  for _ in $(seq 200); do grep -q '^ready$' "$1" 2>/dev/null && return 0; sleep 0.05; done
-  fail "no ready line in $1"
-}
+. "$(dirname "$0")/node_lib.sh" discovery
 node_config() {  # NAME ROLES EXTRA
   cat > "$dir/$1.toml" <<EOF
 [core]
@@ -76,12 +58,7 @@ for _ in $(seq 100); do
 done
 [ "$(json "$dir/status.json" "d['relays_known']")" = 19 ] || fail "client knows $(json "$dir/status.json" "d['relays_known']") relays"
 
-mkdir "$dir/www"
-head -c 3000000 /dev/urandom > "$dir/www/blob"
-python3 -m http.server 0 --bind 127.0.0.1 --directory "$dir/www" > "$dir/www.out" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do grep -q "port" "$dir/www.out" && break; sleep 0.05; done
-port=$(sed -n 's/.*port \([0-9]*\).*/\1/p' "$dir/www.out" | head -1)
+start_file_server
 for user in a b c; do  # three isolated circuits, so three paths
   curl -sf --max-time 30 --socks5-hostname "$socks" -U "$user:x" "http://127.0.0.1:$port/blob" \
     -o "$dir/got" || fail "download through learned relays"
