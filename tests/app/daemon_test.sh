@@ -81,10 +81,20 @@ socks=$(sed -n 's/^listening: socks5 //p' "$dir/c.out")
 metrics=$(sed -n 's/^listening: metrics //p' "$dir/c.out")
 
 # A file server on loopback, fetched through the circuit.
+# Preemptive circuits: two are built before anyone asks, and the first stream uses one.
+for _ in $(seq 100); do
+  "$zmesh" status --config "$dir/c.toml" --format json > "$dir/pre.json"
+  [ "$(json "$dir/pre.json" "d['circuits_built']")" = 2 ] && break
+  sleep 0.05
+done
+[ "$(json "$dir/pre.json" "d['client_circuits']")" = 2 ] || fail "no preemptive circuits: $(cat "$dir/pre.json")"
 start_file_server
 curl -sf --max-time 30 --socks5-hostname "$socks" "http://127.0.0.1:$port/blob" -o "$dir/got" \
   || fail "download through the daemon"
 cmp -s "$dir/www/blob" "$dir/got" || fail "downloaded bytes differ"
+# Spares are built for the port asked for last: a second isolation key gets one ready.
+curl -sf --max-time 30 --socks5-hostname "$socks" -U other:x "http://127.0.0.1:$port/blob" \
+  -o /dev/null || fail "second download"
 
 # --- the CLI over the control API ------------------------------------------------------
 "$zmesh" status --config "$dir/c.toml" --format json > "$dir/status.json" || fail "status json"
@@ -119,15 +129,17 @@ promtool check metrics < "$dir/metrics.txt" || fail "promtool rejects the daemon
 grep -q 'zmesh_client_circuits_built_by_hops_total{hops="3"} [1-9]' "$dir/metrics.txt" \
   || fail "circuits by hop count"
 grep -q 'zmesh_client_circuit_build_seconds_count [1-9]' "$dir/metrics.txt" || fail "build histogram"
+grep -q '^zmesh_proxy_preemptive_used_total [1-9]' "$dir/metrics.txt" || fail "the first stream did not use a ready circuit"
 
 # Events and NEWNYM: a new identity retires the circuit; the next stream builds another.
-"$zmesh" events --config "$dir/c.toml" --count 2 > "$dir/events.out" &
+"$zmesh" events --config "$dir/c.toml" --count 8 > "$dir/events.out" &
 events=$!
 sleep 0.3
 "$zmesh" newnym --config "$dir/c.toml" | grep -q "new identity" || fail "newnym"
 curl -sf --max-time 30 --socks5-hostname "$socks" "http://127.0.0.1:$port/blob" -o /dev/null \
   || fail "download after newnym"
-for _ in $(seq 100); do kill -0 $events 2>/dev/null || break; sleep 0.05; done
+pids+=($events)
+for _ in $(seq 100); do grep -q '"kind":"new_identity"' "$dir/events.out" && break; sleep 0.05; done
 grep -q '"kind":"new_identity"' "$dir/events.out" || fail "no new_identity event: $(cat "$dir/events.out")"
 "$zmesh" status --config "$dir/c.toml" --format json > "$dir/status2.json"
 [ "$(json "$dir/status2.json" "int(d['circuits_built']) >= 2")" = True ] || fail "newnym kept the circuit"

@@ -389,6 +389,9 @@ asio::awaitable<void> Daemon::fetch_loop() {
         bool enough = relays.size() >= static_cast<std::size_t>(cfg_.integer("circuit.hops")) &&
                       std::any_of(relays.begin(), relays.end(),
                                   [](const Known& k) { return k.contact.exit; });
+        if (enough && proxy_)  // builds the spare circuits, or replaces failed ones
+            proxy_->set_preemptive(
+                static_cast<std::size_t>(cfg_.integer("circuit.preemptive_circuits")));
         auto wait = enough ? std::chrono::duration_cast<std::chrono::milliseconds>(kRefetchInterval)
                            : backoff;
         if (!enough) backoff = std::min(backoff * 2, std::chrono::milliseconds(30000));
@@ -499,6 +502,11 @@ bool Daemon::start() {
                 *node_, [this](std::uint16_t port) { return pick_path(port); });
             proxy_->on_circuit_result(
                 [this](const circuit::ClientEvent& ev) { on_circuit_result(ev); });
+            // With relays named in the file the spares are built now; with discovery, once
+            // the first relays are learned (fetch_loop).
+            if (!relays_.empty())
+                proxy_->set_preemptive(
+                    static_cast<std::size_t>(cfg_.integer("circuit.preemptive_circuits")));
             save_timer_ = std::make_unique<asio::steady_timer>(io_);
             asio::co_spawn(io_, save_loop(), link::log_exit("peer store"));
             proxy_->on_event(
@@ -640,6 +648,8 @@ void Daemon::apply(const std::string& name) {
         node_->set_require_post_quantum(cfg_.boolean(name));
     } else if (name == "circuit.relays") {
         relays_ = configured_relays(cfg_);
+    } else if (name == "circuit.preemptive_circuits") {
+        if (proxy_) proxy_->set_preemptive(static_cast<std::size_t>(cfg_.integer(name)));
     } else if (name == "circuit.idle_timeout_seconds") {
         node_->relay().set_idle_timeout(std::chrono::seconds(cfg_.integer(name)));
     } else if (name == "security.exit_policy" || name == "security.allow_private_exit") {

@@ -6,6 +6,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/streambuf.hpp>
@@ -31,6 +32,7 @@ const auto kAwait = asio::as_tuple(asio::use_awaitable);
 
 struct ClientProxy::Circ {
     std::string isolation;
+    std::uint16_t port = 0;  // the exit was chosen for this port
     circuit::CircuitHandle handle = 0;
     std::shared_ptr<stream::MuxDriver> driver;
     bool built = false;
@@ -43,7 +45,8 @@ void collect_proxy(control::Snapshot& s, const ProxyStats& st, const control::La
     for (auto [name, value] : {std::pair<const char*, std::uint64_t>{"connections", st.connections},
                                {"streams_opened", st.streams_opened},
                                {"streams_failed", st.streams_failed},
-                               {"bad_requests", st.bad_requests}})
+                               {"bad_requests", st.bad_requests},
+                               {"preemptive_used", st.preemptive_used}})
         s.add(std::string("zmesh_proxy_") + name + "_total",
               std::string("SOCKS5 and HTTP CONNECT entry: ") + name + ".",
               control::MetricType::counter, labels, static_cast<double>(value));
@@ -156,11 +159,68 @@ void ClientProxy::drop_circuit(circuit::CircuitHandle h, EndReason reason) {
     by_handle_.erase(it);
     if (auto ci = circuits_.find(c->isolation); ci != circuits_.end() && ci->second == c)
         circuits_.erase(ci);
+    if (std::erase(spares_, c) > 0 && !stopped_) {
+        // A spare that failed or expired is replaced, after this event is handled.
+        asio::post(node_.link().executor(), [this] { refill(); });
+    }
     auto waiting = std::move(c->waiting);
     for (auto& w : waiting) w(false);
     auto opening = std::move(c->opening);
     for (auto& [id, done] : opening) done(std::nullopt, reason);
     c->driver->close_all(reason);
+}
+
+std::shared_ptr<ClientProxy::Circ> ClientProxy::build_circuit(std::uint16_t port) {
+    auto path = paths_(port);
+    auto h = node_.build(path);
+    if (!h) {
+        ++stats_.circuits_failed;
+        return nullptr;
+    }
+    auto c = std::make_shared<Circ>();
+    c->handle = *h;
+    c->port = port;
+    circuit::CircuitHandle handle = *h;
+    c->driver = std::make_shared<stream::MuxDriver>(
+        node_.link().executor(), stream::StreamMux::Side::client,
+        [this, handle](const circuit::RelayMessage& m) { return node_.send(handle, m); }, cfg_);
+    std::weak_ptr<Circ> weak = c;
+    c->driver->on_event([weak](const stream::MuxEvent& e) {
+        auto circ = weak.lock();
+        if (!circ) return;
+        auto op = circ->opening.find(e.stream);
+        if (op == circ->opening.end()) return;
+        auto handler = std::move(op->second);
+        circ->opening.erase(op);
+        if (e.kind == stream::MuxEvent::Kind::connected) {
+            handler(Opened{circ->driver, e.stream}, EndReason::done);
+        } else {
+            handler(std::nullopt, e.reason);
+        }
+    });
+    by_handle_[handle] = c;
+    return c;
+}
+
+void ClientProxy::set_preemptive(std::size_t circuits) {
+    preemptive_ = circuits;
+    refill();
+}
+
+// Keeps `preemptive_` circuits built ahead of need, for the port new circuits were last
+// asked for, so a new isolation key gets a ready circuit instead of waiting for a build.
+void ClientProxy::refill() {
+    if (stopped_) return;
+    while (spares_.size() > preemptive_) {
+        auto c = spares_.back();
+        spares_.pop_back();
+        node_.close(c->handle);
+    }
+    while (spares_.size() < preemptive_) {
+        auto c = build_circuit(spare_port_);
+        if (!c) return;  // counted; tried again on the next request
+        spares_.push_back(c);
+    }
 }
 
 void ClientProxy::open(const std::string& isolation, const std::string& target, OpenHandler done) {
@@ -172,36 +232,33 @@ void ClientProxy::open(const std::string& isolation, const std::string& target, 
         std::uint16_t port = 0;
         if (auto colon = target.rfind(':'); colon != std::string::npos)
             std::from_chars(target.data() + colon + 1, target.data() + target.size(), port);
-        auto path = paths_(port);
-        auto h = node_.build(path);
-        if (!h) {
-            ++stats_.circuits_failed;
-            done(std::nullopt, EndReason::unreachable);
-            return;
-        }
-        c = std::make_shared<Circ>();
-        c->isolation = isolation;
-        c->handle = *h;
-        circuit::CircuitHandle handle = *h;
-        c->driver = std::make_shared<stream::MuxDriver>(
-            node_.link().executor(), stream::StreamMux::Side::client,
-            [this, handle](const circuit::RelayMessage& m) { return node_.send(handle, m); }, cfg_);
-        std::weak_ptr<Circ> weak = c;
-        c->driver->on_event([weak](const stream::MuxEvent& e) {
-            auto circ = weak.lock();
-            if (!circ) return;
-            auto op = circ->opening.find(e.stream);
-            if (op == circ->opening.end()) return;
-            auto handler = std::move(op->second);
-            circ->opening.erase(op);
-            if (e.kind == stream::MuxEvent::Kind::connected) {
-                handler(Opened{circ->driver, e.stream}, EndReason::done);
-            } else {
-                handler(std::nullopt, e.reason);
+        // A spare built for this port, the built ones first.
+        auto spare = std::find_if(spares_.begin(), spares_.end(),
+                                  [&](const auto& s) { return s->port == port && s->built; });
+        if (spare == spares_.end())
+            spare = std::find_if(spares_.begin(), spares_.end(),
+                                 [&](const auto& s) { return s->port == port; });
+        if (spare != spares_.end()) {
+            c = *spare;
+            spares_.erase(spare);
+            ++stats_.preemptive_used;
+        } else {
+            c = build_circuit(port);
+            if (!c) {
+                done(std::nullopt, EndReason::unreachable);
+                return;
             }
-        });
+        }
+        c->isolation = isolation;
         circuits_[isolation] = c;
-        by_handle_[handle] = c;
+        if (preemptive_ > 0 && port != spare_port_) {
+            // Predict the port asked for last; spares for another port go.
+            spare_port_ = port;
+            auto old = std::move(spares_);
+            spares_.clear();
+            for (auto& s : old) node_.close(s->handle);
+        }
+        refill();
     }
     done = [this, handle = c->handle, done = std::move(done)](std::optional<Opened> o,
                                                               EndReason r) {

@@ -23,6 +23,7 @@ struct ProxyStats {
     std::uint64_t bad_requests = 0;
     std::uint64_t circuits_built = 0;
     std::uint64_t circuits_failed = 0;
+    std::uint64_t preemptive_used = 0;  // new isolation keys served by a ready circuit
     std::chrono::steady_clock::duration last_build_time{};  // CREATE sent to last EXTENDED
 };
 
@@ -76,12 +77,16 @@ class ClientProxy {
     // Closes one circuit and its streams; false if it is not ours.
     bool close_circuit(circuit::CircuitHandle h);
     std::vector<ProxyStreamInfo> streams() const;
+    // Keep this many circuits built ahead of need (0: none).
+    void set_preemptive(std::size_t circuits);
 
   private:
     struct Circ;
     void on_client_event(const circuit::ClientEvent& ev);
     void drop_circuit(circuit::CircuitHandle h, stream::EndReason reason);
     void open_on(const std::shared_ptr<Circ>& c, const std::string& target, OpenHandler done);
+    std::shared_ptr<Circ> build_circuit(std::uint16_t port);
+    void refill();
     asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor& acceptor, bool http);
     asio::awaitable<void> serve_socks(asio::ip::tcp::socket socket);
     asio::awaitable<void> serve_http(asio::ip::tcp::socket socket);
@@ -95,6 +100,9 @@ class ClientProxy {
     std::map<std::string, std::shared_ptr<Circ>> circuits_;
     std::map<circuit::CircuitHandle, std::shared_ptr<Circ>> by_handle_;
     std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> acceptors_;
+    std::vector<std::shared_ptr<Circ>> spares_;
+    std::size_t preemptive_ = 0;
+    std::uint16_t spare_port_ = 443;
     ProxyStats stats_;
     std::function<void(const ProxyEvent&)> event_handler_;
     std::function<void(const circuit::ClientEvent&)> result_handler_;
