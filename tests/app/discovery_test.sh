@@ -83,8 +83,8 @@ kill -TERM "$client"
 wait "$client" || fail "client exit code on SIGTERM"
 guards() { python3 -c "import json; print(sorted(p['id'] for p in json.load(open('$dir/c/peers.json'))['peers'] if p['guard_since']))"; }
 before=$(guards)
-python3 -c "import json; p=json.load(open('$dir/c/peers.json'))['peers']; assert sum(1 for x in p if x['successes'] > 0 and 'latency_ms' in x) >= 3, p" \
-  || fail "no measurements in the peer store"
+python3 -c "import json; p=json.load(open('$dir/c/peers.json'))['peers']; assert sum(1 for x in p if x['successes'] > 0 and 'latency_ms' in x) >= 3, p; assert sum(1 for x in p if x.get('bandwidth', 0) > 1e5) >= 3, p" \
+  || fail "no measurements in the peer store: $(cat "$dir/c/peers.json")"
 [ "$(stat -c %a "$dir/c/peers.json")" = 600 ] || fail "peer store not 0600"
 : > "$dir/c.out"
 "$zmesh" node --config "$dir/c.toml" > "$dir/c.out" 2> "$dir/c2.err" &

@@ -502,6 +502,13 @@ bool Daemon::start() {
                 *node_, [this](std::uint16_t port) { return pick_path(port); });
             proxy_->on_circuit_result(
                 [this](const circuit::ClientEvent& ev) { on_circuit_result(ev); });
+            // Every relay of the circuit carried that rate: each gets the sample.
+            proxy_->on_throughput([this](circuit::CircuitHandle h, double bytes_per_second) {
+                for (const auto& c : node_->client().list())
+                    if (c.handle == h)
+                        for (const auto& id : c.path)
+                            peers_.observe_bandwidth(id, bytes_per_second, unix_now());
+            });
             // With relays named in the file the spares are built now; with discovery, once
             // the first relays are learned (fetch_loop).
             if (!relays_.empty())

@@ -25,6 +25,8 @@ namespace {
 constexpr auto kOpenTimeout = std::chrono::seconds(60);
 constexpr std::size_t kMaxHttpHeader = 8192;
 constexpr std::size_t kMaxIsolationKey = 512;
+// A stream that carried at least this much measures its circuit's throughput.
+constexpr std::uint64_t kMinMeasuredBytes = 1 << 20;
 
 const auto kAwait = asio::as_tuple(asio::use_awaitable);
 
@@ -185,9 +187,14 @@ std::shared_ptr<ClientProxy::Circ> ClientProxy::build_circuit(std::uint16_t port
         node_.link().executor(), stream::StreamMux::Side::client,
         [this, handle](const circuit::RelayMessage& m) { return node_.send(handle, m); }, cfg_);
     std::weak_ptr<Circ> weak = c;
-    c->driver->on_event([weak](const stream::MuxEvent& e) {
+    c->driver->on_event([this, weak](const stream::MuxEvent& e) {
         auto circ = weak.lock();
         if (!circ) return;
+        if (e.kind == stream::MuxEvent::Kind::ended && throughput_handler_ &&
+            e.bytes_received >= kMinMeasuredBytes && e.receive_time >= std::chrono::milliseconds(5))
+            throughput_handler_(circ->handle,
+                                static_cast<double>(e.bytes_received) /
+                                    std::chrono::duration<double>(e.receive_time).count());
         auto op = circ->opening.find(e.stream);
         if (op == circ->opening.end()) return;
         auto handler = std::move(op->second);

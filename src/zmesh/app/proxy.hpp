@@ -71,6 +71,11 @@ class ClientProxy {
     void on_circuit_result(std::function<void(const circuit::ClientEvent&)> h) {
         result_handler_ = std::move(h);
     }
+    // A stream that carried at least 1 MiB ended: bytes per second from its first to its
+    // last received byte, on this circuit.
+    void on_throughput(std::function<void(circuit::CircuitHandle, double)> h) {
+        throughput_handler_ = std::move(h);
+    }
     // New streams get new circuits; circuits without streams close now, the others once
     // their relays time them out (as Tor's NEWNYM).
     std::size_t new_identity();
@@ -106,6 +111,7 @@ class ClientProxy {
     ProxyStats stats_;
     std::function<void(const ProxyEvent&)> event_handler_;
     std::function<void(const circuit::ClientEvent&)> result_handler_;
+    std::function<void(circuit::CircuitHandle, double)> throughput_handler_;
     bool stopped_ = false;
     void emit(ProxyEvent::Kind k, circuit::CircuitHandle h, std::string detail) {
         if (event_handler_) event_handler_({k, h, std::move(detail)});

@@ -57,7 +57,13 @@ void StreamMux::refuse(std::uint16_t id, EndReason reason, MuxOutput& out) {
 }
 
 void StreamMux::end(std::uint16_t id, EndReason reason, MuxOutput& out) {
-    if (entries_.erase(id) != 0) out.events.push_back({MuxEvent::Kind::ended, id, {}, reason});
+    auto it = entries_.find(id);
+    if (it == entries_.end()) return;
+    MuxEvent ev{MuxEvent::Kind::ended, id, {}, reason};
+    ev.bytes_received = it->second.received;
+    ev.receive_time = it->second.last_data - it->second.first_data;
+    entries_.erase(it);
+    out.events.push_back(std::move(ev));
 }
 
 void StreamMux::abort(std::uint16_t id, EndReason reason, MuxOutput& out) {
@@ -148,6 +154,11 @@ void StreamMux::on_message(const RelayMessage& m, TimePoint now, MuxOutput& out)
         case RelayCommand::data:
         case RelayCommand::ack: {
             std::vector<Outgoing> replies;
+            if (m.command == RelayCommand::data) {
+                if (e.received == 0) e.first_data = now;
+                e.last_data = now;
+                e.received += m.data.size();
+            }
             Status st = m.command == RelayCommand::data ? e.stream->on_data(m.data, now, replies)
                                                         : e.stream->on_ack(m.data, now);
             if (!st) {

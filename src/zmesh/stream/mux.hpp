@@ -39,6 +39,10 @@ struct MuxEvent {
     std::uint16_t stream = 0;
     std::string target;
     EndReason reason = EndReason::done;
+    // ended: bytes that arrived from the other end, and the time from the first to the
+    // last of them (a throughput measurement when the stream carried enough).
+    std::uint64_t bytes_received = 0;
+    Duration receive_time{};
 };
 
 struct MuxOutput {
@@ -97,6 +101,9 @@ class StreamMux {
         State state = State::opening;
         std::unique_ptr<Stream> stream;
         bool announced_readable = false;
+        std::uint64_t received = 0;  // payload bytes of DATA messages
+        TimePoint first_data{};
+        TimePoint last_data{};
     };
     void end(std::uint16_t id, EndReason reason, MuxOutput& out);
 
