@@ -50,22 +50,6 @@ constexpr auto kRepublishInterval = std::chrono::hours(6);
 constexpr auto kRefetchInterval = std::chrono::minutes(10);
 constexpr std::uint64_t kMaxBundleAge = 3600;
 
-// Writes `text` to `path` atomically, created 0600 from the start (never readable by
-// others, not even for a moment). False on any error.
-bool write_private_file(const fs::path& path, const std::string& text) {
-    auto tmp = path;
-    tmp += ".tmp";
-    ::unlink(tmp.c_str());
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) return false;
-    bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-              ::fsync(fd) == 0;
-    ok = ::close(fd) == 0 && ok;
-    if (ok) ok = ::rename(tmp.c_str(), path.c_str()) == 0;
-    if (!ok) ::unlink(tmp.c_str());
-    return ok;
-}
-
 std::uint64_t unix_now() {
     return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
                                           std::chrono::system_clock::now().time_since_epoch())
@@ -221,16 +205,9 @@ std::vector<Daemon::Known> Daemon::candidates() const {
         auto a = std::find_if(d.addresses.begin(), d.addresses.end(),
                               [&](const auto& x) { return x.transport == kind; });
         if (a == d.addresses.end()) continue;
-        link::PeerAddress peer;
-        std::copy(a->ip.begin(), a->ip.end(), peer.bytes.begin());
-        store_u16_be(peer.bytes.data() + 16, a->port);
         Contact c;
-        c.address = link::from_peer_address(peer);
-        c.hop.hop.id = id;
-        c.hop.hop.link_key = d.link_key;
-        c.hop.hop.address = a->ip;
-        c.hop.hop.port = a->port;
-        c.hop.onion = d.onion_key;
+        c.address = discovery::to_socket_address(*a);
+        c.hop = circuit::make_path_hop(id, d.link_key, d.onion_key, c.address);
         c.exit = d.has(discovery::kFlagExit);
         add(c, d.family, static_cast<double>(d.bandwidth), d.exit_policy);
     }
@@ -297,8 +274,8 @@ void Daemon::on_circuit_result(const circuit::ClientEvent& ev) {
 void Daemon::save_peers() {
     if (!has_role(cfg_, "client")) return;
     auto path = data_dir_ / "peers.json";
-    if (!write_private_file(path, peers_.serialize()))
-        spdlog::warn("cannot write {}: {}", path.string(), std::strerror(errno));
+    if (!crypto::write_private_file(path, peers_.serialize(), true))
+        spdlog::warn("cannot write {}", path.string());
 }
 
 asio::awaitable<void> Daemon::save_loop() {
@@ -319,12 +296,8 @@ Bytes Daemon::make_descriptor() {
     if (has_role(cfg_, "bootstrap")) d.flags |= discovery::kFlagBootstrap;
     d.published = unix_now();
     d.expires = d.published + kDescriptorLifetime;
-    discovery::Address a;
-    a.transport = udp_ ? discovery::TransportKind::udp : discovery::TransportKind::tcp;
-    auto peer = link::to_peer_address(advertised_);
-    std::copy_n(peer.bytes.begin(), 16, a.ip.begin());
-    a.port = advertised_.port;
-    d.addresses.push_back(a);
+    d.addresses.push_back(discovery::to_address(
+        udp_ ? discovery::TransportKind::udp : discovery::TransportKind::tcp, advertised_));
     if (has_role(cfg_, "exit"))
         d.exit_policy = std::get<std::vector<std::string>>(cfg_.get("security.exit_policy"));
     return discovery::sign_descriptor(d, *identity_);
@@ -590,24 +563,21 @@ bool Daemon::start() {
     if (const auto& at = cfg_.string("monitoring.control_addr"); !at.empty()) {
         cc.tcp_address = at;
         token_path = data_path("monitoring.control_token_file", "control.token");
-        auto token = read_text_file(token_path.string());
+        auto token = crypto::read_private_file(token_path, 4096);
+        if (!token && token.error() == Errc::permission_denied) {
+            std::cerr << "zmesh node: " << token_path.string()
+                      << " is readable by other users; run 'chmod 600 " << token_path.string()
+                      << "'\n";
+            return false;
+        }
         if (!token) {
+            // Created like a key: 0600 from the start, never replaced.
             std::string t = control::new_control_token();
-            // Written like a key: 0600, never replaced.
-            if (!write_private_file(token_path, t + "\n")) {
-                std::cerr << "zmesh node: cannot write " << token_path.string() << ": "
-                          << std::strerror(errno) << "\n";
+            if (!crypto::write_private_file(token_path, t + "\n", false)) {
+                std::cerr << "zmesh node: cannot write " << token_path.string() << "\n";
                 return false;
             }
             token = t;
-        } else {
-            struct stat st {};
-            if (::stat(token_path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
-                std::cerr << "zmesh node: " << token_path.string()
-                          << " is readable by other users; run 'chmod 600 " << token_path.string()
-                          << "'\n";
-                return false;
-            }
         }
         cc.token = token->substr(0, token->find_first_of("\r\n"));
     }
@@ -782,14 +752,12 @@ control::Snapshot Daemon::snapshot() {
     if (proxy_) collect_proxy(snap, proxy_->stats(), l);
     if (exit_) {
         const auto& es = exit_->stats();
-        for (auto [name, value] :
-             {std::pair<const char*, std::uint64_t>{"streams_opened", es.streams_opened},
-              {"refused_policy", es.refused_policy},
-              {"resolve_failed", es.resolve_failed},
-              {"connect_failed", es.connect_failed}})
-            snap.add(std::string("zmesh_exit_") + name + "_total",
-                     std::string("Exit: ") + name + ".", control::MetricType::counter, l,
-                     static_cast<double>(value));
+        control::add_counters(snap, "zmesh_exit_", "Exit",
+                              {{"streams_opened", es.streams_opened},
+                               {"refused_policy", es.refused_policy},
+                               {"resolve_failed", es.resolve_failed},
+                               {"connect_failed", es.connect_failed}},
+                              l);
     }
     snap.add("zmesh_uptime_seconds", "Seconds since the daemon started.",
              control::MetricType::gauge, l,

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "zmesh/app/net_options.hpp"
+#include "zmesh/circuit/node.hpp"
 
 namespace zmesh::app {
 namespace {
@@ -50,9 +51,7 @@ std::optional<Contact> parse_contact(const std::string& line, std::string* why) 
         if (tokens[4] != "exit") return fail("unknown flag '" + tokens[4] + "'");
         c.exit = true;
     }
-    auto peer = link::to_peer_address(c.address);
-    std::copy_n(peer.bytes.begin(), 16, c.hop.hop.address.begin());
-    c.hop.hop.port = c.address.port;
+    c.hop = circuit::make_path_hop(c.hop.hop.id, c.hop.hop.link_key, c.hop.onion, c.address);
     return c;
 }
 

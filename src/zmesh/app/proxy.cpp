@@ -14,6 +14,7 @@
 #include <boost/asio/write.hpp>
 
 #include "zmesh/app/socks5.hpp"
+#include "zmesh/control/collect.hpp"
 
 namespace zmesh::app {
 
@@ -44,14 +45,13 @@ struct ClientProxy::Circ {
 };
 
 void collect_proxy(control::Snapshot& s, const ProxyStats& st, const control::Labels& labels) {
-    for (auto [name, value] : {std::pair<const char*, std::uint64_t>{"connections", st.connections},
-                               {"streams_opened", st.streams_opened},
-                               {"streams_failed", st.streams_failed},
-                               {"bad_requests", st.bad_requests},
-                               {"preemptive_used", st.preemptive_used}})
-        s.add(std::string("zmesh_proxy_") + name + "_total",
-              std::string("SOCKS5 and HTTP CONNECT entry: ") + name + ".",
-              control::MetricType::counter, labels, static_cast<double>(value));
+    control::add_counters(s, "zmesh_proxy_", "SOCKS5 and HTTP CONNECT entry",
+                          {{"connections", st.connections},
+                           {"streams_opened", st.streams_opened},
+                           {"streams_failed", st.streams_failed},
+                           {"bad_requests", st.bad_requests},
+                           {"preemptive_used", st.preemptive_used}},
+                          labels);
 }
 
 const char* to_string(ProxyEvent::Kind k) {

@@ -8,9 +8,14 @@ namespace asio = boost::asio;
 
 PathHop make_path_hop(const crypto::Identity& identity, const crypto::X25519Public& onion,
                       const link::SocketAddress& address) {
+    return make_path_hop(identity.node_id(), identity.link.pub, onion, address);
+}
+
+PathHop make_path_hop(const crypto::NodeId& id, const crypto::X25519Public& link_key,
+                      const crypto::X25519Public& onion, const link::SocketAddress& address) {
     PathHop p;
-    p.hop.id = identity.node_id();
-    p.hop.link_key = identity.link.pub;
+    p.hop.id = id;
+    p.hop.link_key = link_key;
     auto a = link::to_peer_address(address);
     std::copy_n(a.bytes.begin(), 16, p.hop.address.begin());
     p.hop.port = address.port;

@@ -17,6 +17,8 @@ namespace zmesh::circuit {
 // How a client names a relay it knows: identity, onion key and where its link listens.
 PathHop make_path_hop(const crypto::Identity& identity, const crypto::X25519Public& onion,
                       const link::SocketAddress& address);
+PathHop make_path_hop(const crypto::NodeId& id, const crypto::X25519Public& link_key,
+                      const crypto::X25519Public& onion, const link::SocketAddress& address);
 
 struct NodeConfig {
     RelayConfig relay;  // id, onion key, exit role, limits

@@ -10,20 +10,21 @@ std::string words(std::string_view field) {
     return out;
 }
 
-void counters(Snapshot& s, const std::string& prefix, const std::string& what,
-              const std::vector<std::pair<std::string_view, std::uint64_t>>& fields,
-              const Labels& labels) {
+}  // namespace
+
+void add_counters(Snapshot& s, const std::string& prefix, const std::string& what,
+                  const std::vector<std::pair<std::string_view, std::uint64_t>>& fields,
+                  const Labels& labels) {
     for (const auto& [name, value] : fields)
         s.add(prefix + std::string(name) + "_total", what + ": " + words(name) + ".",
               MetricType::counter, labels, static_cast<double>(value));
 }
 
-}  // namespace
-
 void collect_link(Snapshot& s, const link::LinkStats& st, std::size_t sessions,
                   const LinkBytes& bytes, const Labels& labels) {
-    counters(s, "zmesh_link_", "Links", st.fields(), labels);
-    counters(s, "zmesh_link_", "Links", {{"bytes_in", bytes.in}, {"bytes_out", bytes.out}}, labels);
+    add_counters(s, "zmesh_link_", "Links", st.fields(), labels);
+    add_counters(s, "zmesh_link_", "Links", {{"bytes_in", bytes.in}, {"bytes_out", bytes.out}},
+                 labels);
     s.add_histogram("zmesh_link_handshake_seconds",
                     "Links: handshakes this node started, first message to keys ready.", labels,
                     st.handshake_seconds);
@@ -33,41 +34,41 @@ void collect_link(Snapshot& s, const link::LinkStats& st, std::size_t sessions,
 
 void collect_relay(Snapshot& s, const circuit::RelayStats& st, std::size_t circuits,
                    const Labels& labels) {
-    counters(s, "zmesh_relay_", "Relayed circuits",
-             {{"circuits_created", st.circuits_created},
-              {"circuits_destroyed", st.circuits_destroyed},
-              {"circuits_extended", st.circuits_extended},
-              {"extend_failed", st.extend_failed},
-              {"cells_forward", st.cells_forward},
-              {"cells_backward", st.cells_backward},
-              {"cells_delivered", st.cells_delivered},
-              {"drop_integrity", st.drop_integrity},
-              {"drop_replayed", st.drop_replayed},
-              {"drop_unknown_circuit", st.drop_unknown_circuit},
-              {"drop_malformed", st.drop_malformed},
-              {"refused_table_full", st.refused_table_full},
-              {"refused_handshake", st.refused_handshake},
-              {"refused_classical", st.refused_classical},
-              {"idle_closed", st.idle_closed},
-              {"refused_not_relay", st.refused_not_relay}},
-             labels);
+    add_counters(s, "zmesh_relay_", "Relayed circuits",
+                 {{"circuits_created", st.circuits_created},
+                  {"circuits_destroyed", st.circuits_destroyed},
+                  {"circuits_extended", st.circuits_extended},
+                  {"extend_failed", st.extend_failed},
+                  {"cells_forward", st.cells_forward},
+                  {"cells_backward", st.cells_backward},
+                  {"cells_delivered", st.cells_delivered},
+                  {"drop_integrity", st.drop_integrity},
+                  {"drop_replayed", st.drop_replayed},
+                  {"drop_unknown_circuit", st.drop_unknown_circuit},
+                  {"drop_malformed", st.drop_malformed},
+                  {"refused_table_full", st.refused_table_full},
+                  {"refused_handshake", st.refused_handshake},
+                  {"refused_classical", st.refused_classical},
+                  {"idle_closed", st.idle_closed},
+                  {"refused_not_relay", st.refused_not_relay}},
+                 labels);
     s.add("zmesh_relay_circuits", "Relayed circuits: open now.", MetricType::gauge, labels,
           static_cast<double>(circuits));
 }
 
 void collect_client(Snapshot& s, const circuit::ClientStats& st, std::size_t circuits,
                     const Labels& labels) {
-    counters(s, "zmesh_client_", "Client circuits",
-             {{"circuits_built", st.circuits_built},
-              {"circuits_failed", st.circuits_failed},
-              {"circuits_closed", st.circuits_closed},
-              {"cells_sent", st.cells_sent},
-              {"cells_received", st.cells_received},
-              {"drop_integrity", st.drop_integrity},
-              {"drop_replayed", st.drop_replayed},
-              {"drop_unknown_circuit", st.drop_unknown_circuit},
-              {"drop_malformed", st.drop_malformed}},
-             labels);
+    add_counters(s, "zmesh_client_", "Client circuits",
+                 {{"circuits_built", st.circuits_built},
+                  {"circuits_failed", st.circuits_failed},
+                  {"circuits_closed", st.circuits_closed},
+                  {"cells_sent", st.cells_sent},
+                  {"cells_received", st.cells_received},
+                  {"drop_integrity", st.drop_integrity},
+                  {"drop_replayed", st.drop_replayed},
+                  {"drop_unknown_circuit", st.drop_unknown_circuit},
+                  {"drop_malformed", st.drop_malformed}},
+                 labels);
     s.add("zmesh_client_circuits", "Client circuits: open now.", MetricType::gauge, labels,
           static_cast<double>(circuits));
     for (std::size_t hops = circuit::kMinHops; hops <= circuit::kMaxHops; ++hops) {
@@ -87,20 +88,20 @@ void collect_client(Snapshot& s, const circuit::ClientStats& st, std::size_t cir
 
 void collect_directory(Snapshot& s, const discovery::Directory& dir, const Labels& labels) {
     const auto& st = dir.stats();
-    counters(s, "zmesh_directory_", "Relay descriptors",
-             {{"accepted", st.accepted},
-              {"replaced", st.replaced},
-              {"stale", st.stale},
-              {"rejected_malformed", st.rejected_malformed},
-              {"rejected_oversized", st.rejected_oversized},
-              {"rejected_signature", st.rejected_signature},
-              {"rejected_expired", st.rejected_expired},
-              {"rejected_not_yet_valid", st.rejected_not_yet_valid},
-              {"rejected_lifetime", st.rejected_lifetime},
-              {"rejected_full", st.rejected_full},
-              {"purged", st.purged},
-              {"bundles_rejected", st.bundles_rejected}},
-             labels);
+    add_counters(s, "zmesh_directory_", "Relay descriptors",
+                 {{"accepted", st.accepted},
+                  {"replaced", st.replaced},
+                  {"stale", st.stale},
+                  {"rejected_malformed", st.rejected_malformed},
+                  {"rejected_oversized", st.rejected_oversized},
+                  {"rejected_signature", st.rejected_signature},
+                  {"rejected_expired", st.rejected_expired},
+                  {"rejected_not_yet_valid", st.rejected_not_yet_valid},
+                  {"rejected_lifetime", st.rejected_lifetime},
+                  {"rejected_full", st.rejected_full},
+                  {"purged", st.purged},
+                  {"bundles_rejected", st.bundles_rejected}},
+                 labels);
     s.add("zmesh_directory_relays", "Relay descriptors: verified and known now.", MetricType::gauge,
           labels, static_cast<double>(dir.size()));
 }

@@ -9,6 +9,11 @@
 
 namespace zmesh::control {
 
+// One counter family per field: PREFIX<field>_total, help "WHAT: field words.".
+void add_counters(Snapshot& s, const std::string& prefix, const std::string& what,
+                  const std::vector<std::pair<std::string_view, std::uint64_t>>& fields,
+                  const Labels& labels);
+
 struct LinkBytes {
     std::uint64_t in = 0;
     std::uint64_t out = 0;

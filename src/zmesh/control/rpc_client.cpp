@@ -33,10 +33,10 @@ CallResult ControlClient::explain(const grpc::Status& st) const {
     switch (st.error_code()) {
         case grpc::StatusCode::UNAVAILABLE:
         case grpc::StatusCode::DEADLINE_EXCEEDED:
-            if (st.error_message() == "the daemon is shutting down")
-                return {false, st.error_message()};
             return {false, "no zmesh daemon answers at " + target_ +
                                " (is `zmesh node` running? --control names another socket)"};
+        case grpc::StatusCode::ABORTED:  // the daemon is shutting down
+            return {false, st.error_message()};
         case grpc::StatusCode::UNAUTHENTICATED:
             return {false, "the daemon refused the control token: " + st.error_message()};
         default:

@@ -185,7 +185,7 @@ class ControlServer::Service final : public v1::Control::Service {
     template <class Reply, class Fn>
     grpc::Status call(grpc::ServerContext* ctx, Reply* out, Fn fn) {
         if (auto st = authorize(*ctx); !st.ok()) return st;
-        if (stopping_) return {grpc::StatusCode::UNAVAILABLE, "the daemon is shutting down"};
+        if (stopping_) return {grpc::StatusCode::ABORTED, "the daemon is shutting down"};
         auto promise = std::make_shared<std::promise<Reply>>();
         auto future = promise->get_future();
         asio::post(ex_, [promise, shared = shared_, fn]() {
@@ -198,7 +198,7 @@ class ControlServer::Service final : public v1::Control::Service {
         });
         auto deadline = std::chrono::steady_clock::now() + kCallTimeout;
         while (future.wait_for(100ms) != std::future_status::ready) {
-            if (stopping_) return {grpc::StatusCode::UNAVAILABLE, "the daemon is shutting down"};
+            if (stopping_) return {grpc::StatusCode::ABORTED, "the daemon is shutting down"};
             if (ctx->IsCancelled()) return {grpc::StatusCode::CANCELLED, "cancelled"};
             if (std::chrono::steady_clock::now() > deadline)
                 return {grpc::StatusCode::DEADLINE_EXCEEDED, "the node did not answer in time"};
@@ -206,7 +206,7 @@ class ControlServer::Service final : public v1::Control::Service {
         try {
             *out = future.get();
         } catch (const std::exception& e) {
-            return {grpc::StatusCode::UNAVAILABLE, e.what()};
+            return {grpc::StatusCode::ABORTED, e.what()};
         }
         return grpc::Status::OK;
     }

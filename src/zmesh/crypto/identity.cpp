@@ -105,8 +105,7 @@ Result<Identity> decode_identity(std::string_view text) {
     return Identity{Ed25519KeyPair::from_seed(*seed), X25519KeyPair::from_secret(*link)};
 }
 
-Status write_identity_file(const std::filesystem::path& path, const Identity& id, bool force) {
-    std::string text = encode_identity(id);
+Status write_private_file(const std::filesystem::path& path, std::string_view text, bool replace) {
     std::filesystem::path tmp = path;
     tmp += ".tmp";
     ::unlink(tmp.c_str());
@@ -116,41 +115,52 @@ Status write_identity_file(const std::filesystem::path& path, const Identity& id
               ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
               ::fsync(fd) == 0;
     ok = (::close(fd) == 0) && ok;
-    wipe(MutByteView{reinterpret_cast<std::uint8_t*>(text.data()), text.size()});
     if (!ok) {
         ::unlink(tmp.c_str());
         return Errc::io_error;
     }
     // link() fails if the target exists, which gives "no overwrite" atomically.
-    int rc = force ? ::rename(tmp.c_str(), path.c_str()) : ::link(tmp.c_str(), path.c_str());
+    int rc = replace ? ::rename(tmp.c_str(), path.c_str()) : ::link(tmp.c_str(), path.c_str());
     int err = errno;
     ::unlink(tmp.c_str());
     if (rc != 0) return err == EEXIST ? Errc::bad_state : Errc::io_error;
     return {};
 }
 
-Result<Identity> read_identity_file(const std::filesystem::path& path) {
+Result<std::string> read_private_file(const std::filesystem::path& path, std::size_t max_size) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return Errc::io_error;
     struct stat st {};
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    Errc error = Errc::io_error;
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+        error = Errc::io_error;
+    else if ((st.st_mode & 077) != 0)
+        error = Errc::permission_denied;
+    else if (st.st_size > static_cast<off_t>(max_size))
+        error = Errc::oversized;
+    else {
+        std::string text(static_cast<std::size_t>(st.st_size), '\0');
+        ssize_t n = ::read(fd, text.data(), text.size());
         ::close(fd);
-        return Errc::io_error;
+        if (n != st.st_size) return Errc::io_error;
+        return text;
     }
-    if ((st.st_mode & 077) != 0) {
-        ::close(fd);
-        return Errc::permission_denied;
-    }
-    if (st.st_size > static_cast<off_t>(kMaxFileSize)) {
-        ::close(fd);
-        return Errc::oversized;
-    }
-    std::string text(static_cast<std::size_t>(st.st_size), '\0');
-    ssize_t n = ::read(fd, text.data(), text.size());
     ::close(fd);
-    if (n != st.st_size) return Errc::io_error;
-    auto id = decode_identity(text);
+    return error;
+}
+
+Status write_identity_file(const std::filesystem::path& path, const Identity& id, bool force) {
+    std::string text = encode_identity(id);
+    auto st = write_private_file(path, text, force);
     wipe(MutByteView{reinterpret_cast<std::uint8_t*>(text.data()), text.size()});
+    return st;
+}
+
+Result<Identity> read_identity_file(const std::filesystem::path& path) {
+    auto text = read_private_file(path, kMaxFileSize);
+    if (!text) return text.error();
+    auto id = decode_identity(*text);
+    wipe(MutByteView{reinterpret_cast<std::uint8_t*>(text->data()), text->size()});
     return id;
 }
 

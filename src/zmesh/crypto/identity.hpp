@@ -32,6 +32,14 @@ Status write_identity_file(const std::filesystem::path& path, const Identity& id
 // truncated, malformed, auth_failed (checksum mismatch: the file was altered).
 Result<Identity> read_identity_file(const std::filesystem::path& path);
 
+// A file only its owner may read: written 0600 from the start (never readable by others,
+// not even for a moment), synced, then put in place atomically; `replace` false makes an
+// existing file an error (Errc::bad_state). Also used for tokens and state files.
+Status write_private_file(const std::filesystem::path& path, std::string_view text, bool replace);
+// Reads such a file (at most max_size bytes). Errors: io_error, permission_denied (group
+// or others may read it), oversized.
+Result<std::string> read_private_file(const std::filesystem::path& path, std::size_t max_size);
+
 // Serialisation used by the file functions; exposed for tests.
 std::string encode_identity(const Identity& id);
 Result<Identity> decode_identity(std::string_view text);

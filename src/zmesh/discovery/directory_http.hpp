@@ -14,6 +14,7 @@
 
 #include "zmesh/core/bytes.hpp"
 #include "zmesh/discovery/directory.hpp"
+#include "zmesh/link/service.hpp"
 
 namespace zmesh::discovery {
 
@@ -52,6 +53,10 @@ boost::asio::awaitable<std::optional<HttpResponse>> http_request(boost::asio::ip
                                                                  std::string method,
                                                                  std::string path, Bytes body,
                                                                  std::size_t max_body);
+
+// A descriptor address as a socket address, and back.
+link::SocketAddress to_socket_address(const Address& a);
+Address to_address(TransportKind transport, const link::SocketAddress& at);
 
 // One line per relay: node id, flags, addresses, expiry.
 std::string describe(const Directory& dir);

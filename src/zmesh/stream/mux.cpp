@@ -60,7 +60,7 @@ void StreamMux::end(std::uint16_t id, EndReason reason, MuxOutput& out) {
     auto it = entries_.find(id);
     if (it == entries_.end()) return;
     MuxEvent ev{MuxEvent::Kind::ended, id, {}, reason};
-    ev.bytes_received = it->second.received;
+    ev.bytes_received = it->second.stream->bytes_read();
     ev.receive_time = it->second.last_data - it->second.first_data;
     entries_.erase(it);
     out.events.push_back(std::move(ev));
@@ -155,9 +155,8 @@ void StreamMux::on_message(const RelayMessage& m, TimePoint now, MuxOutput& out)
         case RelayCommand::ack: {
             std::vector<Outgoing> replies;
             if (m.command == RelayCommand::data) {
-                if (e.received == 0) e.first_data = now;
+                if (e.first_data == TimePoint{}) e.first_data = now;
                 e.last_data = now;
-                e.received += m.data.size();
             }
             Status st = m.command == RelayCommand::data ? e.stream->on_data(m.data, now, replies)
                                                         : e.stream->on_ack(m.data, now);

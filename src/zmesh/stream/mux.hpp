@@ -39,8 +39,8 @@ struct MuxEvent {
     std::uint16_t stream = 0;
     std::string target;
     EndReason reason = EndReason::done;
-    // ended: bytes that arrived from the other end, and the time from the first to the
-    // last of them (a throughput measurement when the stream carried enough).
+    // ended: bytes the application read from the stream, and the time from the first to
+    // the last DATA received (a throughput measurement when the stream carried enough).
     std::uint64_t bytes_received = 0;
     Duration receive_time{};
 };
@@ -101,8 +101,7 @@ class StreamMux {
         State state = State::opening;
         std::unique_ptr<Stream> stream;
         bool announced_readable = false;
-        std::uint64_t received = 0;  // payload bytes of DATA messages
-        TimePoint first_data{};
+        TimePoint first_data{};  // first and last DATA received (throughput measurement)
         TimePoint last_data{};
     };
     void end(std::uint16_t id, EndReason reason, MuxOutput& out);
