@@ -165,5 +165,146 @@ TEST(StreamMux, protocol_errors_are_counted_not_fatal) {
     EXPECT_FALSE(client.open(std::string(256, 'h'), out));
 }
 
+TEST(StreamMux, begin_carries_a_resume_token_and_bad_ones_are_counted) {
+    StreamMux client(StreamMux::Side::client);
+    StreamMux exit(StreamMux::Side::exit);
+    ResumeToken token;
+    for (std::size_t i = 0; i < token.size(); ++i) token[i] = static_cast<std::uint8_t>(i + 1);
+    MuxOutput out;
+    ASSERT_TRUE(client.open("example.test:80", out, token));
+    ASSERT_EQ(out.messages.size(), 1u);
+    auto now = Clock::now();
+    MuxOutput got;
+    exit.on_message(out.messages[0], now, got);
+    ASSERT_EQ(got.events.size(), 1u);
+    EXPECT_EQ(got.events[0].target, "example.test:80");
+    ASSERT_TRUE(got.events[0].token);
+    EXPECT_EQ(*got.events[0].token, token);
+    // A NUL not followed by exactly 16 bytes, and a target with a NUL, are refused.
+    Bytes short_token{'a', ':', '1', 0, 1, 2, 3};
+    exit.on_message({RelayCommand::begin, 40, short_token}, now, got);
+    Bytes no_target(17, 0);
+    exit.on_message({RelayCommand::begin, 41, no_target}, now, got);
+    // ATTACH without a receive state, on the client side, or on stream 0.
+    exit.on_message({RelayCommand::attach, 42, Bytes(16, 1)}, now, got);
+    exit.on_message({RelayCommand::attach, 0, Bytes(23, 1)}, now, got);
+    client.on_message({RelayCommand::attach, 43, Bytes(23, 1)}, now, got);
+    EXPECT_EQ(exit.protocol_errors(), 4u);
+    EXPECT_EQ(client.protocol_errors(), 1u);  // ATTACH is for exits only
+    EXPECT_FALSE(client.open(std::string("a\0b:1", 5), out));
+}
+
+// A stream moves from a circuit that died mid-transfer (everything in flight on it lost)
+// to a new circuit and finishes byte-exact both ways.
+TEST(StreamMux, stream_moves_to_a_new_circuit_and_resumes_byte_exact) {
+    auto accept_all = [](Pipe& p) {
+        p.on_exit_event = [&p](const MuxEvent& e) {
+            if (e.kind == MuxEvent::Kind::begin) {
+                MuxOutput out;
+                p.exit.accept(e.stream, out);
+                p.take(1, out);
+            }
+        };
+    };
+    Pipe old_path;
+    old_path.loss = 0.01;
+    accept_all(old_path);
+    ResumeToken token{};
+    token[0] = 7;
+    MuxOutput out;
+    auto cid = old_path.client.open("example.test:443", out, token);
+    ASSERT_TRUE(cid);
+    old_path.take(0, out);
+    const Bytes up = bytes_for(1, 300000);
+    const Bytes down = bytes_for(2, 900000);
+    std::size_t up_sent = 0, down_sent = 0;
+    Bytes got_up, got_down;
+    std::uint16_t client_id = *cid, exit_id = *cid;
+    StreamMux* client = &old_path.client;
+    StreamMux* exit = &old_path.exit;
+    auto pump = [&] {
+        up_sent += client->write(client_id, ByteView{up}.subspan(up_sent));
+        if (up_sent == up.size()) client->shutdown(client_id);
+        Bytes buf(1 << 16);
+        buf.resize(client->read(client_id, buf));
+        got_down.insert(got_down.end(), buf.begin(), buf.end());
+        down_sent += exit->write(exit_id, ByteView{down}.subspan(down_sent));
+        if (down_sent == down.size()) exit->shutdown(exit_id);
+        buf.resize(1 << 16);
+        buf.resize(exit->read(exit_id, buf));
+        got_up.insert(got_up.end(), buf.begin(), buf.end());
+    };
+    for (int i = 0; i < 50000 && got_down.size() < down.size() / 3; ++i) {
+        old_path.step();
+        pump();
+    }
+    ASSERT_GE(got_down.size(), down.size() / 3);
+    ASSERT_LT(got_down.size(), down.size());
+    // The circuit dies: whatever it carried is gone. Both ends take the stream off.
+    old_path.wire.clear();
+    auto at_client = old_path.client.detach(client_id);
+    auto at_exit = old_path.exit.detach(exit_id);
+    ASSERT_TRUE(at_client && at_exit);
+    EXPECT_EQ(old_path.client.size(), 0u);
+    EXPECT_EQ(old_path.exit.size(), 0u);
+
+    Pipe new_path;
+    new_path.now = old_path.now;
+    new_path.loss = 0.01;
+    bool adopted = false;
+    new_path.on_exit_event = [&](const MuxEvent& e) {
+        if (e.kind != MuxEvent::Kind::attach) return;
+        ASSERT_TRUE(e.token);
+        ASSERT_EQ(*e.token, token);
+        MuxOutput o;
+        ASSERT_TRUE(new_path.exit.adopt(e.stream, std::move(*at_exit), e.peer_state,
+                                        new_path.now, o));
+        exit_id = e.stream;
+        adopted = true;
+        new_path.take(1, o);
+    };
+    auto nid = new_path.client.reattach(std::move(*at_client), out);
+    ASSERT_TRUE(nid);
+    new_path.take(0, out);
+    client_id = *nid;
+    client = &new_path.client;
+    exit = &new_path.exit;
+    bool ended = false;
+    for (int i = 0; i < 200000 && !ended; ++i) {
+        new_path.step();
+        if (adopted) pump();
+        for (const auto& e : new_path.client_events)
+            if (e.kind == MuxEvent::Kind::ended) {
+                EXPECT_EQ(e.reason, EndReason::done);
+                ended = true;
+            }
+    }
+    ASSERT_TRUE(ended);
+    EXPECT_TRUE(std::any_of(new_path.client_events.begin(), new_path.client_events.end(),
+                            [](const MuxEvent& e) { return e.kind == MuxEvent::Kind::resumed; }));
+    EXPECT_TRUE(got_up == up);
+    EXPECT_TRUE(got_down == down);
+}
+
+TEST(StreamMux, attach_for_an_unknown_stream_ends_it) {
+    Pipe p;
+    p.on_exit_event = [&p](const MuxEvent& e) {
+        if (e.kind != MuxEvent::Kind::attach) return;
+        MuxOutput o;
+        p.exit.decline_attach(e.stream, o);
+        p.take(1, o);
+    };
+    DetachedStream lost{std::make_unique<Stream>(), ResumeToken{}, {}, {}};
+    MuxOutput out;
+    auto id = p.client.reattach(std::move(lost), out);
+    ASSERT_TRUE(id);
+    p.take(0, out);
+    for (int i = 0; i < 5; ++i) p.step();
+    ASSERT_FALSE(p.client_events.empty());
+    EXPECT_EQ(p.client_events.back().kind, MuxEvent::Kind::ended);
+    EXPECT_EQ(p.client_events.back().reason, EndReason::expired);
+    EXPECT_FALSE(p.client.contains(*id));
+}
+
 }  // namespace
 }  // namespace zmesh::stream

@@ -112,7 +112,7 @@ Result<RelayMessage> decode_relay(ByteView payload) {
     if (!std::all_of(payload.begin(), payload.begin() + 8, [](std::uint8_t b) { return b == 0; }))
         return Errc::malformed;
     std::uint8_t cmd = payload[8];
-    if (cmd < 1 || cmd > static_cast<std::uint8_t>(RelayCommand::fragment)) return Errc::malformed;
+    if (cmd < 1 || cmd > kMaxRelayCommand) return Errc::malformed;
     std::size_t len = load_u16_be(payload.data() + 11);
     if (len > kMaxRelayData) return Errc::malformed;
     RelayMessage m;
@@ -142,7 +142,7 @@ Result<std::optional<RelayMessage>> Reassembler::add(const RelayMessage& f) {
     std::size_t total = load_u16_be(f.data.data());
     std::uint8_t cmd = f.data[2];
     if (total <= kMaxRelayData || total > kMaxReassembled || cmd == 0 ||
-        cmd >= static_cast<std::uint8_t>(RelayCommand::fragment))
+        cmd == static_cast<std::uint8_t>(RelayCommand::fragment) || cmd > kMaxRelayCommand)
         return Errc::malformed;
     if (data_.empty()) {
         total_ = total;

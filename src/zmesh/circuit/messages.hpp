@@ -61,7 +61,13 @@ enum class RelayCommand : std::uint8_t {
     ack = 7,
     drop = 8,      // long-range padding: the recipient discards it
     fragment = 9,  // part of a message too large for one cell (below)
+    attach = 10,    // client -> exit: move a stream to this circuit (stream layer)
+    attached = 11,  // exit -> client: the stream moved
+    ping = 12,      // client -> any hop: liveness probe, echoed as PONG
+    pong = 13,
 };
+inline constexpr std::uint8_t kMaxRelayCommand = static_cast<std::uint8_t>(RelayCommand::pong);
+inline constexpr std::size_t kMaxPingData = 16;
 
 inline constexpr std::size_t kRelayHeaderSize = 8 + 1 + 2 + 2;  // marker, cmd, stream, length
 inline constexpr std::size_t kMaxRelayData = kPayloadSize - kRelayHeaderSize;  // 1054

@@ -7,6 +7,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <tuple>
 
 namespace zmesh::stream {
 
@@ -16,7 +17,9 @@ namespace {
 constexpr std::size_t kReadChunk = 64 * 1024;
 }
 
-// Moves bytes both ways between one TCP socket and one stream.
+// Moves bytes both ways between one TCP socket and one stream. A pump can be parked
+// (its stream is between circuits): it then neither reads nor closes the socket, keeps
+// what a read in progress brought, and starts again when rebound to a new driver.
 class SocketPump : public std::enable_shared_from_this<SocketPump> {
   public:
     SocketPump(std::weak_ptr<MuxDriver> driver, std::uint16_t id, tcp::socket socket)
@@ -33,7 +36,7 @@ class SocketPump : public std::enable_shared_from_this<SocketPump> {
     // Called after the mux made progress: more send space, or bytes to deliver.
     void poke() {
         wake_.cancel();
-        if (!writing_) {
+        if (!writing_ && (!parked_ || ended_)) {
             writing_ = true;
             auto self = shared_from_this();
             asio::co_spawn(socket_.get_executor(), write_loop(), [self](std::exception_ptr) {});
@@ -49,26 +52,63 @@ class SocketPump : public std::enable_shared_from_this<SocketPump> {
         poke();
     }
 
+    void park() {
+        parked_ = true;
+        driver_.reset();
+        wake_.cancel();
+    }
+
+    // Continues as stream `id` of `driver`; the reader first passes on what arrived
+    // while parked.
+    void rebind(const std::shared_ptr<MuxDriver>& driver, std::uint16_t id) {
+        driver_ = driver;
+        id_ = id;
+        parked_ = false;
+        poke();
+    }
+
   private:
     asio::awaitable<void> read_loop() {
         std::vector<std::uint8_t> buf(kReadChunk);
         while (!ended_) {
+            if (parked_) {
+                wake_.expires_after(std::chrono::hours(1));
+                co_await wake_.async_wait(asio::as_tuple(asio::use_awaitable));
+                continue;
+            }
             auto d = driver_.lock();
             if (!d) break;
+            if (!held_.empty()) {
+                std::size_t n = d->mux_.write(id_, held_);
+                held_.erase(held_.begin(), held_.begin() + static_cast<std::ptrdiff_t>(n));
+                d->service();
+            }
             std::size_t space = d->mux_.send_space(id_);
-            if (space == 0) {
+            if (space == 0 || !held_.empty()) {
                 // Back-pressure: wait for the stream to drain before reading more.
                 wake_.expires_after(std::chrono::milliseconds(50));
                 d.reset();
                 co_await wake_.async_wait(asio::as_tuple(asio::use_awaitable));
                 continue;
             }
-            d.reset();
-            auto [ec, n] = co_await socket_.async_read_some(
-                asio::buffer(buf.data(), std::min(space, buf.size())),
-                asio::as_tuple(asio::use_awaitable));
-            d = driver_.lock();
-            if (!d || ended_) break;
+            boost::system::error_code ec;
+            std::size_t n = 0;
+            if (held_error_) {
+                ec = *held_error_;
+            } else {
+                d.reset();
+                std::tie(ec, n) = co_await socket_.async_read_some(
+                    asio::buffer(buf.data(), std::min(space, buf.size())),
+                    asio::as_tuple(asio::use_awaitable));
+                if (ended_) break;
+                if (parked_) {
+                    held_.assign(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n));
+                    if (ec) held_error_ = ec;
+                    continue;
+                }
+                d = driver_.lock();
+                if (!d) break;
+            }
             if (ec) {
                 // EOF: no more bytes from this side. Anything else: the stream is aborted.
                 if (ec == asio::error::eof) {
@@ -88,7 +128,7 @@ class SocketPump : public std::enable_shared_from_this<SocketPump> {
 
     asio::awaitable<void> write_loop() {
         std::vector<std::uint8_t> buf(kReadChunk);
-        while (!abort_) {
+        while (!abort_ && !parked_) {
             auto d = driver_.lock();
             if (!d) break;
             std::size_t n = d->mux_.read(id_, buf);
@@ -98,15 +138,19 @@ class SocketPump : public std::enable_shared_from_this<SocketPump> {
             auto [ec, written] = co_await asio::async_write(socket_, asio::buffer(buf.data(), n),
                                                             asio::as_tuple(asio::use_awaitable));
             if (ec) {
-                if (auto dd = driver_.lock()) {
+                auto dd = driver_.lock();
+                if (dd && !parked_) {
                     MuxOutput out;
                     dd->mux_.abort(id_, EndReason::aborted, out);
                     dd->handle(out);
+                } else {
+                    held_error_ = ec;  // the stream is aborted once it lands somewhere
                 }
                 break;
             }
         }
         writing_ = false;
+        if (parked_ && !ended_) co_return;  // the socket waits for the stream's next circuit
         auto d = driver_.lock();
         bool gone = !d || !d->mux_.contains(id_);
         if (ended_ || gone) {
@@ -130,7 +174,22 @@ class SocketPump : public std::enable_shared_from_this<SocketPump> {
     bool writing_ = false;
     bool ended_ = false;
     bool abort_ = false;
+    bool parked_ = false;
+    Bytes held_;  // read while parked
+    std::optional<boost::system::error_code> held_error_;
 };
+
+MovedStream::MovedStream(DetachedStream s, std::shared_ptr<SocketPump> p)
+    : state(std::move(s)), pump(std::move(p)) {}
+MovedStream::MovedStream(MovedStream&&) noexcept = default;
+MovedStream& MovedStream::operator=(MovedStream&&) noexcept = default;
+MovedStream::~MovedStream() = default;
+
+void MovedStream::drop() {
+    if (pump) pump->finish(true);
+    pump.reset();
+    state.stream.reset();
+}
 
 MuxDriver::MuxDriver(asio::any_io_executor ex, StreamMux::Side side, Sender send, StreamConfig cfg)
     : ex_(ex), mux_(side, cfg), send_(std::move(send)), timer_(ex) {}
@@ -204,6 +263,48 @@ std::vector<std::shared_ptr<SocketPump>> MuxDriver::snapshot() const {
     out.reserve(pumps_.size());
     for (const auto& [id, pump] : pumps_) out.push_back(pump);
     return out;
+}
+
+std::optional<MovedStream> MuxDriver::detach(std::uint16_t id) {
+    auto state = mux_.detach(id);
+    if (!state) return std::nullopt;
+    std::shared_ptr<SocketPump> pump;
+    if (auto it = pumps_.find(id); it != pumps_.end()) {
+        pump = it->second;
+        pumps_.erase(it);
+        pump->park();
+    }
+    return MovedStream(std::move(*state), std::move(pump));
+}
+
+Result<std::uint16_t> MuxDriver::reattach(MovedStream s) {
+    MuxOutput out;
+    auto id = mux_.reattach(std::move(s.state), out);
+    if (!id) {
+        s.drop();
+        return id.error();
+    }
+    if (s.pump) {
+        pumps_[*id] = s.pump;
+        s.pump->rebind(shared_from_this(), *id);
+    }
+    handle(out);
+    return *id;
+}
+
+Status MuxDriver::adopt(std::uint16_t id, MovedStream s, ByteView peer_state) {
+    MuxOutput out;
+    if (auto st = mux_.adopt(id, std::move(s.state), peer_state, Clock::now(), out); !st) {
+        s.drop();
+        return st;
+    }
+    if (s.pump) {
+        pumps_[id] = s.pump;
+        s.pump->rebind(shared_from_this(), id);
+    }
+    handle(out);
+    service();
+    return {};
 }
 
 void MuxDriver::attach(std::uint16_t id, tcp::socket socket) {

@@ -17,6 +17,19 @@ namespace asio = boost::asio;
 
 class SocketPump;
 
+// A stream and the socket it carries, between two circuits: the socket stays open and
+// unread (its bytes wait in the kernel) until the stream is adopted or dropped.
+struct MovedStream {
+    DetachedStream state;
+    std::shared_ptr<SocketPump> pump;  // null if no socket was attached
+    ~MovedStream();
+    MovedStream(DetachedStream s, std::shared_ptr<SocketPump> p);
+    MovedStream(MovedStream&&) noexcept;
+    MovedStream& operator=(MovedStream&&) noexcept;
+    // Gives up on the stream: the socket is reset.
+    void drop();
+};
+
 class MuxDriver : public std::enable_shared_from_this<MuxDriver> {
   public:
     using Sender = std::function<Status(const circuit::RelayMessage&)>;
@@ -39,6 +52,14 @@ class MuxDriver : public std::enable_shared_from_this<MuxDriver> {
     // Joins a connected socket to stream `id` until either side ends.
     void attach(std::uint16_t id, asio::ip::tcp::socket socket);
     std::size_t attached() const { return pumps_.size(); }
+
+    // Takes stream `id` and its socket off this circuit (nothing is said to the other end).
+    std::optional<MovedStream> detach(std::uint16_t id);
+    // Client: continues a moved stream here (ATTACH sent); the new id, or an error (then
+    // the stream is dropped).
+    Result<std::uint16_t> reattach(MovedStream s);
+    // Exit: answers an `attach` event with the stream it names.
+    Status adopt(std::uint16_t id, MovedStream s, ByteView peer_state);
 
   private:
     friend class SocketPump;

@@ -1,5 +1,7 @@
 #include "zmesh/stream/mux.hpp"
 
+#include <algorithm>
+
 namespace zmesh::stream {
 
 using circuit::RelayCommand;
@@ -25,6 +27,8 @@ const char* to_string(EndReason r) {
             return "aborted";
         case EndReason::resource:
             return "too many streams";
+        case EndReason::expired:
+            return "stream no longer kept by the exit";
     }
     return "unknown";
 }
@@ -32,15 +36,79 @@ const char* to_string(EndReason r) {
 StreamMux::StreamMux(Side side, StreamConfig config, std::size_t circuit_window)
     : side_(side), cfg_(config), circuit_window_(circuit_window) {}
 
-Result<std::uint16_t> StreamMux::open(const std::string& target, MuxOutput& out) {
-    if (side_ != Side::client) return Errc::bad_state;
-    if (target.empty() || target.size() > kMaxTargetLength) return Errc::bad_length;
+Result<std::uint16_t> StreamMux::next_id() {
     if (entries_.size() >= kMaxStreamsPerCircuit) return Errc::exhausted;
     while (next_id_ == 0 || entries_.contains(next_id_)) ++next_id_;
-    std::uint16_t id = next_id_++;
-    entries_[id] = Entry{State::opening, std::make_unique<Stream>(cfg_)};
-    out.messages.push_back({RelayCommand::begin, id, Bytes(target.begin(), target.end())});
-    return id;
+    return next_id_++;
+}
+
+Result<std::uint16_t> StreamMux::open(const std::string& target, MuxOutput& out,
+                                      std::optional<ResumeToken> token) {
+    if (side_ != Side::client) return Errc::bad_state;
+    if (target.empty() || target.size() > kMaxTargetLength ||
+        target.find('\0') != std::string::npos)
+        return Errc::bad_length;
+    auto id = next_id();
+    if (!id) return id.error();
+    Bytes begin(target.begin(), target.end());
+    if (token) {
+        begin.push_back(0);
+        begin.insert(begin.end(), token->begin(), token->end());
+    }
+    entries_[*id] = Entry{State::opening, std::make_unique<Stream>(cfg_), token};
+    out.messages.push_back({RelayCommand::begin, *id, std::move(begin)});
+    return *id;
+}
+
+std::optional<DetachedStream> StreamMux::detach(std::uint16_t id) {
+    auto it = entries_.find(id);
+    if (it == entries_.end() || it->second.state != State::open || it->second.stream->failed())
+        return std::nullopt;
+    DetachedStream d{std::move(it->second.stream), it->second.token, it->second.first_data,
+                     it->second.last_data};
+    entries_.erase(it);
+    return d;
+}
+
+Result<std::uint16_t> StreamMux::reattach(DetachedStream s, MuxOutput& out) {
+    if (side_ != Side::client || !s.token || !s.stream) return Errc::bad_state;
+    auto id = next_id();
+    if (!id) return id.error();
+    Bytes attach(s.token->begin(), s.token->end());
+    auto state = s.stream->receive_state();
+    attach.insert(attach.end(), state.begin(), state.end());
+    entries_[*id] =
+        Entry{State::attaching, std::move(s.stream), s.token, false, s.first_data, s.last_data};
+    out.messages.push_back({RelayCommand::attach, *id, std::move(attach)});
+    return *id;
+}
+
+Status StreamMux::adopt(std::uint16_t id, DetachedStream s, ByteView peer_state, TimePoint now,
+                        MuxOutput& out) {
+    if (side_ != Side::exit || !s.stream || id == 0 || entries_.contains(id))
+        return Errc::bad_state;
+    if (auto st = s.stream->resume(peer_state, now); !st) return st;
+    auto state = s.stream->receive_state();
+    entries_[id] = Entry{State::open, std::move(s.stream), s.token, false, s.first_data,
+                         s.last_data};
+    out.messages.push_back({RelayCommand::attached, id, std::move(state)});
+    return {};
+}
+
+void StreamMux::decline_attach(std::uint16_t id, MuxOutput& out) {
+    out.messages.push_back({RelayCommand::end, id, Bytes{static_cast<std::uint8_t>(EndReason::expired)}});
+}
+
+std::optional<ResumeToken> StreamMux::token(std::uint16_t id) const {
+    auto it = entries_.find(id);
+    return it == entries_.end() ? std::nullopt : it->second.token;
+}
+
+std::vector<std::uint16_t> StreamMux::ids() const {
+    std::vector<std::uint16_t> out;
+    out.reserve(entries_.size());
+    for (const auto& [id, e] : entries_) out.push_back(id);
+    return out;
 }
 
 void StreamMux::accept(std::uint16_t id, MuxOutput& out) {
@@ -112,19 +180,11 @@ std::size_t StreamMux::in_flight() const {
 void StreamMux::on_message(const RelayMessage& m, TimePoint now, MuxOutput& out) {
     auto it = entries_.find(m.stream);
     if (m.command == RelayCommand::begin) {
-        if (side_ != Side::exit || it != entries_.end() || m.stream == 0 || m.data.empty() ||
-            m.data.size() > kMaxTargetLength) {
-            ++protocol_errors_;
-            return;
-        }
-        if (entries_.size() >= kMaxStreamsPerCircuit) {
-            out.messages.push_back({RelayCommand::end, m.stream,
-                                    Bytes{static_cast<std::uint8_t>(EndReason::resource)}});
-            return;
-        }
-        entries_[m.stream] = Entry{State::opening, std::make_unique<Stream>(cfg_)};
-        out.events.push_back(
-            {MuxEvent::Kind::begin, m.stream, std::string(m.data.begin(), m.data.end())});
+        on_begin(m, out);
+        return;
+    }
+    if (m.command == RelayCommand::attach) {
+        on_attach(m, out);
         return;
     }
     if (it == entries_.end()) {
@@ -145,6 +205,20 @@ void StreamMux::on_message(const RelayMessage& m, TimePoint now, MuxOutput& out)
             e.state = State::open;
             out.events.push_back({MuxEvent::Kind::connected, m.stream});
             return;
+        case RelayCommand::attached: {
+            if (side_ != Side::client || e.state != State::attaching) {
+                ++protocol_errors_;
+                return;
+            }
+            if (!e.stream->resume(m.data, now)) {
+                ++protocol_errors_;
+                abort(m.stream, EndReason::protocol, out);
+                return;
+            }
+            e.state = State::open;
+            out.events.push_back({MuxEvent::Kind::resumed, m.stream});
+            return;
+        }
         case RelayCommand::end: {
             auto reason =
                 m.data.size() == 1 ? static_cast<EndReason>(m.data[0]) : EndReason::protocol;
@@ -177,6 +251,53 @@ void StreamMux::on_message(const RelayMessage& m, TimePoint now, MuxOutput& out)
             ++protocol_errors_;
             return;
     }
+}
+
+void StreamMux::on_begin(const RelayMessage& m, MuxOutput& out) {
+    // target | 0 | token, or just the target.
+    auto nul = std::find(m.data.begin(), m.data.end(), std::uint8_t{0});
+    auto target_len = static_cast<std::size_t>(nul - m.data.begin());
+    bool has_token = nul != m.data.end();
+    if (side_ != Side::exit || entries_.contains(m.stream) || m.stream == 0 || target_len == 0 ||
+        target_len > kMaxTargetLength ||
+        (has_token && m.data.size() != target_len + 1 + sizeof(ResumeToken))) {
+        ++protocol_errors_;
+        return;
+    }
+    if (entries_.size() >= kMaxStreamsPerCircuit) {
+        out.messages.push_back(
+            {RelayCommand::end, m.stream, Bytes{static_cast<std::uint8_t>(EndReason::resource)}});
+        return;
+    }
+    std::optional<ResumeToken> token;
+    if (has_token) {
+        token.emplace();
+        std::copy(nul + 1, m.data.end(), token->begin());
+    }
+    entries_[m.stream] = Entry{State::opening, std::make_unique<Stream>(cfg_), token};
+    MuxEvent ev{MuxEvent::Kind::begin, m.stream, std::string(m.data.begin(), nul)};
+    ev.token = token;
+    out.events.push_back(std::move(ev));
+}
+
+void StreamMux::on_attach(const RelayMessage& m, MuxOutput& out) {
+    // token (16) | the client's receive state (an ACK payload, checked by adopt()).
+    constexpr std::size_t kMaxState = 7 + 8 * kMaxSackBlocks;
+    if (side_ != Side::exit || entries_.contains(m.stream) || m.stream == 0 ||
+        m.data.size() <= sizeof(ResumeToken) || m.data.size() > sizeof(ResumeToken) + kMaxState) {
+        ++protocol_errors_;
+        return;
+    }
+    if (entries_.size() >= kMaxStreamsPerCircuit) {
+        out.messages.push_back(
+            {RelayCommand::end, m.stream, Bytes{static_cast<std::uint8_t>(EndReason::resource)}});
+        return;
+    }
+    MuxEvent ev{MuxEvent::Kind::attach, m.stream};
+    ev.token.emplace();
+    std::copy_n(m.data.begin(), sizeof(ResumeToken), ev.token->begin());
+    ev.peer_state.assign(m.data.begin() + sizeof(ResumeToken), m.data.end());
+    out.events.push_back(std::move(ev));
 }
 
 void StreamMux::poll(TimePoint now, MuxOutput& out) {
@@ -212,8 +333,10 @@ void StreamMux::poll(TimePoint now, MuxOutput& out) {
 
 std::optional<TimePoint> StreamMux::next_timer() const {
     std::optional<TimePoint> t;
-    for (const auto& [id, e] : entries_)
+    for (const auto& [id, e] : entries_) {
+        if (e.state == State::attaching) continue;  // its timers wait for ATTACHED
         if (auto s = e.stream->next_timer(); s && (!t || *s < *t)) t = s;
+    }
     return t;
 }
 

@@ -22,11 +22,16 @@ enum class EndReason : std::uint8_t {
     protocol = 7,  // a malformed message
     aborted = 8,   // closed by one end without finishing
     resource = 9,  // too many streams
+    expired = 10,  // ATTACH for a stream the exit no longer keeps
 };
 const char* to_string(EndReason r);
 
 inline constexpr std::size_t kMaxTargetLength = 255;
 inline constexpr std::size_t kMaxStreamsPerCircuit = 1024;
+
+// Names a stream across circuits, known only to the client and the exit (it travels
+// inside the onion layers). BEGIN carries it after the target: target | 0 | token.
+using ResumeToken = ByteArray<16>;
 
 struct MuxEvent {
     enum class Kind {
@@ -34,6 +39,9 @@ struct MuxEvent {
         connected,  // client: the exit connected the stream
         ended,      // the stream is gone (reason says why)
         readable,   // bytes are waiting in read()
+        attach,     // exit: the client moves stream `token` to this circuit as `stream`;
+                    // answer adopt() or decline_attach()
+        resumed,    // client: the exit took the stream over on this circuit
     };
     Kind kind;
     std::uint16_t stream = 0;
@@ -43,6 +51,16 @@ struct MuxEvent {
     // the last DATA received (a throughput measurement when the stream carried enough).
     std::uint64_t bytes_received = 0;
     Duration receive_time{};
+    std::optional<ResumeToken> token;  // begin (when resumable) and attach
+    Bytes peer_state;                  // attach: the client's receive state
+};
+
+// A stream taken off its circuit, with everything needed to continue it on another.
+struct DetachedStream {
+    std::unique_ptr<Stream> stream;
+    std::optional<ResumeToken> token;
+    TimePoint first_data{};
+    TimePoint last_data{};
 };
 
 struct MuxOutput {
@@ -66,8 +84,10 @@ class StreamMux {
     enum class Side { client, exit };
     StreamMux(Side side, StreamConfig config = {}, std::size_t circuit_window = 4096);
 
-    // Client: asks the exit for a stream to "host:port".
-    Result<std::uint16_t> open(const std::string& target, MuxOutput& out);
+    // Client: asks the exit for a stream to "host:port"; with a token the stream can later
+    // move to another circuit to the same exit.
+    Result<std::uint16_t> open(const std::string& target, MuxOutput& out,
+                               std::optional<ResumeToken> token = std::nullopt);
     // Exit: the connection for a BEGIN succeeded or failed.
     void accept(std::uint16_t id, MuxOutput& out);
     void refuse(std::uint16_t id, EndReason reason, MuxOutput& out);
@@ -79,6 +99,18 @@ class StreamMux {
     void shutdown(std::uint16_t id);
     // Ends the stream now, telling the other end.
     void abort(std::uint16_t id, EndReason reason, MuxOutput& out);
+
+    // Moving streams between circuits. detach() takes an open stream off this mux without
+    // a word to the other end. Client: reattach() puts it on this (new) circuit under a new
+    // id and sends ATTACH; the stream waits for ATTACHED (event `resumed`) or END.
+    // Exit: adopt() answers an `attach` event with the stream it names.
+    std::optional<DetachedStream> detach(std::uint16_t id);
+    Result<std::uint16_t> reattach(DetachedStream s, MuxOutput& out);
+    Status adopt(std::uint16_t id, DetachedStream s, ByteView peer_state, TimePoint now,
+                 MuxOutput& out);
+    void decline_attach(std::uint16_t id, MuxOutput& out);
+    std::optional<ResumeToken> token(std::uint16_t id) const;
+    std::vector<std::uint16_t> ids() const;
 
     void on_message(const circuit::RelayMessage& m, TimePoint now, MuxOutput& out);
     void poll(TimePoint now, MuxOutput& out);
@@ -96,15 +128,19 @@ class StreamMux {
     std::uint64_t protocol_errors() const { return protocol_errors_; }
 
   private:
-    enum class State { opening, open };
+    enum class State { opening, open, attaching };
     struct Entry {
         State state = State::opening;
         std::unique_ptr<Stream> stream;
+        std::optional<ResumeToken> token;
         bool announced_readable = false;
         TimePoint first_data{};  // first and last DATA received (throughput measurement)
         TimePoint last_data{};
     };
     void end(std::uint16_t id, EndReason reason, MuxOutput& out);
+    Result<std::uint16_t> next_id();
+    void on_begin(const circuit::RelayMessage& m, MuxOutput& out);
+    void on_attach(const circuit::RelayMessage& m, MuxOutput& out);
 
     Side side_;
     StreamConfig cfg_;

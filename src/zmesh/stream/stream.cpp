@@ -94,7 +94,7 @@ void Stream::poll(TimePoint now, std::size_t budget, std::vector<Outgoing>& out)
         Duration reorder = std::max(Duration(milliseconds(1)), srtt_ / 4);
         for (std::size_t i = 0; i < flight_.size(); ++i) {
             Segment& s = flight_[i];
-            if (s.sacked || s.sent + reorder >= latest_delivered_sent_) continue;
+            if (s.sacked || s.resend || s.sent + reorder >= latest_delivered_sent_) continue;
             ++stats_.fast_retransmits;
             if (!in_recovery_) {
                 // Random loss is not congestion (delay is the signal here): back off by
@@ -108,8 +108,19 @@ void Stream::poll(TimePoint now, std::size_t budget, std::vector<Outgoing>& out)
             send_segment(snd_una_ + static_cast<std::uint32_t>(i), s, now, out);
         }
     }
+    // Segments lost with an old path, oldest first, as the congestion window allows
+    // (those still waiting do not count as in the network).
+    while (!resend_.empty() &&
+           (resend_.size() >= in_flight() || in_flight() - resend_.size() < cwnd_)) {
+        std::uint32_t seq = resend_.front();
+        resend_.pop_front();
+        Segment* s = segment(seq);
+        if (s == nullptr || !s->resend) continue;
+        s->resend = false;
+        if (!s->sacked) send_segment(seq, *s, now, out);
+    }
     // New data within the congestion window, the peer's window and the circuit's budget.
-    while (budget > 0 && in_flight() < cwnd_ && snd_nxt_ - snd_una_ < peer_window_ &&
+    while (resend_.empty() && budget > 0 && in_flight() < cwnd_ && snd_nxt_ - snd_una_ < peer_window_ &&
            (!unsent_.empty() || (fin_queued_ && !fin_sent_))) {
         Segment s;
         std::size_t n = std::min(unsent_.size(), kSegmentSize);
@@ -148,7 +159,7 @@ std::optional<TimePoint> Stream::next_timer() const {
     return t;
 }
 
-void Stream::queue_ack(std::vector<Outgoing>& out) {
+Bytes Stream::receive_state() const {
     std::uint32_t window = receive_capacity();
     std::vector<std::pair<std::uint32_t, std::uint32_t>> blocks;
     for (const auto& [seq, seg] : out_of_order_) {
@@ -168,11 +179,33 @@ void Stream::queue_ack(std::vector<Outgoing>& out) {
         store_u32_be(data.data() + kAckHeader + 8 * i, blocks[i].first);
         store_u32_be(data.data() + kAckHeader + 8 * i + 4, blocks[i].second);
     }
-    out.push_back({RelayCommand::ack, std::move(data)});
+    return data;
+}
+
+void Stream::queue_ack(std::vector<Outgoing>& out) {
+    out.push_back({RelayCommand::ack, receive_state()});
     ++stats_.acks_sent;
     window_update_ = false;
     unacked_segments_ = 0;
     ack_due_.reset();
+}
+
+Status Stream::resume(ByteView peer_state, TimePoint now) {
+    if (auto st = on_ack(peer_state, now); !st) return st;
+    resend_.clear();
+    for (std::uint32_t seq = snd_una_; seq < snd_nxt_; ++seq) {
+        Segment& s = flight_[seq - snd_una_];
+        if (s.sacked) continue;
+        s.sent = now;  // restarts its timer: it has not been lost on the new path yet
+        s.resend = true;
+        resend_.push_back(seq);
+    }
+    base_rtt_ = Duration::max();
+    round_min_rtt_ = Duration::max();
+    round_end_ = snd_nxt_;
+    in_recovery_ = false;
+    sack_dirty_ = false;
+    return {};
 }
 
 Status Stream::on_data(ByteView payload, TimePoint now, std::vector<Outgoing>& out) {

@@ -86,6 +86,14 @@ class Stream {
     Status on_ack(ByteView payload, TimePoint now);
     std::optional<TimePoint> next_timer() const;
 
+    // --- moving to another circuit (the old one died) ---
+    // What this end has received, as an ACK payload: the peer resumes from it.
+    Bytes receive_state() const;
+    // Continues on a new path from the peer's receive state: segments it lacks were lost
+    // with the old path and go out again (paced by the congestion window), the RTT
+    // baseline starts over.
+    Status resume(ByteView peer_state, TimePoint now);
+
     std::uint32_t cwnd() const { return cwnd_; }
     // Application bytes written into and read out of this stream so far.
     std::uint64_t bytes_written() const { return bytes_written_; }
@@ -101,6 +109,7 @@ class Stream {
         TimePoint sent{};
         int transmissions = 0;
         bool sacked = false;
+        bool resend = false;  // waiting in resend_
     };
     void send_segment(std::uint32_t seq, Segment& s, TimePoint now, std::vector<Outgoing>& out);
     void queue_ack(std::vector<Outgoing>& out);
@@ -115,6 +124,7 @@ class Stream {
     bool fin_queued_ = false;
     bool fin_sent_ = false;
     std::deque<Segment> flight_;  // segments snd_una_ .. snd_nxt_
+    std::deque<std::uint32_t> resend_;  // lost with an old path, to send again
     std::uint32_t snd_una_ = 0;
     std::uint64_t bytes_written_ = 0;
     std::uint64_t bytes_read_ = 0;
