@@ -14,6 +14,7 @@ namespace zmesh::circuit {
 namespace {
 
 using std::chrono::seconds;
+using std::chrono::milliseconds;
 
 struct RelayNode {
     crypto::Identity identity = crypto::Identity::generate();
@@ -347,6 +348,34 @@ TEST(Circuit, idle_circuits_time_out_everywhere) {
     net.tick(seconds(61));
     EXPECT_EQ(net.relay_circuits(), 0u);
     EXPECT_EQ(net.last(ClientEvent::Kind::closed)->reason, DestroyReason::timeout);
+}
+
+TEST(Circuit, a_hop_that_stops_answering_is_found_by_liveness_probes) {
+    Net net(3);
+    net.echo = false;  // the exit answers nothing: only probes come back
+    CircuitHandle h = net.build(3);
+    net.send(h, data_message(1, 10, 1));
+    net.tick(milliseconds(100));
+    EXPECT_EQ(net.client.stats().probes_sent, 0u);  // not silent for long enough yet
+    net.tick(milliseconds(100));
+    EXPECT_EQ(net.client.stats().probes_sent, 1u);  // every hop answered at once
+    net.tick(seconds(1));
+    EXPECT_EQ(net.client.stats().probes_sent, 1u);  // the answers count as hearing back
+    ASSERT_TRUE(net.client.is_built(h));
+    ASSERT_EQ(net.client.list().at(0).hop_rtt.size(), 3u);
+    // The middle relay dies: nothing reaches it or comes from it.
+    net.tamper = [](Wire& w) { return w.to != 2 && w.from != 2; };
+    net.send(h, data_message(1, 10, 2));
+    net.tick(milliseconds(200));
+    EXPECT_EQ(net.client.stats().probes_sent, 2u);
+    EXPECT_TRUE(net.client.is_built(h));  // the probe has not timed out yet
+    net.tick(milliseconds(250));
+    EXPECT_FALSE(net.client.is_built(h));
+    const ClientEvent* closed = net.last(ClientEvent::Kind::closed);
+    ASSERT_NE(closed, nullptr);
+    EXPECT_EQ(closed->reason, DestroyReason::timeout);
+    EXPECT_EQ(closed->failed_hop, 1u);  // the first hop that did not answer
+    EXPECT_EQ(net.client.stats().dead_hops, 1u);
 }
 
 TEST(Circuit, unreachable_next_hop_fails_the_build) {

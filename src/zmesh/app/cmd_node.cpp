@@ -436,6 +436,7 @@ bool Daemon::start() {
     if (nc.relay.exit) {
         exit::ExitConfig ec2;
         ec2.policy = *exit_policy();
+        ec2.resume_grace = std::chrono::seconds(cfg_.integer("circuit.resume_grace_seconds"));
         exit_ = std::make_unique<exit::ExitService>(*node_, ec2);
     }
     link_->start();
@@ -756,8 +757,15 @@ control::Snapshot Daemon::snapshot() {
                               {{"streams_opened", es.streams_opened},
                                {"refused_policy", es.refused_policy},
                                {"resolve_failed", es.resolve_failed},
-                               {"connect_failed", es.connect_failed}},
+                               {"connect_failed", es.connect_failed},
+                               {"streams_parked", es.streams_parked},
+                               {"streams_resumed", es.streams_resumed},
+                               {"resume_expired", es.resume_expired},
+                               {"resume_unknown", es.resume_unknown}},
                               l);
+        snap.add("zmesh_exit_parked_streams",
+                 "Exit: streams of dead circuits waiting for their client to move them.",
+                 control::MetricType::gauge, l, static_cast<double>(exit_->parked()));
     }
     snap.add("zmesh_uptime_seconds", "Seconds since the daemon started.",
              control::MetricType::gauge, l,

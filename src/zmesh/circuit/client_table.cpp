@@ -21,6 +21,12 @@ struct ClientTable::Circuit {
     TimePoint last_hop_done{};
     std::vector<Duration> hop_times;
     bool built = false;
+    // liveness
+    std::optional<TimePoint> awaiting_since;  // first cell sent since we last heard back
+    std::optional<TimePoint> probe_sent;
+    std::uint64_t probe_id = 0;
+    std::vector<bool> answered;
+    std::vector<Duration> hop_rtt;
 };
 
 ClientTable::ClientTable(ClientConfig config) : cfg_(config) {}
@@ -86,14 +92,15 @@ void ClientTable::on_link_closed(PeerRef peer, ClientOutput& out) {
     for (Circuit* c : hit) fail(*c, DestroyReason::connect_failed, false, out);
 }
 
-void ClientTable::fail(Circuit& c, DestroyReason reason, bool send_destroy, ClientOutput& out) {
+void ClientTable::fail(Circuit& c, DestroyReason reason, bool send_destroy, ClientOutput& out,
+                       std::optional<std::size_t> dead_hop) {
     if (send_destroy && c.link) out.cells.push_back({c.link->peer, make_destroy(*c.link, reason)});
     if (c.link) index_.erase(*c.link);
     if (c.link_request) pending_links_.erase(*c.link_request);
     ClientEvent ev{c.built ? ClientEvent::Kind::closed : ClientEvent::Kind::failed, c.handle,
                    reason};
     for (const auto& hop : c.path) ev.path.push_back(hop.hop.id);
-    ev.failed_hop = c.forward.size();
+    ev.failed_hop = dead_hop.value_or(c.forward.size());
     ++(c.built ? stats_.circuits_closed : stats_.circuits_failed);
     if (!c.built && c.path.size() <= kMaxHops) ++stats_.failed_by_hops[c.path.size()];
     out.events.push_back(std::move(ev));
@@ -104,7 +111,7 @@ std::vector<CircuitInfo> ClientTable::list() const {
     std::vector<CircuitInfo> out;
     out.reserve(circuits_.size());
     for (const auto& [h, c] : circuits_) {
-        CircuitInfo info{h, c->built, c->started, {}};
+        CircuitInfo info{h, c->built, c->started, {}, c->hop_rtt};
         for (const auto& hop : c->path) info.path.push_back(hop.hop.id);
         out.push_back(std::move(info));
     }
@@ -141,6 +148,8 @@ void ClientTable::on_hop_done(Circuit& c, ByteView reply, TimePoint now, ClientO
     std::size_t done = c.forward.size();
     if (done == c.path.size()) {
         c.built = true;
+        c.hop_rtt = c.hop_times;  // a first estimate (it includes the handshakes)
+        c.answered.assign(c.path.size(), false);
         ++stats_.circuits_built;
         ++stats_.built_by_hops[c.path.size()];
         ClientEvent ev{ClientEvent::Kind::built, c.handle};
@@ -176,10 +185,12 @@ Status ClientTable::send_to_hop(Circuit& c, std::size_t hop, const RelayMessage&
     return {};
 }
 
-Status ClientTable::send(CircuitHandle h, const RelayMessage& m, TimePoint, ClientOutput& out) {
+Status ClientTable::send(CircuitHandle h, const RelayMessage& m, TimePoint now,
+                         ClientOutput& out) {
     Circuit* c = find(h);
     if (c == nullptr) return Errc::unknown_peer;
     if (!c->built) return Errc::bad_state;
+    if (!c->awaiting_since) c->awaiting_since = now;
     return send_to_hop(*c, c->forward.size() - 1, m, out);
 }
 
@@ -230,6 +241,7 @@ void ClientTable::on_cell(PeerRef from, const wire::Cell& cell, TimePoint now, C
         return;
     }
     ++stats_.cells_received;
+    c.awaiting_since.reset();  // the circuit carries
     if (msg->command == RelayCommand::fragment) {
         auto whole = c.reassembler.add(*msg);
         if (!whole) {
@@ -251,6 +263,10 @@ void ClientTable::on_cell(PeerRef from, const wire::Cell& cell, TimePoint now, C
         return;
     }
     if (msg->command == RelayCommand::drop) return;
+    if (msg->command == RelayCommand::pong) {
+        on_pong(c, *hop, msg->data, now);
+        return;
+    }
     ClientEvent ev{ClientEvent::Kind::message, c.handle};
     ev.hop = *hop;
     ev.message = std::move(*msg);
@@ -259,9 +275,64 @@ void ClientTable::on_cell(PeerRef from, const wire::Cell& cell, TimePoint now, C
 
 void ClientTable::on_tick(TimePoint now, ClientOutput& out) {
     std::vector<Circuit*> late;
-    for (auto& [h, c] : circuits_)
+    std::vector<Circuit*> built;
+    for (auto& [h, c] : circuits_) {
         if (!c->built && now - c->started >= cfg_.build_timeout) late.push_back(c.get());
+        if (c->built) built.push_back(c.get());
+    }
     for (Circuit* c : late) fail(*c, DestroyReason::timeout, true, out);
+    for (Circuit* c : built) check_liveness(*c, now, out);
+}
+
+namespace {
+
+Duration longest(const std::vector<Duration>& v) {
+    return v.empty() ? Duration{} : *std::max_element(v.begin(), v.end());
+}
+
+}  // namespace
+
+void ClientTable::check_liveness(Circuit& c, TimePoint now, ClientOutput& out) {
+    if (cfg_.stall_after == Duration{} || cfg_.probe_timeout == Duration{}) return;
+    Duration rtt = longest(c.hop_rtt);
+    if (c.probe_sent) {
+        if (now - *c.probe_sent < std::max(cfg_.probe_timeout, 4 * rtt)) return;
+        auto silent = std::find(c.answered.begin(), c.answered.end(), false);
+        c.probe_sent.reset();
+        if (silent == c.answered.end()) return;
+        ++stats_.dead_hops;
+        fail(c, DestroyReason::timeout, true, out,
+             static_cast<std::size_t>(silent - c.answered.begin()));
+        return;
+    }
+    if (c.awaiting_since && now - *c.awaiting_since >= std::max(cfg_.stall_after, 3 * rtt))
+        (void)probe(c.handle, now, out);
+}
+
+Status ClientTable::probe(CircuitHandle h, TimePoint now, ClientOutput& out) {
+    Circuit* c = find(h);
+    if (c == nullptr) return Errc::unknown_peer;
+    if (!c->built) return Errc::bad_state;
+    if (c->probe_sent) return {};
+    ++c->probe_id;
+    Bytes id(8);
+    store_u64_be(id.data(), c->probe_id);
+    for (std::size_t hop = 0; hop < c->forward.size(); ++hop)
+        if (auto st = send_to_hop(*c, hop, {RelayCommand::ping, 0, id}, out); !st) return st;
+    c->probe_sent = now;
+    c->answered.assign(c->path.size(), false);
+    ++stats_.probes_sent;
+    return {};
+}
+
+void ClientTable::on_pong(Circuit& c, std::size_t hop, ByteView data, TimePoint now) {
+    if (!c.probe_sent || data.size() != 8 || load_u64_be(data.data()) != c.probe_id ||
+        hop >= c.answered.size())
+        return;  // a late answer to an earlier probe, or not ours
+    c.answered[hop] = true;
+    if (hop < c.hop_rtt.size()) c.hop_rtt[hop] = now - *c.probe_sent;
+    if (std::all_of(c.answered.begin(), c.answered.end(), [](bool b) { return b; }))
+        c.probe_sent.reset();
 }
 
 }  // namespace zmesh::circuit

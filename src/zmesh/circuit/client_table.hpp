@@ -33,7 +33,8 @@ struct ClientEvent {
     Duration build_time{};  // built
     // built: each hop's share of the build (CREATE or EXTEND sent to its answer).
     std::vector<Duration> hop_times;
-    // built and failed: the relays of the circuit; failed: the hop it failed at.
+    // built, failed and closed: the relays of the circuit. failed: the hop it failed at;
+    // closed: the hop that stopped answering probes, or path.size() when none did.
     std::vector<crypto::NodeId> path;
     std::size_t failed_hop = 0;
 };
@@ -63,6 +64,8 @@ struct ClientStats {
     std::array<std::uint64_t, kMaxHops + 1> built_by_hops{};
     std::array<std::uint64_t, kMaxHops + 1> failed_by_hops{};
     Histogram build_seconds;  // first CREATE sent to last EXTENDED
+    std::uint64_t probes_sent = 0;  // liveness probes (a PING to every hop)
+    std::uint64_t dead_hops = 0;    // circuits closed because a hop stopped answering
 };
 
 // A circuit as the control API shows it.
@@ -71,6 +74,9 @@ struct CircuitInfo {
     bool built = false;
     TimePoint started{};
     std::vector<crypto::NodeId> path;
+    // Round-trip time to each hop: from the last liveness probe it answered, else from
+    // the build.
+    std::vector<Duration> hop_rtt;
 };
 
 struct ClientConfig {
@@ -79,6 +85,12 @@ struct ClientConfig {
     HandshakeType handshake = HandshakeType::ntor_x25519_mlkem768;
     std::size_t max_circuits = 1024;
     Duration build_timeout = std::chrono::seconds(30);
+    // Liveness: a built circuit that was sent cells and has carried nothing back for
+    // `stall_after` (at least; 3 round trips when that is longer) is probed with a PING to
+    // every hop; a hop that has not answered within `probe_timeout` (or 4 round trips) is
+    // dead and the circuit is closed. Zero turns probing off.
+    Duration stall_after = std::chrono::milliseconds(150);
+    Duration probe_timeout = std::chrono::milliseconds(200);
 };
 
 class ClientTable {
@@ -96,6 +108,8 @@ class ClientTable {
     Status send(CircuitHandle h, const RelayMessage& m, TimePoint now, ClientOutput& out);
     void close(CircuitHandle h, ClientOutput& out);
     void on_tick(TimePoint now, ClientOutput& out);
+    // Sends a PING to every hop of a built circuit (at most one probe at a time).
+    Status probe(CircuitHandle h, TimePoint now, ClientOutput& out);
 
     bool is_built(CircuitHandle h) const;
     // Whether a cell on this link circuit belongs to one of our circuits.
@@ -110,7 +124,10 @@ class ClientTable {
   private:
     struct Circuit;
     Circuit* find(CircuitHandle h);
-    void fail(Circuit& c, DestroyReason reason, bool send_destroy, ClientOutput& out);
+    void fail(Circuit& c, DestroyReason reason, bool send_destroy, ClientOutput& out,
+              std::optional<std::size_t> dead_hop = std::nullopt);
+    void on_pong(Circuit& c, std::size_t hop, ByteView data, TimePoint now);
+    void check_liveness(Circuit& c, TimePoint now, ClientOutput& out);
     void on_hop_done(Circuit& c, ByteView reply, TimePoint now, ClientOutput& out);
     Status send_to_hop(Circuit& c, std::size_t hop, const RelayMessage& m, ClientOutput& out);
 

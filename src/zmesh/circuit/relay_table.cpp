@@ -231,6 +231,16 @@ void RelayTable::on_message(Circuit& c, const Body& body, TimePoint now, RelayOu
     switch (msg->command) {
         case RelayCommand::drop:
             return;
+        case RelayCommand::ping:
+            // Liveness probe from the client: echoed, so it learns this hop answers and
+            // how far away it is. The data is the client's probe number, nothing else.
+            if (msg->data.size() > kMaxPingData) {
+                ++stats_.drop_malformed;
+                destroy(c.prev, DestroyReason::protocol, out);
+                return;
+            }
+            originate(c, {RelayCommand::pong, 0, std::move(msg->data)}, out);
+            return;
         case RelayCommand::extend: {
             auto ext = decode_extend(msg->data);
             if (!ext || c.next || c.link_request || c.awaiting_created) {

@@ -124,6 +124,11 @@ const std::vector<Option>& options() {
         {"circuit", "preemptive_circuits", T::integer, std::int64_t{2},
          "Client: circuits kept built ahead of need, so new streams start at once.",
          int_range(0, 16), true},
+        {"circuit", "resume_grace_seconds", T::integer, std::int64_t{30},
+         "Streams outlive the death of a relay: for this long the exit keeps the streams of a "
+         "dead circuit and the client tries to move them to a new circuit to the same exit (0: "
+         "streams end with their circuit).",
+         int_range(0, 600)},
         {"circuit", "max_circuits", T::integer, std::int64_t{65536},
          "Circuits this relay carries at most.", int_range(1, 1 << 20)},
         {"circuit", "idle_timeout_seconds", T::integer, std::int64_t{600},

@@ -8,6 +8,9 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <charconv>
 
+#include "zmesh/crypto/hash.hpp"
+#include "zmesh/crypto/secure.hpp"
+
 namespace zmesh::exit {
 
 namespace asio = boost::asio;
@@ -36,18 +39,26 @@ std::optional<Target> parse_target(std::string_view text, bool allow_port_zero) 
     return Target{std::string(host), static_cast<std::uint16_t>(p)};
 }
 
+namespace {
+
+ByteArray<32> token_key(const stream::ResumeToken& t) {
+    return crypto::sha256(t);
+}
+
+}  // namespace
+
 ExitService::ExitService(circuit::CircuitNode& node, ExitConfig config)
-    : node_(node), cfg_(std::move(config)) {
+    : node_(node), cfg_(std::move(config)), sweep_timer_(node.link().executor()) {
     node_.on_exit_message([this](const circuit::LinkCircuit& lc, const circuit::RelayMessage& m) {
         driver_for(lc)->deliver(m);
     });
-    node_.on_exit_closed([this](const circuit::LinkCircuit& lc) {
-        auto it = drivers_.find({lc.peer, lc.id});
-        if (it == drivers_.end()) return;
-        auto driver = it->second;
-        drivers_.erase(it);
-        driver->close_all(EndReason::aborted);
-    });
+    node_.on_exit_closed([this](const circuit::LinkCircuit& lc) { on_circuit_closed(lc); });
+}
+
+ExitService::~ExitService() {
+    sweep_timer_.cancel();
+    for (auto& [k, r] : resumable_)
+        if (r.parked) r.parked->drop();
 }
 
 std::shared_ptr<stream::MuxDriver> ExitService::driver_for(const circuit::LinkCircuit& lc) {
@@ -58,11 +69,131 @@ std::shared_ptr<stream::MuxDriver> ExitService::driver_for(const circuit::LinkCi
         node_.link().executor(), stream::StreamMux::Side::exit,
         [this, lc](const circuit::RelayMessage& m) { return node_.exit_reply(lc, m); },
         cfg_.stream);
-    driver->on_event([this, lc](const stream::MuxEvent& e) {
-        if (e.kind == stream::MuxEvent::Kind::begin) on_begin(lc, e.stream, e.target);
+    driver->on_event([this, lc, key](const stream::MuxEvent& e) {
+        switch (e.kind) {
+            case stream::MuxEvent::Kind::begin:
+                if (e.token && cfg_.resume_grace.count() > 0) {
+                    auto k = token_key(*e.token);
+                    // A token already in use is not indexed twice: that stream just cannot
+                    // move.
+                    if (!resumable_.contains(k)) resumable_[k] = {*e.token, key, e.stream, {}, {}};
+                }
+                on_begin(lc, e.stream, e.target);
+                break;
+            case stream::MuxEvent::Kind::attach:
+                on_attach(lc, e);
+                break;
+            case stream::MuxEvent::Kind::ended:
+                forget(key, e.stream);
+                break;
+            default:
+                break;
+        }
     });
     drivers_[key] = driver;
     return driver;
+}
+
+void ExitService::forget(const DriverKey& circuit, std::uint16_t id) {
+    std::erase_if(resumable_, [&](const auto& kv) {
+        return !kv.second.parked && kv.second.circuit == circuit && kv.second.stream == id;
+    });
+}
+
+// The circuit died (or was closed): streams the client may resume wait, with their
+// sockets, for a grace period; the others end.
+void ExitService::on_circuit_closed(const circuit::LinkCircuit& lc) {
+    DriverKey key{lc.peer, lc.id};
+    auto it = drivers_.find(key);
+    if (it == drivers_.end()) return;
+    auto driver = it->second;
+    drivers_.erase(it);
+    auto expires = stream::Clock::now() + cfg_.resume_grace;
+    for (auto& [k, r] : resumable_) {
+        if (r.parked || r.circuit != key) continue;
+        auto moved = driver->detach(r.stream);
+        if (!moved) continue;  // not open yet: it ends with the circuit
+        if (parked_count_ >= cfg_.max_parked) {
+            moved->drop();
+            ++stats_.resume_expired;
+            continue;
+        }
+        r.parked.emplace(std::move(*moved));
+        r.expires = expires;
+        ++parked_count_;
+        ++stats_.streams_parked;
+    }
+    std::erase_if(resumable_, [&](const auto& kv) {
+        return !kv.second.parked && kv.second.circuit == key;
+    });
+    driver->close_all(EndReason::aborted);
+    arm_sweep();
+}
+
+// ATTACH: the client moves a stream here. It may be parked (its circuit died here first)
+// or still on a circuit this node believes alive (the client noticed first).
+void ExitService::on_attach(const circuit::LinkCircuit& lc, const stream::MuxEvent& e) {
+    auto driver = driver_for(lc);
+    auto decline = [&] {
+        ++stats_.resume_unknown;
+        stream::MuxOutput out;
+        driver->mux().decline_attach(e.stream, out);
+        driver->send_now(out);
+    };
+    auto it = e.token ? resumable_.find(token_key(*e.token)) : resumable_.end();
+    if (it == resumable_.end() || !crypto::ct_equal(it->second.token, *e.token)) {
+        decline();
+        return;
+    }
+    Resumable& r = it->second;
+    std::optional<stream::MovedStream> moved;
+    if (r.parked) {
+        moved = std::move(r.parked);
+        r.parked.reset();
+        --parked_count_;
+    } else if (auto d = drivers_.find(r.circuit); d != drivers_.end()) {
+        moved = d->second->detach(r.stream);
+    }
+    if (!moved) {
+        resumable_.erase(it);
+        decline();
+        return;
+    }
+    if (!driver->adopt(e.stream, std::move(*moved), e.peer_state)) {
+        resumable_.erase(it);
+        decline();
+        return;
+    }
+    r.circuit = {lc.peer, lc.id};
+    r.stream = e.stream;
+    ++stats_.streams_resumed;
+}
+
+void ExitService::arm_sweep() {
+    if (sweep_armed_ || parked_count_ == 0) return;
+    sweep_armed_ = true;
+    sweep_timer_.expires_after(std::chrono::seconds(1));
+    sweep_timer_.async_wait([this](boost::system::error_code ec) {
+        if (ec) return;  // cancelled: the service is going away
+        sweep_armed_ = false;
+        sweep();
+        arm_sweep();
+    });
+}
+
+void ExitService::sweep() {
+    auto now = stream::Clock::now();
+    for (auto it = resumable_.begin(); it != resumable_.end();) {
+        auto& r = it->second;
+        if (!r.parked || r.expires > now) {
+            ++it;
+            continue;
+        }
+        r.parked->drop();
+        --parked_count_;
+        ++stats_.resume_expired;
+        it = resumable_.erase(it);
+    }
 }
 
 void ExitService::on_begin(const circuit::LinkCircuit& lc, std::uint16_t id,

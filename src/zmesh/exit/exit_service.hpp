@@ -17,12 +17,20 @@ struct ExitStats {
     std::uint64_t refused_policy = 0;
     std::uint64_t resolve_failed = 0;
     std::uint64_t connect_failed = 0;
+    std::uint64_t streams_parked = 0;   // kept when their circuit died, for the client to resume
+    std::uint64_t streams_resumed = 0;  // moved to a new circuit by the client
+    std::uint64_t resume_expired = 0;   // parked past the grace period, or pushed out
+    std::uint64_t resume_unknown = 0;   // ATTACH naming no stream we keep
 };
 
 struct ExitConfig {
     ExitPolicy policy;
     std::chrono::milliseconds connect_timeout{10000};
     stream::StreamConfig stream;
+    // How long the streams of a dead circuit wait for the client to move them to a new
+    // circuit (0: not at all), and how many may wait at once.
+    std::chrono::seconds resume_grace{30};
+    std::size_t max_parked = 4096;
 };
 
 // "host:port" or "[v6]:port"; nullopt when malformed. Port 0 is refused unless allowed
@@ -36,18 +44,39 @@ std::optional<Target> parse_target(std::string_view text, bool allow_port_zero =
 class ExitService {
   public:
     ExitService(circuit::CircuitNode& node, ExitConfig config);
+    ~ExitService();
     // For connections opened afterwards (SIGHUP).
     void set_policy(ExitPolicy policy) { cfg_.policy = std::move(policy); }
     const ExitStats& stats() const { return stats_; }
     std::size_t circuits() const { return drivers_.size(); }
+    std::size_t parked() const { return parked_count_; }
 
   private:
+    using DriverKey = std::pair<std::uint64_t, std::uint32_t>;  // link peer, circuit id
+    using TokenKey = ByteArray<32>;  // SHA-256 of the token: lookups never time the token
+    // A stream the client may move: where it lives, or parked between circuits.
+    struct Resumable {
+        stream::ResumeToken token;
+        DriverKey circuit{};
+        std::uint16_t stream = 0;
+        std::optional<stream::MovedStream> parked;
+        stream::TimePoint expires{};
+    };
     std::shared_ptr<stream::MuxDriver> driver_for(const circuit::LinkCircuit& lc);
     void on_begin(const circuit::LinkCircuit& lc, std::uint16_t id, const std::string& target);
+    void on_attach(const circuit::LinkCircuit& lc, const stream::MuxEvent& e);
+    void on_circuit_closed(const circuit::LinkCircuit& lc);
+    void forget(const DriverKey& circuit, std::uint16_t id);
+    void arm_sweep();
+    void sweep();
 
     circuit::CircuitNode& node_;
     ExitConfig cfg_;
-    std::map<std::pair<std::uint64_t, std::uint32_t>, std::shared_ptr<stream::MuxDriver>> drivers_;
+    std::map<DriverKey, std::shared_ptr<stream::MuxDriver>> drivers_;
+    std::map<TokenKey, Resumable> resumable_;
+    std::size_t parked_count_ = 0;
+    boost::asio::steady_timer sweep_timer_;
+    bool sweep_armed_ = false;
     ExitStats stats_;
 };
 
