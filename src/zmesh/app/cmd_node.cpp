@@ -113,7 +113,7 @@ class Daemon final : public control::ControlBackend {
     void reload();
     void apply(const std::string& name);
     control::Snapshot snapshot();
-    std::vector<circuit::PathHop> pick_path(std::uint16_t port);
+    std::vector<circuit::PathHop> pick_path(const PathRequest& req);
     void on_circuit_result(const circuit::ClientEvent& ev);
     void save_peers();
     asio::awaitable<void> save_loop();
@@ -214,15 +214,19 @@ std::vector<Daemon::Known> Daemon::candidates() const {
     return out;
 }
 
-std::vector<circuit::PathHop> Daemon::pick_path(std::uint16_t port) {
+std::vector<circuit::PathHop> Daemon::pick_path(const PathRequest& req) {
     auto known = candidates();
+    std::erase_if(known, [&](const Known& k) {
+        return std::find(req.avoid.begin(), req.avoid.end(), k.candidate.id) != req.avoid.end();
+    });
     std::vector<discovery::Candidate> cands;
     for (const auto& k : known) {
         auto c = k.candidate;
         if (c.exit_ok && !k.exit_policy.empty()) {
             auto policy = exit::ExitPolicy::parse(k.exit_policy, false);
-            c.exit_ok = policy && policy->may_allow_port(port);
+            c.exit_ok = policy && policy->may_allow_port(req.port);
         }
+        if (req.exit) c.exit_ok = c.exit_ok && c.id == *req.exit;
         cands.push_back(std::move(c));
     }
     discovery::Weights w{
@@ -473,9 +477,11 @@ bool Daemon::start() {
                 }
             }
             proxy_ = std::make_unique<ClientProxy>(
-                *node_, [this](std::uint16_t port) { return pick_path(port); });
+                *node_, [this](const PathRequest& req) { return pick_path(req); });
             proxy_->on_circuit_result(
                 [this](const circuit::ClientEvent& ev) { on_circuit_result(ev); });
+            proxy_->set_resume_grace(
+                std::chrono::seconds(cfg_.integer("circuit.resume_grace_seconds")));
             // Every relay of the circuit carried that rate: each gets the sample.
             proxy_->on_throughput([this](circuit::CircuitHandle h, double bytes_per_second) {
                 for (const auto& c : node_->client().list())
@@ -830,6 +836,8 @@ control::v1::ListCircuitsResponse Daemon::circuits() {
         out->set_state(c.built ? "built" : "building");
         out->set_hops(static_cast<std::uint32_t>(c.path.size()));
         for (const auto& id : c.path) out->add_path(crypto::node_id_string(id));
+        for (auto rtt : c.hop_rtt)
+            out->add_hop_rtt_ms(std::chrono::duration<double, std::milli>(rtt).count());
         out->set_age_seconds(std::chrono::duration<double>(now - c.started).count());
         out->set_streams(streams[c.handle]);
     }

@@ -147,10 +147,20 @@ int run_testnet(TestnetOptions o) {
     auto client = make_member(io, o, false);
     int hops = std::min(o.hops, o.relays);
     std::mt19937 rng(std::random_device{}());
-    ClientProxy::PathProvider paths = [&](std::uint16_t) {
+    ClientProxy::PathProvider paths = [&](const PathRequest& req) {
+        auto avoided = [&](int i) {
+            return std::find(req.avoid.begin(), req.avoid.end(),
+                             relays[i]->identity.node_id()) != req.avoid.end();
+        };
         std::vector<int> exits;
         std::vector<int> others;
-        for (int i = 0; i < o.relays; ++i) (i >= o.relays - o.exits ? exits : others).push_back(i);
+        for (int i = 0; i < o.relays; ++i) {
+            if (avoided(i)) continue;
+            bool is_exit = i >= o.relays - o.exits &&
+                           (!req.exit || *req.exit == relays[i]->identity.node_id());
+            (is_exit ? exits : others).push_back(i);
+        }
+        if (exits.empty()) return std::vector<circuit::PathHop>{};
         int exit = exits[rng() % exits.size()];
         std::vector<int> pool = others;
         for (int e : exits)

@@ -15,6 +15,7 @@
 
 #include "zmesh/app/socks5.hpp"
 #include "zmesh/control/collect.hpp"
+#include "zmesh/crypto/secure.hpp"
 
 namespace zmesh::app {
 
@@ -28,6 +29,9 @@ constexpr std::size_t kMaxHttpHeader = 8192;
 constexpr std::size_t kMaxIsolationKey = 512;
 // A stream that carried at least this much measures its circuit's throughput.
 constexpr std::uint64_t kMinMeasuredBytes = 1 << 20;
+// A replacement circuit for moved streams: this many builds, this far apart at least.
+constexpr int kMaxRecoveryBuilds = 4;
+constexpr auto kRecoveryRetry = std::chrono::milliseconds(200);
 
 const auto kAwait = asio::as_tuple(asio::use_awaitable);
 
@@ -36,6 +40,8 @@ const auto kAwait = asio::as_tuple(asio::use_awaitable);
 struct ClientProxy::Circ {
     std::string isolation;
     std::uint16_t port = 0;  // the exit was chosen for this port
+    std::vector<crypto::NodeId> path;
+    std::optional<crypto::NodeId> failed_relay;  // where its build failed
     circuit::CircuitHandle handle = 0;
     std::shared_ptr<stream::MuxDriver> driver;
     bool built = false;
@@ -44,13 +50,29 @@ struct ClientProxy::Circ {
     std::map<std::uint16_t, std::string> targets;  // for the control API only
 };
 
+struct ClientProxy::Recovery {
+    std::string isolation;
+    std::uint16_t port = 0;
+    std::uint64_t epoch = 0;
+    PathRequest request;
+    std::vector<stream::MovedStream> streams;
+    std::vector<std::string> targets;
+    int builds = 0;
+    std::chrono::steady_clock::time_point died{};
+    std::chrono::steady_clock::time_point deadline{};
+    std::unique_ptr<asio::steady_timer> retry;
+};
+
 void collect_proxy(control::Snapshot& s, const ProxyStats& st, const control::Labels& labels) {
     control::add_counters(s, "zmesh_proxy_", "SOCKS5 and HTTP CONNECT entry",
                           {{"connections", st.connections},
                            {"streams_opened", st.streams_opened},
                            {"streams_failed", st.streams_failed},
                            {"bad_requests", st.bad_requests},
-                           {"preemptive_used", st.preemptive_used}},
+                           {"preemptive_used", st.preemptive_used},
+                           {"recoveries", st.recoveries},
+                           {"streams_resumed", st.streams_resumed},
+                           {"streams_lost", st.streams_lost}},
                           labels);
 }
 
@@ -85,6 +107,8 @@ void ClientProxy::stop() {
         boost::system::error_code ec;
         a->close(ec);
     }
+    auto recovering = recovering_;
+    for (auto& r : recovering) give_up(*r);
     // Closing reports back synchronously and erases from by_handle_: copy the keys first.
     std::vector<circuit::CircuitHandle> handles;
     for (const auto& [h, c] : by_handle_) handles.push_back(h);
@@ -92,9 +116,7 @@ void ClientProxy::stop() {
 }
 
 void ClientProxy::on_client_event(const circuit::ClientEvent& ev) {
-    if (result_handler_ && (ev.kind == circuit::ClientEvent::Kind::built ||
-                            ev.kind == circuit::ClientEvent::Kind::failed))
-        result_handler_(ev);
+    if (result_handler_ && ev.kind != circuit::ClientEvent::Kind::message) result_handler_(ev);
     auto it = by_handle_.find(ev.circuit);
     if (it == by_handle_.end()) return;
     auto c = it->second;
@@ -116,18 +138,27 @@ void ClientProxy::on_client_event(const circuit::ClientEvent& ev) {
         case circuit::ClientEvent::Kind::failed:
         case circuit::ClientEvent::Kind::closed:
             if (ev.kind == circuit::ClientEvent::Kind::failed) ++stats_.circuits_failed;
+            if (ev.failed_hop < ev.path.size()) c->failed_relay = ev.path[ev.failed_hop];
             spdlog::info("circuit {} {}: {}", ev.circuit,
                          ev.kind == circuit::ClientEvent::Kind::failed ? "failed" : "closed",
                          circuit::to_string(ev.reason));
             emit(ev.kind == circuit::ClientEvent::Kind::failed ? ProxyEvent::Kind::circuit_failed
                                                                : ProxyEvent::Kind::circuit_closed,
                  ev.circuit, circuit::to_string(ev.reason));
-            drop_circuit(ev.circuit, EndReason::aborted);
+            // Closed by us (finished) or failed before it carried anything: its streams
+            // end. Died under its streams: they move.
+            if (ev.kind == circuit::ClientEvent::Kind::closed &&
+                ev.reason != circuit::DestroyReason::finished && !stopped_ &&
+                resume_grace_ > std::chrono::steady_clock::duration::zero())
+                recover(c, ev);
+            else
+                drop_circuit(ev.circuit, EndReason::aborted);
             break;
     }
 }
 
 std::size_t ClientProxy::new_identity() {
+    ++identity_epoch_;
     std::size_t retired = circuits_.size();
     circuits_.clear();
     std::vector<circuit::CircuitHandle> idle;
@@ -172,8 +203,9 @@ void ClientProxy::drop_circuit(circuit::CircuitHandle h, EndReason reason) {
     c->driver->close_all(reason);
 }
 
-std::shared_ptr<ClientProxy::Circ> ClientProxy::build_circuit(std::uint16_t port) {
-    auto path = paths_(port);
+std::shared_ptr<ClientProxy::Circ> ClientProxy::build_circuit(const PathRequest& req) {
+    std::uint16_t port = req.port;
+    auto path = paths_(req);
     auto h = node_.build(path);
     if (!h) {
         ++stats_.circuits_failed;
@@ -182,6 +214,7 @@ std::shared_ptr<ClientProxy::Circ> ClientProxy::build_circuit(std::uint16_t port
     auto c = std::make_shared<Circ>();
     c->handle = *h;
     c->port = port;
+    for (const auto& hop : path) c->path.push_back(hop.hop.id);
     circuit::CircuitHandle handle = *h;
     c->driver = std::make_shared<stream::MuxDriver>(
         node_.link().executor(), stream::StreamMux::Side::client,
@@ -195,6 +228,12 @@ std::shared_ptr<ClientProxy::Circ> ClientProxy::build_circuit(std::uint16_t port
             throughput_handler_(circ->handle,
                                 static_cast<double>(e.bytes_received) /
                                     std::chrono::duration<double>(e.receive_time).count());
+        if (e.kind == stream::MuxEvent::Kind::resumed) {
+            ++stats_.streams_resumed;
+            return;
+        }
+        if (e.kind == stream::MuxEvent::Kind::ended && e.reason == EndReason::expired)
+            ++stats_.streams_lost;
         auto op = circ->opening.find(e.stream);
         if (op == circ->opening.end()) return;
         auto handler = std::move(op->second);
@@ -224,7 +263,7 @@ void ClientProxy::refill() {
         node_.close(c->handle);
     }
     while (spares_.size() < preemptive_) {
-        auto c = build_circuit(spare_port_);
+        auto c = build_circuit({spare_port_, {}, {}});
         if (!c) return;  // counted; tried again on the next request
         spares_.push_back(c);
     }
@@ -250,7 +289,7 @@ void ClientProxy::open(const std::string& isolation, const std::string& target, 
             spares_.erase(spare);
             ++stats_.preemptive_used;
         } else {
-            c = build_circuit(port);
+            c = build_circuit({port, {}, {}});
             if (!c) {
                 done(std::nullopt, EndReason::unreachable);
                 return;
@@ -291,7 +330,12 @@ void ClientProxy::open(const std::string& isolation, const std::string& target, 
 void ClientProxy::open_on(const std::shared_ptr<Circ>& c, const std::string& target,
                           OpenHandler done) {
     stream::MuxOutput out;
-    auto id = c->driver->mux().open(target, out);
+    std::optional<stream::ResumeToken> token;
+    if (resume_grace_ > std::chrono::steady_clock::duration::zero()) {
+        token.emplace();
+        crypto::random_bytes(*token);
+    }
+    auto id = c->driver->mux().open(target, out, token);
     if (!id) {
         done(std::nullopt, EndReason::resource);
         return;
@@ -300,6 +344,112 @@ void ClientProxy::open_on(const std::shared_ptr<Circ>& c, const std::string& tar
     std::erase_if(c->targets, [&](const auto& kv) { return !c->driver->mux().contains(kv.first); });
     c->targets[*id] = target;
     c->driver->send_now(out);
+}
+
+// The circuit died under open streams. They wait (sockets open, bytes unsent) while a
+// new circuit to the same exit is built around the relays that failed, then move over
+// with ATTACH and resume from what each end last received.
+void ClientProxy::recover(const std::shared_ptr<Circ>& c, const circuit::ClientEvent& ev) {
+    auto r = std::make_shared<Recovery>();
+    r->isolation = c->isolation;
+    r->port = c->port;
+    r->epoch = identity_epoch_;
+    r->died = std::chrono::steady_clock::now();
+    r->deadline = r->died + resume_grace_;
+    bool exit_dead = !c->path.empty() && ev.failed_hop + 1 == c->path.size();
+    if (c->path.size() >= 2 && !exit_dead) {
+        r->request.port = c->port;
+        r->request.exit = c->path.back();
+        // Which relay died is known when a probe found it; after a DESTROY it could be any
+        // between the guard and the exit.
+        if (ev.failed_hop < c->path.size())
+            r->request.avoid.push_back(c->path[ev.failed_hop]);
+        else
+            r->request.avoid.assign(c->path.begin() + 1, c->path.end() - 1);
+        for (auto id : c->driver->mux().ids()) {
+            if (!c->driver->mux().token(id)) continue;
+            auto target = c->targets.contains(id) ? c->targets[id] : std::string();
+            if (auto moved = c->driver->detach(id)) {
+                r->streams.push_back(std::move(*moved));
+                r->targets.push_back(std::move(target));
+            }
+        }
+    }
+    drop_circuit(c->handle, EndReason::aborted);  // whatever could not move ends
+    if (r->streams.empty()) return;
+    ++stats_.recoveries;
+    recovering_.push_back(r);
+    spdlog::info("circuit {} died under {} streams; moving them to a new circuit to its exit",
+                 c->handle, r->streams.size());
+    asio::post(node_.link().executor(), [this, r] { try_recover(r); });
+}
+
+void ClientProxy::give_up(Recovery& r) {
+    stats_.streams_lost += r.streams.size();
+    if (!r.streams.empty())
+        spdlog::info("{} streams lost: no new circuit to their exit", r.streams.size());
+    for (auto& s : r.streams) s.drop();
+    r.streams.clear();
+    if (r.retry) r.retry->cancel();
+    std::erase_if(recovering_, [&](const auto& p) { return p.get() == &r; });
+}
+
+void ClientProxy::try_recover(const std::shared_ptr<Recovery>& r) {
+    if (stopped_) {
+        give_up(*r);
+        return;
+    }
+    if (r->builds >= kMaxRecoveryBuilds || std::chrono::steady_clock::now() >= r->deadline) {
+        give_up(*r);
+        return;
+    }
+    ++r->builds;
+    auto retry = [this, r] {
+        if (!r->retry) r->retry = std::make_unique<asio::steady_timer>(node_.link().executor());
+        r->retry->expires_after(kRecoveryRetry);
+        r->retry->async_wait([this, r](boost::system::error_code ec) {
+            if (!ec) try_recover(r);
+        });
+    };
+    auto c = build_circuit(r->request);
+    if (!c) {
+        retry();
+        return;
+    }
+    c->isolation = r->isolation;
+    if (r->epoch == identity_epoch_ && !circuits_.contains(r->isolation))
+        circuits_[r->isolation] = c;  // new streams of this isolation key go there too
+    std::weak_ptr<Circ> weak = c;
+    c->waiting.push_back([this, r, weak, retry](bool ok) {
+        auto circ = weak.lock();
+        if (!ok || !circ) {
+            if (circ && circ->failed_relay) {
+                if (*circ->failed_relay == r->request.exit) {
+                    give_up(*r);  // the exit itself does not answer
+                    return;
+                }
+                r->request.avoid.push_back(*circ->failed_relay);
+            }
+            retry();
+            return;
+        }
+        for (std::size_t i = 0; i < r->streams.size(); ++i) {
+            auto id = circ->driver->reattach(std::move(r->streams[i]));
+            if (!id) {
+                ++stats_.streams_lost;
+                continue;
+            }
+            circ->targets[*id] = r->targets[i];
+        }
+        r->streams.clear();
+        std::erase(recovering_, r);
+        circ->driver->service();
+        auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
+                                                            r->died)
+                      .count();
+        spdlog::info("streams moved to circuit {} {:.0f} ms after the old one was found dead",
+                     circ->handle, ms);
+    });
 }
 
 asio::awaitable<std::pair<std::optional<ClientProxy::Opened>, EndReason>> ClientProxy::open_async(

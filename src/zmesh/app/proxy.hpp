@@ -24,6 +24,9 @@ struct ProxyStats {
     std::uint64_t circuits_built = 0;
     std::uint64_t circuits_failed = 0;
     std::uint64_t preemptive_used = 0;  // new isolation keys served by a ready circuit
+    std::uint64_t recoveries = 0;       // circuits that died with streams to move
+    std::uint64_t streams_resumed = 0;  // moved to a new circuit to the same exit
+    std::uint64_t streams_lost = 0;     // could not be moved in time
     std::chrono::steady_clock::duration last_build_time{};  // CREATE sent to last EXTENDED
 };
 
@@ -45,10 +48,19 @@ struct ProxyStreamInfo {
 // The entry's counters as metric families.
 void collect_proxy(control::Snapshot& s, const ProxyStats& st, const control::Labels& labels);
 
+// What a new circuit must satisfy: its exit accepts `port`; when `exit` is set, the path
+// ends there (a replacement circuit for streams that outlived their relays); no relay in
+// `avoid` (relays of the circuit that died).
+struct PathRequest {
+    std::uint16_t port = 0;
+    std::optional<crypto::NodeId> exit;
+    std::vector<crypto::NodeId> avoid;
+};
+
 class ClientProxy {
   public:
-    // A path for a new circuit whose first stream goes to `port` (its exit must accept it).
-    using PathProvider = std::function<std::vector<circuit::PathHop>(std::uint16_t port)>;
+    // A path for a new circuit (empty: none fits).
+    using PathProvider = std::function<std::vector<circuit::PathHop>(const PathRequest&)>;
     struct Opened {
         std::shared_ptr<stream::MuxDriver> driver;
         std::uint16_t stream = 0;
@@ -84,13 +96,21 @@ class ClientProxy {
     std::vector<ProxyStreamInfo> streams() const;
     // Keep this many circuits built ahead of need (0: none).
     void set_preemptive(std::size_t circuits);
+    // How long streams of a circuit that died are kept trying to move to a new circuit to
+    // the same exit (0: they end with the circuit).
+    void set_resume_grace(std::chrono::steady_clock::duration d) { resume_grace_ = d; }
 
   private:
     struct Circ;
+    struct Recovery;
     void on_client_event(const circuit::ClientEvent& ev);
+    // The circuit died under its streams: move the open ones to a new circuit.
+    void recover(const std::shared_ptr<Circ>& c, const circuit::ClientEvent& ev);
+    void try_recover(const std::shared_ptr<Recovery>& r);
+    void give_up(Recovery& r);
     void drop_circuit(circuit::CircuitHandle h, stream::EndReason reason);
     void open_on(const std::shared_ptr<Circ>& c, const std::string& target, OpenHandler done);
-    std::shared_ptr<Circ> build_circuit(std::uint16_t port);
+    std::shared_ptr<Circ> build_circuit(const PathRequest& req);
     void refill();
     asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor& acceptor, bool http);
     asio::awaitable<void> serve_socks(asio::ip::tcp::socket socket);
@@ -108,6 +128,9 @@ class ClientProxy {
     std::vector<std::shared_ptr<Circ>> spares_;
     std::size_t preemptive_ = 0;
     std::uint16_t spare_port_ = 443;
+    std::chrono::steady_clock::duration resume_grace_ = std::chrono::seconds(30);
+    std::uint64_t identity_epoch_ = 0;  // NEWNYM count: a recovery never outlives one
+    std::vector<std::shared_ptr<Recovery>> recovering_;
     ProxyStats stats_;
     std::function<void(const ProxyEvent&)> event_handler_;
     std::function<void(const circuit::ClientEvent&)> result_handler_;

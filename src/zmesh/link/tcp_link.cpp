@@ -98,6 +98,11 @@ void TcpLink::drop_connection(std::uint64_t id) {
     it->second->closed = true;
     it->second->socket.close(ec);
     conns_.erase(it);
+    // A session cannot outlive its connection: closing it now tells the layers above at
+    // once (a relay that died is noticed in milliseconds, not after the keepalive timeout).
+    PeerAddress addr = conn_address(id);
+    for (const auto& s : endpoint_.sessions())
+        if (s.address == addr) close(s.id);
 }
 
 asio::awaitable<void> TcpLink::accept_loop() {
