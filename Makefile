@@ -43,6 +43,7 @@ bench: deps
 	./$(BUILD)/bench/zmesh_bench
 	./bench/link_loopback.sh $(BUILD)/zmesh
 	./bench/testnet_loopback.sh $(BUILD)/zmesh
+	./bench/recovery_loopback.sh $(BUILD)/zmesh
 
 asan: deps
 	cmake -S . -B $(BUILD_ASAN) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DZMESH_SANITIZE=ON $(CMAKE_FLAGS)

@@ -31,3 +31,74 @@ start_file_server() {
   port=$(sed -n 's/.*port \([0-9]*\).*/\1/p' "$dir/www.out" | head -1)
   [ -n "$port" ] || fail "no file server"
 }
+
+# A small zmesh network on loopback: a bootstrap (also a relay), RELAYS relays of which
+# the last is the exit, and a client that learns them from the bootstrap; no spare
+# circuits. Links over LINK (tcp or udp). Sets $socks (the client's SOCKS5 address) and
+# pid_of[NODE_ID] (every relay's process). Config files: $dir/NET-{b,r1..,c}.toml.
+# Usage: declare -A pid_of; start_network NET LINK RELAYS
+start_network() {
+  local net=$1 link=$2 relays=$3 boot i roles
+  local transport='udp_listen = "127.0.0.1:0"'
+  [ "$link" = tcp ] && transport='udp_listen = ""
+tcp_listen = "127.0.0.1:0"'
+  net_config() {  # NAME ROLES CORE_EXTRA TRANSPORT_EXTRA
+    cat > "$dir/$net-$1.toml" <<CONF
+[core]
+roles = $2
+data_dir = "$dir/$net-$1"
+$3
+[transport]
+$transport
+$4
+[circuit]
+preemptive_circuits = 0
+[monitoring]
+prometheus_addr = ""
+[security]
+allow_private_exit = true
+CONF
+  }
+  net_config b '["relay", "bootstrap"]' "" 'directory_listen = "127.0.0.1:0"'
+  "$zmesh" node --config "$dir/$net-b.toml" > "$dir/$net-b.out" 2> "$dir/$net-b.err" &
+  pids+=($!)
+  local -A started=([b]=$!)
+  wait_ready "$dir/$net-b.out"
+  boot=$(sed -n 's/^bootstrap: //p' "$dir/$net-b.out")
+  for i in $(seq "$relays"); do
+    roles='["relay"]'
+    [ "$i" = "$relays" ] && roles='["relay", "exit"]'
+    net_config "r$i" "$roles" "bootstrap = [\"$boot\"]" ""
+    "$zmesh" node --config "$dir/$net-r$i.toml" > "$dir/$net-r$i.out" 2> "$dir/$net-r$i.err" &
+    pids+=($!)
+    started[r$i]=$!
+  done
+  for i in "${!started[@]}"; do
+    wait_ready "$dir/$net-$i.out"
+    "$zmesh" status --config "$dir/$net-$i.toml" --format json > "$dir/s.json"
+    pid_of[$(json "$dir/s.json" "d['node_id']")]=${started[$i]}
+  done
+  net_config c '["client"]' "bootstrap = [\"$boot\"]" 'socks_listen = "127.0.0.1:0"'
+  "$zmesh" node --config "$dir/$net-c.toml" > "$dir/$net-c.out" 2> "$dir/$net-c.err" &
+  pids+=($!)
+  wait_ready "$dir/$net-c.out"
+  socks=$(sed -n 's/^listening: socks5 //p' "$dir/$net-c.out")
+  for _ in $(seq 200); do
+    "$zmesh" status --config "$dir/$net-c.toml" --format json > "$dir/s.json" 2>/dev/null
+    [ "$(json "$dir/s.json" "d['relays_known']")" -ge $((relays + 1)) ] && return 0
+    sleep 0.05
+  done
+  fail "$net: the client knows $(json "$dir/s.json" "d['relays_known']") relays, not $((relays + 1))"
+}
+# The middle relay (second hop) of the circuit carrying the client's only stream.
+middle_relay() {  # NET
+  "$zmesh" streams --config "$dir/$1-c.toml" --format json > "$dir/streams.json"
+  "$zmesh" circuits --config "$dir/$1-c.toml" --format json > "$dir/circuits.json"
+  python3 - "$dir/streams.json" "$dir/circuits.json" <<'PY'
+import json, sys
+streams = json.load(open(sys.argv[1]))["streams"]
+circuits = {c["id"]: c for c in json.load(open(sys.argv[2]))["circuits"]}
+[s] = streams
+print(circuits[s["circuit"]]["path"][1])
+PY
+}

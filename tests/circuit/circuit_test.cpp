@@ -378,6 +378,24 @@ TEST(Circuit, a_hop_that_stops_answering_is_found_by_liveness_probes) {
     EXPECT_EQ(net.client.stats().dead_hops, 1u);
 }
 
+TEST(Circuit, a_stalled_build_fails_at_the_silent_hop_after_an_adaptive_timeout) {
+    Net net(3);
+    EXPECT_EQ(net.client.build_timeout(), ClientConfig{}.build_timeout);  // no history yet
+    for (int i = 0; i < 5; ++i) net.build(3);
+    // Builds here take no time: four times the median is below the floor.
+    EXPECT_EQ(net.client.build_timeout(), ClientConfig{}.min_build_timeout);
+    net.tamper = [](Wire& w) { return w.to != 3 && w.from != 3; };  // the exit went silent
+    CircuitHandle h = net.build(3);
+    net.tick(seconds(1));
+    EXPECT_EQ(net.count(ClientEvent::Kind::failed), 0);
+    net.tick(seconds(1));
+    EXPECT_FALSE(net.client.is_built(h));
+    const ClientEvent* failed = net.last(ClientEvent::Kind::failed);
+    ASSERT_NE(failed, nullptr);
+    EXPECT_EQ(failed->reason, DestroyReason::timeout);
+    EXPECT_EQ(failed->failed_hop, 2u);
+}
+
 TEST(Circuit, unreachable_next_hop_fails_the_build) {
     Net net(3);
     net.unreachable.insert(3);  // relay 3, the third hop

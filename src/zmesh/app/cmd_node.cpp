@@ -49,6 +49,8 @@ constexpr std::uint64_t kDescriptorLifetime = 24 * 3600;
 constexpr auto kRepublishInterval = std::chrono::hours(6);
 constexpr auto kRefetchInterval = std::chrono::minutes(10);
 constexpr std::uint64_t kMaxBundleAge = 3600;
+// A relay found unresponsive is left out of new paths this long.
+constexpr std::uint64_t kDownSeconds = 300;
 
 std::uint64_t unix_now() {
     return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
@@ -263,6 +265,18 @@ void Daemon::on_circuit_result(const circuit::ClientEvent& ev) {
     } else if (ev.failed_hop < ev.path.size()) {
         const auto& id = ev.path[ev.failed_hop];
         peers_.observe_result(id, false, now);
+        // A relay that stopped answering (liveness probes, a stalled build) or that its
+        // neighbour could not reach is most likely down: it is left out of paths for a few
+        // minutes, so new circuits and moved streams do not wait on it again.
+        bool down = ev.kind == circuit::ClientEvent::Kind::closed ||
+                    ev.reason == circuit::DestroyReason::timeout ||
+                    ev.reason == circuit::DestroyReason::connect_failed;
+        if (down && !peers_.blacklisted(id, now)) {
+            peers_.blacklist(id, now + kDownSeconds, "stopped answering");
+            spdlog::info("relay {} marked down for {} minutes: it stopped answering",
+                         crypto::node_id_string(id), kDownSeconds / 60);
+            return;
+        }
         // A relay that keeps failing is set aside for an hour rather than retried.
         const auto* r = peers_.find(id);
         if (r && r->failures >= 5 && r->reliability < 0.1 && !peers_.blacklisted(id, now)) {

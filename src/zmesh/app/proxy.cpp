@@ -29,8 +29,9 @@ constexpr std::size_t kMaxHttpHeader = 8192;
 constexpr std::size_t kMaxIsolationKey = 512;
 // A stream that carried at least this much measures its circuit's throughput.
 constexpr std::uint64_t kMinMeasuredBytes = 1 << 20;
-// A replacement circuit for moved streams: this many builds, this far apart at least.
-constexpr int kMaxRecoveryBuilds = 4;
+// Builds for one request before it fails (each avoiding the relays that failed before).
+constexpr int kMaxBuilds = 3;
+// Moved streams wait for a path to their exit (none fits now): tried again this often.
 constexpr auto kRecoveryRetry = std::chrono::milliseconds(200);
 
 const auto kAwait = asio::as_tuple(asio::use_awaitable);
@@ -45,7 +46,10 @@ struct ClientProxy::Circ {
     circuit::CircuitHandle handle = 0;
     std::shared_ptr<stream::MuxDriver> driver;
     bool built = false;
-    std::vector<std::function<void(bool)>> waiting;
+    PathRequest request;  // what its path was chosen for
+    int builds = 1;       // this is the n-th try for the requests waiting on it
+    // Called once it is built (with it) or given up on (with null).
+    std::vector<std::function<void(const std::shared_ptr<Circ>&)>> waiting;
     std::map<std::uint16_t, OpenHandler> opening;
     std::map<std::uint16_t, std::string> targets;  // for the control API only
 };
@@ -57,7 +61,6 @@ struct ClientProxy::Recovery {
     PathRequest request;
     std::vector<stream::MovedStream> streams;
     std::vector<std::string> targets;
-    int builds = 0;
     std::chrono::steady_clock::time_point died{};
     std::chrono::steady_clock::time_point deadline{};
     std::unique_ptr<asio::steady_timer> retry;
@@ -129,7 +132,7 @@ void ClientProxy::on_client_event(const circuit::ClientEvent& ev) {
             spdlog::debug("circuit {} built in {} ms", ev.circuit, ms);
             emit(ProxyEvent::Kind::circuit_built, ev.circuit, fmt::format("{:.2f} ms", ms));
             auto waiting = std::move(c->waiting);
-            for (auto& w : waiting) w(true);
+            for (auto& w : waiting) w(c);
             break;
         }
         case circuit::ClientEvent::Kind::message:
@@ -139,6 +142,7 @@ void ClientProxy::on_client_event(const circuit::ClientEvent& ev) {
         case circuit::ClientEvent::Kind::closed:
             if (ev.kind == circuit::ClientEvent::Kind::failed) ++stats_.circuits_failed;
             if (ev.failed_hop < ev.path.size()) c->failed_relay = ev.path[ev.failed_hop];
+            if (ev.kind == circuit::ClientEvent::Kind::failed) retry_build(c);
             spdlog::info("circuit {} {}: {}", ev.circuit,
                          ev.kind == circuit::ClientEvent::Kind::failed ? "failed" : "closed",
                          circuit::to_string(ev.reason));
@@ -197,7 +201,7 @@ void ClientProxy::drop_circuit(circuit::CircuitHandle h, EndReason reason) {
         asio::post(node_.link().executor(), [this] { refill(); });
     }
     auto waiting = std::move(c->waiting);
-    for (auto& w : waiting) w(false);
+    for (auto& w : waiting) w(nullptr);
     auto opening = std::move(c->opening);
     for (auto& [id, done] : opening) done(std::nullopt, reason);
     c->driver->close_all(reason);
@@ -214,6 +218,7 @@ std::shared_ptr<ClientProxy::Circ> ClientProxy::build_circuit(const PathRequest&
     auto c = std::make_shared<Circ>();
     c->handle = *h;
     c->port = port;
+    c->request = req;
     for (const auto& hop : path) c->path.push_back(hop.hop.id);
     circuit::CircuitHandle handle = *h;
     c->driver = std::make_shared<stream::MuxDriver>(
@@ -317,14 +322,32 @@ void ClientProxy::open(const std::string& isolation, const std::string& target, 
         return;
     }
     std::weak_ptr<Circ> weak = c;
-    c->waiting.push_back([this, weak, target, done = std::move(done)](bool ok) mutable {
-        auto circ = weak.lock();
-        if (!ok || !circ) {
-            done(std::nullopt, EndReason::unreachable);
-            return;
-        }
-        open_on(circ, target, std::move(done));
-    });
+    c->waiting.push_back(
+        [this, target, done = std::move(done)](const std::shared_ptr<Circ>& circ) mutable {
+            if (!circ) {
+                done(std::nullopt, EndReason::unreachable);
+                return;
+            }
+            open_on(circ, target, std::move(done));
+        });
+}
+
+// A build failed with requests waiting for it: another path, without the relay where it
+// failed (a relay that died is often still listed), takes them over, a few times.
+void ClientProxy::retry_build(const std::shared_ptr<Circ>& c) {
+    if (c->waiting.empty() || c->builds >= kMaxBuilds || stopped_) return;
+    auto req = c->request;
+    if (c->failed_relay) {
+        if (req.exit && *c->failed_relay == *req.exit) return;  // the one exit they need
+        req.avoid.push_back(*c->failed_relay);
+    }
+    auto next = build_circuit(req);
+    if (!next) return;
+    next->builds = c->builds + 1;
+    next->isolation = c->isolation;
+    next->waiting = std::move(c->waiting);
+    if (auto it = circuits_.find(c->isolation); it != circuits_.end() && it->second == c)
+        it->second = next;
 }
 
 void ClientProxy::open_on(const std::shared_ptr<Circ>& c, const std::string& target,
@@ -395,42 +418,26 @@ void ClientProxy::give_up(Recovery& r) {
 }
 
 void ClientProxy::try_recover(const std::shared_ptr<Recovery>& r) {
-    if (stopped_) {
+    if (stopped_ || std::chrono::steady_clock::now() >= r->deadline) {
         give_up(*r);
         return;
     }
-    if (r->builds >= kMaxRecoveryBuilds || std::chrono::steady_clock::now() >= r->deadline) {
-        give_up(*r);
-        return;
-    }
-    ++r->builds;
-    auto retry = [this, r] {
+    auto c = build_circuit(r->request);
+    if (!c) {
+        // No path to the exit now: wait a little (a refreshed directory may bring one).
         if (!r->retry) r->retry = std::make_unique<asio::steady_timer>(node_.link().executor());
         r->retry->expires_after(kRecoveryRetry);
         r->retry->async_wait([this, r](boost::system::error_code ec) {
             if (!ec) try_recover(r);
         });
-    };
-    auto c = build_circuit(r->request);
-    if (!c) {
-        retry();
         return;
     }
     c->isolation = r->isolation;
     if (r->epoch == identity_epoch_ && !circuits_.contains(r->isolation))
         circuits_[r->isolation] = c;  // new streams of this isolation key go there too
-    std::weak_ptr<Circ> weak = c;
-    c->waiting.push_back([this, r, weak, retry](bool ok) {
-        auto circ = weak.lock();
-        if (!ok || !circ) {
-            if (circ && circ->failed_relay) {
-                if (*circ->failed_relay == r->request.exit) {
-                    give_up(*r);  // the exit itself does not answer
-                    return;
-                }
-                r->request.avoid.push_back(*circ->failed_relay);
-            }
-            retry();
+    c->waiting.push_back([this, r](const std::shared_ptr<Circ>& circ) {
+        if (!circ) {
+            give_up(*r);  // every retry failed, or the exit itself does not answer
             return;
         }
         for (std::size_t i = 0; i < r->streams.size(); ++i) {

@@ -108,6 +108,7 @@ class ClientProxy {
     void recover(const std::shared_ptr<Circ>& c, const circuit::ClientEvent& ev);
     void try_recover(const std::shared_ptr<Recovery>& r);
     void give_up(Recovery& r);
+    void retry_build(const std::shared_ptr<Circ>& c);
     void drop_circuit(circuit::CircuitHandle h, stream::EndReason reason);
     void open_on(const std::shared_ptr<Circ>& c, const std::string& target, OpenHandler done);
     std::shared_ptr<Circ> build_circuit(const PathRequest& req);

@@ -157,6 +157,8 @@ void ClientTable::on_hop_done(Circuit& c, ByteView reply, TimePoint now, ClientO
         ev.hop_times = c.hop_times;
         for (const auto& hop : c.path) ev.path.push_back(hop.hop.id);
         stats_.build_seconds.observe(std::chrono::duration<double>(ev.build_time).count());
+        recent_builds_.push_back(ev.build_time);
+        if (recent_builds_.size() > 20) recent_builds_.pop_front();
         out.events.push_back(std::move(ev));
         return;
     }
@@ -277,7 +279,7 @@ void ClientTable::on_tick(TimePoint now, ClientOutput& out) {
     std::vector<Circuit*> late;
     std::vector<Circuit*> built;
     for (auto& [h, c] : circuits_) {
-        if (!c->built && now - c->started >= cfg_.build_timeout) late.push_back(c.get());
+        if (!c->built && now - c->started >= build_timeout()) late.push_back(c.get());
         if (c->built) built.push_back(c.get());
     }
     for (Circuit* c : late) fail(*c, DestroyReason::timeout, true, out);
@@ -291,6 +293,14 @@ Duration longest(const std::vector<Duration>& v) {
 }
 
 }  // namespace
+
+Duration ClientTable::build_timeout() const {
+    if (recent_builds_.size() < 5) return cfg_.build_timeout;
+    std::vector<Duration> v(recent_builds_.begin(), recent_builds_.end());
+    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
+    return std::clamp(4 * v[v.size() / 2], cfg_.min_build_timeout,
+                      std::max(cfg_.min_build_timeout, cfg_.build_timeout));
+}
 
 void ClientTable::check_liveness(Circuit& c, TimePoint now, ClientOutput& out) {
     if (cfg_.stall_after == Duration{} || cfg_.probe_timeout == Duration{}) return;

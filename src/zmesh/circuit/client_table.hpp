@@ -3,6 +3,7 @@
 // relay, then EXTEND through the circuit to each next one), onion-encrypts relay
 // messages and checks and decrypts what comes back. Pure state machine.
 
+#include <deque>
 #include <memory>
 #include <optional>
 #include <unordered_map>
@@ -84,7 +85,12 @@ struct ClientConfig {
     // future quantum computer.
     HandshakeType handshake = HandshakeType::ntor_x25519_mlkem768;
     std::size_t max_circuits = 1024;
+    // A build taking longer than 4 times the median of the last builds (at least
+    // min_build_timeout, at most build_timeout; build_timeout until there are 5) has
+    // stalled: it fails at the hop it waits for, so a relay that died is found in seconds
+    // rather than after the full timeout.
     Duration build_timeout = std::chrono::seconds(30);
+    Duration min_build_timeout = std::chrono::seconds(2);
     // Liveness: a built circuit that was sent cells and has carried nothing back for
     // `stall_after` (at least; 3 round trips when that is longer) is probed with a PING to
     // every hop; a hop that has not answered within `probe_timeout` (or 4 round trips) is
@@ -115,6 +121,8 @@ class ClientTable {
     // Whether a cell on this link circuit belongs to one of our circuits.
     bool owns(const LinkCircuit& lc) const { return index_.contains(lc); }
     std::size_t hop_count(CircuitHandle h) const;
+    // The build timeout in force now (see ClientConfig).
+    Duration build_timeout() const;
     std::size_t size() const { return circuits_.size(); }
     const ClientStats& stats() const { return stats_; }
     std::vector<CircuitInfo> list() const;
@@ -135,6 +143,7 @@ class ClientTable {
     std::unordered_map<CircuitHandle, std::unique_ptr<Circuit>> circuits_;
     std::unordered_map<LinkCircuit, Circuit*, LinkCircuitHash> index_;
     std::unordered_map<std::uint64_t, Circuit*> pending_links_;
+    std::deque<Duration> recent_builds_;  // the last 20 build times
     CircuitHandle next_handle_ = 1;
     std::uint64_t next_request_ = 1;
     ClientStats stats_;

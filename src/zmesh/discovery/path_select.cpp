@@ -158,8 +158,10 @@ void maintain_guards(PeerStore& peers, const std::vector<Candidate>& cands, std:
                      std::mt19937_64& rng) {
     for (const auto& g : peers.guards()) {
         const auto* r = peers.find(g);
-        if (peers.blacklisted(g, now) || (r && r->guard_since + rotation_seconds <= now))
-            peers.drop_guard(g);
+        // A guard that is down for a few minutes stays a guard (paths use the others
+        // meanwhile); one set aside for an hour or more is replaced.
+        bool long_out = peers.blacklisted(g, now) && r && r->blacklisted_until >= now + 3600;
+        if (long_out || (r && r->guard_since + rotation_seconds <= now)) peers.drop_guard(g);
     }
     auto s = score_all(cands, peers, now, w);
     for (;;) {
