@@ -13,8 +13,8 @@
 namespace zmesh::circuit {
 namespace {
 
-using std::chrono::seconds;
 using std::chrono::milliseconds;
+using std::chrono::seconds;
 
 struct RelayNode {
     crypto::Identity identity = crypto::Identity::generate();

@@ -257,8 +257,8 @@ TEST(StreamMux, stream_moves_to_a_new_circuit_and_resumes_byte_exact) {
         ASSERT_TRUE(e.token);
         ASSERT_EQ(*e.token, token);
         MuxOutput o;
-        ASSERT_TRUE(new_path.exit.adopt(e.stream, std::move(*at_exit), e.peer_state,
-                                        new_path.now, o));
+        ASSERT_TRUE(
+            new_path.exit.adopt(e.stream, std::move(*at_exit), e.peer_state, new_path.now, o));
         exit_id = e.stream;
         adopted = true;
         new_path.take(1, o);

@@ -149,8 +149,8 @@ int run_testnet(TestnetOptions o) {
     std::mt19937 rng(std::random_device{}());
     ClientProxy::PathProvider paths = [&](const PathRequest& req) {
         auto avoided = [&](int i) {
-            return std::find(req.avoid.begin(), req.avoid.end(),
-                             relays[i]->identity.node_id()) != req.avoid.end();
+            return std::find(req.avoid.begin(), req.avoid.end(), relays[i]->identity.node_id()) !=
+                   req.avoid.end();
         };
         std::vector<int> exits;
         std::vector<int> others;

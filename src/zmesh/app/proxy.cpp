@@ -451,9 +451,9 @@ void ClientProxy::try_recover(const std::shared_ptr<Recovery>& r) {
         r->streams.clear();
         std::erase(recovering_, r);
         circ->driver->service();
-        auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
-                                                            r->died)
-                      .count();
+        auto ms =
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - r->died)
+                .count();
         spdlog::info("streams moved to circuit {} {:.0f} ms after the old one was found dead",
                      circ->handle, ms);
     });

@@ -187,8 +187,7 @@ Status ClientTable::send_to_hop(Circuit& c, std::size_t hop, const RelayMessage&
     return {};
 }
 
-Status ClientTable::send(CircuitHandle h, const RelayMessage& m, TimePoint now,
-                         ClientOutput& out) {
+Status ClientTable::send(CircuitHandle h, const RelayMessage& m, TimePoint now, ClientOutput& out) {
     Circuit* c = find(h);
     if (c == nullptr) return Errc::unknown_peer;
     if (!c->built) return Errc::bad_state;

@@ -64,7 +64,7 @@ struct ClientStats {
     // By the circuit's hop count (index = hops).
     std::array<std::uint64_t, kMaxHops + 1> built_by_hops{};
     std::array<std::uint64_t, kMaxHops + 1> failed_by_hops{};
-    Histogram build_seconds;  // first CREATE sent to last EXTENDED
+    Histogram build_seconds;        // first CREATE sent to last EXTENDED
     std::uint64_t probes_sent = 0;  // liveness probes (a PING to every hop)
     std::uint64_t dead_hops = 0;    // circuits closed because a hop stopped answering
 };

@@ -59,8 +59,8 @@ enum class RelayCommand : std::uint8_t {
     data = 5,
     end = 6,
     ack = 7,
-    drop = 8,      // long-range padding: the recipient discards it
-    fragment = 9,  // part of a message too large for one cell (below)
+    drop = 8,       // long-range padding: the recipient discards it
+    fragment = 9,   // part of a message too large for one cell (below)
     attach = 10,    // client -> exit: move a stream to this circuit (stream layer)
     attached = 11,  // exit -> client: the stream moved
     ping = 12,      // client -> any hop: liveness probe, echoed as PONG

@@ -123,9 +123,8 @@ void ExitService::on_circuit_closed(const circuit::LinkCircuit& lc) {
         ++parked_count_;
         ++stats_.streams_parked;
     }
-    std::erase_if(resumable_, [&](const auto& kv) {
-        return !kv.second.parked && kv.second.circuit == key;
-    });
+    std::erase_if(resumable_,
+                  [&](const auto& kv) { return !kv.second.parked && kv.second.circuit == key; });
     driver->close_all(EndReason::aborted);
     arm_sweep();
 }

@@ -89,14 +89,15 @@ Status StreamMux::adopt(std::uint16_t id, DetachedStream s, ByteView peer_state,
         return Errc::bad_state;
     if (auto st = s.stream->resume(peer_state, now); !st) return st;
     auto state = s.stream->receive_state();
-    entries_[id] = Entry{State::open, std::move(s.stream), s.token, false, s.first_data,
-                         s.last_data};
+    entries_[id] =
+        Entry{State::open, std::move(s.stream), s.token, false, s.first_data, s.last_data};
     out.messages.push_back({RelayCommand::attached, id, std::move(state)});
     return {};
 }
 
 void StreamMux::decline_attach(std::uint16_t id, MuxOutput& out) {
-    out.messages.push_back({RelayCommand::end, id, Bytes{static_cast<std::uint8_t>(EndReason::expired)}});
+    out.messages.push_back(
+        {RelayCommand::end, id, Bytes{static_cast<std::uint8_t>(EndReason::expired)}});
 }
 
 std::optional<ResumeToken> StreamMux::token(std::uint16_t id) const {

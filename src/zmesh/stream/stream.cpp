@@ -120,7 +120,8 @@ void Stream::poll(TimePoint now, std::size_t budget, std::vector<Outgoing>& out)
         if (!s->sacked) send_segment(seq, *s, now, out);
     }
     // New data within the congestion window, the peer's window and the circuit's budget.
-    while (resend_.empty() && budget > 0 && in_flight() < cwnd_ && snd_nxt_ - snd_una_ < peer_window_ &&
+    while (resend_.empty() && budget > 0 && in_flight() < cwnd_ &&
+           snd_nxt_ - snd_una_ < peer_window_ &&
            (!unsent_.empty() || (fin_queued_ && !fin_sent_))) {
         Segment s;
         std::size_t n = std::min(unsent_.size(), kSegmentSize);

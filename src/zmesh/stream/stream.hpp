@@ -123,7 +123,7 @@ class Stream {
     std::deque<std::uint8_t> unsent_;
     bool fin_queued_ = false;
     bool fin_sent_ = false;
-    std::deque<Segment> flight_;  // segments snd_una_ .. snd_nxt_
+    std::deque<Segment> flight_;        // segments snd_una_ .. snd_nxt_
     std::deque<std::uint32_t> resend_;  // lost with an old path, to send again
     std::uint32_t snd_una_ = 0;
     std::uint64_t bytes_written_ = 0;
