@@ -67,7 +67,9 @@ void collect_client(Snapshot& s, const circuit::ClientStats& st, std::size_t cir
                   {"drop_integrity", st.drop_integrity},
                   {"drop_replayed", st.drop_replayed},
                   {"drop_unknown_circuit", st.drop_unknown_circuit},
-                  {"drop_malformed", st.drop_malformed}},
+                  {"drop_malformed", st.drop_malformed},
+                  {"probes_sent", st.probes_sent},
+                  {"dead_hops", st.dead_hops}},
                  labels);
     s.add("zmesh_client_circuits", "Client circuits: open now.", MetricType::gauge, labels,
           static_cast<double>(circuits));
