@@ -126,7 +126,8 @@ grep -q "does not verify" "$dir/w.err" || fail "a bundle under the wrong key was
 # The DHT alone: a client whose bootstrap entry has no working directory address (port 1)
 # but the bootstrap's DHT address learns the relays from the DHT, verifies them and uses
 # them.
-dht_only="127.0.0.1:1 ${boot#* }"
+boot_key=$(echo "$boot" | awk '{print $2}')
+dht_only="127.0.0.1:1 $boot_key $(echo "$boot" | grep -o 'dht=[^ ]*')"
 node_config h '["client"]' "bootstrap = [\"$dht_only\"]" 'socks_listen = "127.0.0.1:0"
 dht_listen = "127.0.0.1:0"'
 "$zmesh" node --config "$dir/h.toml" > "$dir/h.out" 2> "$dir/h.err" &
@@ -142,4 +143,29 @@ hsocks=$(sed -n 's/^listening: socks5 //p' "$dir/h.out")
 curl -sf --max-time 30 --socks5-hostname "$hsocks" "http://127.0.0.1:$port/blob" -o "$dir/got-dht" \
   || fail "download through relays learned from the DHT"
 cmp -s "$dir/got-dht" "$dir/www/blob" || fail "DHT download differs"
+
+# Over a link: a client whose bootstrap entry has no working HTTP address (port 1) but
+# the bootstrap's link address and keys fetches the signed bundle over a one-hop circuit
+# to it, as a stream to the directory.
+link_only="127.0.0.1:1 $boot_key $(echo "$boot" | grep -o 'link=.*')"
+node_config l '["client"]' "bootstrap = [\"$link_only\"]" 'socks_listen = "127.0.0.1:0"'
+"$zmesh" node --config "$dir/l.toml" > "$dir/l.out" 2> "$dir/l.err" &
+pids+=($!)
+wait_ready "$dir/l.out"
+for _ in $(seq 200); do
+  "$zmesh" status --config "$dir/l.toml" --format json > "$dir/l.json" 2>/dev/null
+  [ "$(json "$dir/l.json" "d['relays_known']")" -ge 19 ] && break
+  sleep 0.05
+done
+[ "$(json "$dir/l.json" "d['relays_known']")" -ge 19 ] || fail "the link-only client knows $(json "$dir/l.json" "d['relays_known']") relays"
+"$zmesh" metrics --config "$dir/b.toml" > "$dir/b.metrics" || fail "bootstrap metrics"
+served=$(awk '$1 == "zmesh_exit_directory_served_total" { print $2 }' "$dir/b.metrics")
+[ "${served:-0}" -ge 1 ] || fail "the bootstrap served no directory over a link"
+lsocks=$(sed -n 's/^listening: socks5 //p' "$dir/l.out")
+curl -sf --max-time 30 --socks5-hostname "$lsocks" "http://127.0.0.1:$port/blob" -o "$dir/got-link" \
+  || fail "download through relays learned over a link"
+cmp -s "$dir/got-link" "$dir/www/blob" || fail "link-learned download differs"
+# The bootstrap is no exit: a stream asking it for a destination is refused.
+[ "$(awk '$1 == "zmesh_exit_streams_opened_total" { print $2 }' "$dir/b.metrics")" = 0 ] \
+  || fail "the bootstrap node opened a destination stream"
 echo "discovery: all checks passed"

@@ -125,6 +125,7 @@ class Daemon final : public control::ControlBackend {
     Bytes make_descriptor();
     asio::awaitable<void> publish_loop();
     asio::awaitable<void> fetch_loop();
+    asio::awaitable<std::optional<Bytes>> fetch_over_link(const Contact& bootstrap);
     asio::awaitable<bool> sleep(asio::steady_timer& timer, std::chrono::steady_clock::duration d);
     struct Known {
         Contact contact;
@@ -364,11 +365,18 @@ asio::awaitable<void> Daemon::fetch_loop() {
         if (dht_)  // answers arrive later, on this executor, and are verified one by one
             dht_->lookup([this](Bytes d) { directory_.insert(d, unix_now()); });
         for (const auto& b : bootstraps_) {
-            auto r =
-                co_await discovery::http_request({b.directory.ip, b.directory.port}, "GET",
-                                                 "/zmesh/v1/bundle", {}, discovery::kMaxBundleSize);
-            if (!r || r->status != 200) continue;
-            auto n = directory_.insert_bundle(r->body, b.key, unix_now(), kMaxBundleAge);
+            // Over a circuit to the bootstrap node when its link is known (the fetch then
+            // looks like any zmesh traffic), else or failing that over HTTP.
+            std::optional<Bytes> bundle;
+            if (b.link && proxy_) bundle = co_await fetch_over_link(*b.link);
+            if (!bundle) {
+                auto r = co_await discovery::http_request({b.directory.ip, b.directory.port}, "GET",
+                                                          "/zmesh/v1/bundle", {},
+                                                          discovery::kMaxBundleSize);
+                if (r && r->status == 200) bundle = std::move(r->body);
+            }
+            if (!bundle) continue;
+            auto n = directory_.insert_bundle(*bundle, b.key, unix_now(), kMaxBundleAge);
             if (!n)
                 spdlog::warn("a bootstrap node sent a bundle that does not verify; ignored");
             else
@@ -388,6 +396,26 @@ asio::awaitable<void> Daemon::fetch_loop() {
         if (!enough) backoff = std::min(backoff * 2, std::chrono::milliseconds(30000));
         if (!co_await sleep(*fetch_timer_, wait)) co_return;
     }
+}
+
+asio::awaitable<std::optional<Bytes>> Daemon::fetch_over_link(const Contact& bootstrap) {
+    struct Latch {
+        std::optional<Bytes> got;
+        bool done = false;
+        asio::steady_timer wake;
+        explicit Latch(asio::any_io_executor ex)
+            : wake(ex, asio::steady_timer::time_point::max()) {}
+    };
+    auto latch = std::make_shared<Latch>(io_.get_executor());
+    proxy_->fetch({bootstrap.hop}, std::string(exit::kDirectoryTarget), discovery::kMaxBundleSize,
+                  [latch](std::optional<Bytes> got) {
+                      latch->got = std::move(got);
+                      latch->done = true;
+                      latch->wake.cancel();
+                  });
+    if (!latch->done) co_await latch->wake.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (!latch->got) spdlog::debug("directory over a link to the bootstrap node failed; HTTP next");
+    co_return std::move(latch->got);
 }
 
 void Daemon::publish(const std::string& kind, std::uint64_t circuit, const std::string& detail) {
@@ -444,7 +472,8 @@ bool Daemon::start() {
     nc.relay.id = identity_->node_id();
     nc.relay.onion = onion_->link;
     nc.relay.accept_circuits = relay;
-    nc.relay.exit = has_role(cfg_, "exit");
+    // A bootstrap node answers directory streams on circuits that end at it.
+    nc.relay.exit = has_role(cfg_, "exit") || has_role(cfg_, "bootstrap");
     nc.relay.require_post_quantum = require_pq;
     nc.relay.max_circuits = static_cast<std::size_t>(cfg_.integer("circuit.max_circuits"));
     nc.relay.idle_timeout = std::chrono::seconds(cfg_.integer("circuit.idle_timeout_seconds"));
@@ -454,6 +483,9 @@ bool Daemon::start() {
     if (nc.relay.exit) {
         exit::ExitConfig ec2;
         ec2.policy = *exit_policy();
+        ec2.connect = has_role(cfg_, "exit");
+        if (has_role(cfg_, "bootstrap"))
+            ec2.directory = [this] { return directory_.make_bundle(*identity_, unix_now()); };
         ec2.resume_grace = std::chrono::seconds(cfg_.integer("circuit.resume_grace_seconds"));
         exit_ = std::make_unique<exit::ExitService>(*node_, ec2);
     }
@@ -472,7 +504,7 @@ bool Daemon::start() {
         me.address = addr;
         advertised_ = addr;
         me.hop = circuit::make_path_hop(*identity_, onion_->link.pub, addr);
-        me.exit = nc.relay.exit;
+        me.exit = has_role(cfg_, "exit");
         contact_ = format_contact(me);
     }
 
@@ -562,7 +594,10 @@ bool Daemon::start() {
             std::optional<link::SocketAddress> dht_shown = dht_at;
             if (dht_shown && !cfg_.string("transport.advertise").empty())
                 dht_shown->ip = advertised_.ip;
-            bootstrap_line_ = format_bootstrap({shown, identity_->signing.pub, dht_shown});
+            Contact me;
+            me.address = advertised_;
+            me.hop = circuit::make_path_hop(*identity_, onion_->link.pub, advertised_);
+            bootstrap_line_ = format_bootstrap({shown, identity_->signing.pub, dht_shown, me});
             listeners_.emplace_back("directory", format_socket_address({ep.address(), ep.port()}));
         }
     } catch (const std::exception& e) {
@@ -781,7 +816,8 @@ control::Snapshot Daemon::snapshot() {
                                {"streams_parked", es.streams_parked},
                                {"streams_resumed", es.streams_resumed},
                                {"resume_expired", es.resume_expired},
-                               {"resume_unknown", es.resume_unknown}},
+                               {"resume_unknown", es.resume_unknown},
+                               {"directory_served", es.directory_served}},
                               l);
         snap.add("zmesh_exit_parked_streams",
                  "Exit: streams of dead circuits waiting for their client to move them.",

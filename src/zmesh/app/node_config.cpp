@@ -1,5 +1,7 @@
 #include "zmesh/app/node_config.hpp"
 
+#include "zmesh/circuit/node.hpp"
+
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -52,27 +54,65 @@ std::vector<Contact> configured_relays(const control::Config& c) {
     return out;
 }
 
+namespace {
+
+template <typename Key>
+bool parse_key(const std::string& hex, Key& out) {
+    auto bytes = from_hex(hex);
+    if (!bytes || bytes->size() != Key::size()) return false;
+    std::copy(bytes->begin(), bytes->end(), out.bytes.begin());
+    return true;
+}
+
+}  // namespace
+
 std::optional<BootstrapNode> parse_bootstrap(const std::string& line) {
     std::istringstream in(line);
-    std::string addr, key, dht, extra;
-    if (!(in >> addr >> key) || (in >> dht && in >> extra)) return std::nullopt;
+    std::string addr, key;
+    if (!(in >> addr >> key)) return std::nullopt;
     auto at = parse_socket_address(addr);
-    auto bytes = from_hex(key);
-    if (!at || at->port == 0 || !bytes || bytes->size() != crypto::Ed25519Public::size())
-        return std::nullopt;
-    BootstrapNode b{*at, {}, std::nullopt};
-    if (!dht.empty()) {
-        if (!dht.starts_with("dht=")) return std::nullopt;
-        b.dht = parse_socket_address(dht.substr(4));
-        if (!b.dht || b.dht->port == 0) return std::nullopt;
+    BootstrapNode b{};
+    if (!at || at->port == 0 || !parse_key(key, b.key)) return std::nullopt;
+    b.directory = *at;
+    std::optional<link::SocketAddress> link_at;
+    std::optional<crypto::X25519Public> link_key, onion;
+    for (std::string tok; in >> tok;) {
+        auto eq = tok.find('=');
+        if (eq == std::string::npos) return std::nullopt;
+        auto name = tok.substr(0, eq);
+        auto value = tok.substr(eq + 1);
+        if (name == "dht" && !b.dht) {
+            b.dht = parse_socket_address(value);
+            if (!b.dht || b.dht->port == 0) return std::nullopt;
+        } else if (name == "link" && !link_at) {
+            link_at = parse_socket_address(value);
+            if (!link_at || link_at->port == 0) return std::nullopt;
+        } else if (name == "linkkey" && !link_key) {
+            if (!parse_key(value, link_key.emplace())) return std::nullopt;
+        } else if (name == "onion" && !onion) {
+            if (!parse_key(value, onion.emplace())) return std::nullopt;
+        } else {
+            return std::nullopt;  // unknown or repeated
+        }
     }
-    std::copy(bytes->begin(), bytes->end(), b.key.bytes.begin());
+    // The link needs all three, or none.
+    if (link_at.has_value() != link_key.has_value() || link_at.has_value() != onion.has_value())
+        return std::nullopt;
+    if (link_at)
+        b.link =
+            Contact{circuit::make_path_hop(crypto::node_id_of(b.key), *link_key, *onion, *link_at),
+                    *link_at, false};
     return b;
 }
 
 std::string format_bootstrap(const BootstrapNode& b) {
-    return format_socket_address(b.directory) + " " + to_hex(b.key.view()) +
-           (b.dht ? " dht=" + format_socket_address(*b.dht) : "");
+    std::string s = format_socket_address(b.directory) + " " + to_hex(b.key.view());
+    if (b.dht) s += " dht=" + format_socket_address(*b.dht);
+    if (b.link)
+        s += " link=" + format_socket_address(b.link->address) +
+             " linkkey=" + to_hex(b.link->hop.hop.link_key.view()) +
+             " onion=" + to_hex(b.link->hop.onion.view());
+    return s;
 }
 
 std::vector<BootstrapNode> configured_bootstraps(const control::Config& c) {
@@ -90,9 +130,9 @@ std::vector<std::string> node_config_problems(const control::Config& c) {
     const auto& boots = std::get<std::vector<std::string>>(c.get("core.bootstrap"));
     for (std::size_t i = 0; i < boots.size(); ++i)
         if (!parse_bootstrap(boots[i]))
-            p.push_back(
-                "core.bootstrap: entry " + std::to_string(i + 1) +
-                ": expected 'HOST:PORT KEY [dht=HOST:PORT]' with a 64-hex-digit Ed25519 key");
+            p.push_back("core.bootstrap: entry " + std::to_string(i + 1) +
+                        ": expected 'HOST:PORT KEY [dht=HOST:PORT] [link=HOST:PORT linkkey=HEX "
+                        "onion=HEX]' with 64-hex-digit keys");
     if (has_role(c, "bootstrap") && c.string("transport.directory_listen").empty())
         p.push_back(
             "transport.directory_listen: the bootstrap role serves descriptors there; set it");

@@ -26,12 +26,16 @@ std::vector<std::string> node_config_warnings(const control::Config& c);
 // circuit.relays, parsed (lines that do not parse are left out; see node_config_problems).
 std::vector<Contact> configured_relays(const control::Config& c);
 
-// A core.bootstrap entry: "HOST:PORT KEY" (directory address, Ed25519 identity key in hex).
-// A core.bootstrap entry: "HOST:PORT KEY [dht=HOST:PORT]".
+// A core.bootstrap entry:
+//   "HOST:PORT KEY [dht=HOST:PORT] [link=HOST:PORT linkkey=HEX onion=HEX]"
+// the HTTP directory address, the Ed25519 identity key (hex), its DHT node, and its zmesh
+// link address with the link and onion keys (then the directory is fetched over a
+// circuit to it, and HTTP is the fallback).
 struct BootstrapNode {
     link::SocketAddress directory;
     crypto::Ed25519Public key;
     std::optional<link::SocketAddress> dht;
+    std::optional<Contact> link;
 };
 std::optional<BootstrapNode> parse_bootstrap(const std::string& line);
 std::string format_bootstrap(const BootstrapNode& b);

@@ -52,6 +52,8 @@ struct ClientProxy::Circ {
     std::vector<std::function<void(const std::shared_ptr<Circ>&)>> waiting;
     std::map<std::uint16_t, OpenHandler> opening;
     std::map<std::uint16_t, std::string> targets;  // for the control API only
+    // Streams read here rather than by a socket (fetch()).
+    std::map<std::uint16_t, std::function<void(const stream::MuxEvent&)>> readers;
 };
 
 struct ClientProxy::Recovery {
@@ -208,9 +210,14 @@ void ClientProxy::drop_circuit(circuit::CircuitHandle h, EndReason reason) {
 }
 
 std::shared_ptr<ClientProxy::Circ> ClientProxy::build_circuit(const PathRequest& req) {
+    return start_circuit(paths_(req), req, false);
+}
+
+std::shared_ptr<ClientProxy::Circ> ClientProxy::start_circuit(std::vector<circuit::PathHop> path,
+                                                              const PathRequest& req,
+                                                              bool one_hop) {
     std::uint16_t port = req.port;
-    auto path = paths_(req);
-    auto h = node_.build(path);
+    auto h = node_.build(path, one_hop);
     if (!h) {
         ++stats_.circuits_failed;
         return nullptr;
@@ -239,6 +246,7 @@ std::shared_ptr<ClientProxy::Circ> ClientProxy::build_circuit(const PathRequest&
         }
         if (e.kind == stream::MuxEvent::Kind::ended && e.reason == EndReason::expired)
             ++stats_.streams_lost;
+        if (auto rd = circ->readers.find(e.stream); rd != circ->readers.end()) rd->second(e);
         auto op = circ->opening.find(e.stream);
         if (op == circ->opening.end()) return;
         auto handler = std::move(op->second);
@@ -456,6 +464,73 @@ void ClientProxy::try_recover(const std::shared_ptr<Recovery>& r) {
                 .count();
         spdlog::info("streams moved to circuit {} {:.0f} ms after the old one was found dead",
                      circ->handle, ms);
+    });
+}
+
+void ClientProxy::fetch(std::vector<circuit::PathHop> path, const std::string& target,
+                        std::size_t max, std::function<void(std::optional<Bytes>)> done) {
+    bool one_hop = path.size() == 1;
+    auto c = start_circuit(std::move(path), PathRequest{}, one_hop);
+    if (!c) {
+        done(std::nullopt);
+        return;
+    }
+    struct Fetch {
+        Bytes got;
+        std::function<void(std::optional<Bytes>)> done;
+        bool finished = false;
+        asio::steady_timer timer;
+        explicit Fetch(asio::any_io_executor ex) : timer(ex) {}
+    };
+    auto f = std::make_shared<Fetch>(node_.link().executor());
+    f->done = std::move(done);
+    circuit::CircuitHandle handle = c->handle;
+    // Ends the fetch and its circuit, after the event being handled (the circuit's own
+    // handlers may be on the stack).
+    auto finish = [this, f, handle](std::optional<Bytes> result) {
+        if (f->finished) return;
+        f->finished = true;
+        f->timer.cancel();
+        asio::post(node_.link().executor(), [this, f, handle, result = std::move(result)] {
+            if (by_handle_.contains(handle)) node_.close(handle);
+            f->done(result);
+        });
+    };
+    f->timer.expires_after(kOpenTimeout);
+    f->timer.async_wait([finish](boost::system::error_code ec) {
+        if (!ec) finish(std::nullopt);
+    });
+    c->waiting.push_back([this, f, finish, target, max](const std::shared_ptr<Circ>& circ) {
+        if (!circ) {
+            finish(std::nullopt);
+            return;
+        }
+        std::weak_ptr<Circ> weak = circ;
+        open_on(circ, target, [f, finish, weak, max](std::optional<Opened> o, EndReason) {
+            auto cc = weak.lock();
+            if (!o || !cc) {
+                finish(std::nullopt);
+                return;
+            }
+            auto id = o->stream;
+            auto driver = o->driver;
+            cc->readers[id] = [f, finish, driver, id, max](const stream::MuxEvent& e) {
+                std::vector<std::uint8_t> buf(64 * 1024);
+                for (std::size_t n; (n = driver->mux().read(id, buf)) > 0;) {
+                    if (f->got.size() + n > max) {
+                        finish(std::nullopt);
+                        return;
+                    }
+                    f->got.insert(f->got.end(), buf.begin(), buf.begin() + n);
+                }
+                if (driver->mux().peer_finished(id))
+                    finish(std::move(f->got));
+                else if (e.kind == stream::MuxEvent::Kind::ended)
+                    finish(std::nullopt);
+                else
+                    driver->service();  // the read reopened the window
+            };
+        });
     });
 }
 

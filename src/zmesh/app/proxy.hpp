@@ -94,6 +94,11 @@ class ClientProxy {
     // Closes one circuit and its streams; false if it is not ours.
     bool close_circuit(circuit::CircuitHandle h);
     std::vector<ProxyStreamInfo> streams() const;
+    // What the last relay of `path` serves on `target` (a bootstrap node's directory), over
+    // a circuit of its own (one hop allowed): the bytes up to the end of the stream, at most
+    // `max`; nullopt when the circuit, the stream or the size fails.
+    void fetch(std::vector<circuit::PathHop> path, const std::string& target, std::size_t max,
+               std::function<void(std::optional<Bytes>)> done);
     // Keep this many circuits built ahead of need (0: none).
     void set_preemptive(std::size_t circuits);
     // How long streams of a circuit that died are kept trying to move to a new circuit to
@@ -112,6 +117,8 @@ class ClientProxy {
     void drop_circuit(circuit::CircuitHandle h, stream::EndReason reason);
     void open_on(const std::shared_ptr<Circ>& c, const std::string& target, OpenHandler done);
     std::shared_ptr<Circ> build_circuit(const PathRequest& req);
+    std::shared_ptr<Circ> start_circuit(std::vector<circuit::PathHop> path, const PathRequest& req,
+                                        bool one_hop);
     void refill();
     asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor& acceptor, bool http);
     asio::awaitable<void> serve_socks(asio::ip::tcp::socket socket);

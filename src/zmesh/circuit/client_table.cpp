@@ -48,8 +48,9 @@ std::size_t ClientTable::hop_count(CircuitHandle h) const {
 }
 
 Result<CircuitHandle> ClientTable::build(std::vector<PathHop> path, TimePoint now,
-                                         ClientOutput& out) {
-    if (path.size() < kMinHops || path.size() > kMaxHops) return Errc::bad_length;
+                                         ClientOutput& out, bool one_hop_ok) {
+    if (path.size() < (one_hop_ok ? 1 : kMinHops) || path.size() > kMaxHops)
+        return Errc::bad_length;
     if (circuits_.size() >= cfg_.max_circuits) return Errc::exhausted;
     auto c = std::make_unique<Circuit>();
     c->handle = next_handle_++;

@@ -104,8 +104,10 @@ class ClientTable {
     explicit ClientTable(ClientConfig config = {});
     ~ClientTable();
 
-    // Starts building a circuit through `path` (kMinHops..kMaxHops relays).
-    Result<CircuitHandle> build(std::vector<PathHop> path, TimePoint now, ClientOutput& out);
+    // Starts building a circuit through `path` (kMinHops..kMaxHops relays; one relay when
+    // `one_hop_ok`, for directory fetches).
+    Result<CircuitHandle> build(std::vector<PathHop> path, TimePoint now, ClientOutput& out,
+                                bool one_hop_ok = false);
     void on_link_ready(std::uint64_t request, PeerRef peer, TimePoint now, ClientOutput& out);
     void on_link_failed(std::uint64_t request, ClientOutput& out);
     void on_link_closed(PeerRef peer, ClientOutput& out);

@@ -65,8 +65,8 @@ void CircuitNode::tick() {
     });
 }
 
-Result<CircuitHandle> CircuitNode::build(std::vector<PathHop> path) {
-    auto h = client_.build(std::move(path), Clock::now(), client_out_);
+Result<CircuitHandle> CircuitNode::build(std::vector<PathHop> path, bool one_hop_ok) {
+    auto h = client_.build(std::move(path), Clock::now(), client_out_, one_hop_ok);
     flush();
     return h;
 }

@@ -44,7 +44,9 @@ class CircuitNode {
     void set_require_post_quantum(bool on);
 
     // Client role.
-    Result<CircuitHandle> build(std::vector<PathHop> path);
+    // `one_hop_ok`: a one-relay circuit, for directory fetches from a bootstrap node only
+    // (it shows the client's address to that relay, as an HTTP fetch would).
+    Result<CircuitHandle> build(std::vector<PathHop> path, bool one_hop_ok = false);
     Status send(CircuitHandle h, const RelayMessage& m);
     void close(CircuitHandle h);
     void on_client_event(ClientHandler h) { client_handler_ = std::move(h); }

@@ -38,8 +38,10 @@ struct RelayStats {
 struct RelayConfig {
     crypto::NodeId id;
     crypto::X25519KeyPair onion;
-    bool accept_circuits = true;        // the relay role: CREATE is refused without it
-    bool exit = false;                  // deliver stream messages to the local exit
+    bool accept_circuits = true;  // the relay role: CREATE is refused without it
+    // Deliver stream messages that end here to the local stream service: the exit, or a
+    // bootstrap node's directory.
+    bool exit = false;
     bool require_post_quantum = false;  // refuse classical-only hop handshakes
     std::size_t max_circuits = 65536;
     Duration idle_timeout = std::chrono::minutes(10);

@@ -73,7 +73,7 @@ void collect_client(Snapshot& s, const circuit::ClientStats& st, std::size_t cir
                  labels);
     s.add("zmesh_client_circuits", "Client circuits: open now.", MetricType::gauge, labels,
           static_cast<double>(circuits));
-    for (std::size_t hops = circuit::kMinHops; hops <= circuit::kMaxHops; ++hops) {
+    for (std::size_t hops = 1; hops <= circuit::kMaxHops; ++hops) {
         if (st.built_by_hops[hops] == 0 && st.failed_by_hops[hops] == 0) continue;
         Labels l = labels;
         l.emplace_back("hops", std::to_string(hops));

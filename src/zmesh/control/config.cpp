@@ -86,8 +86,9 @@ const std::vector<Option>& options() {
         {"core", "data_dir", T::string, std::string("/var/lib/zmesh"),
          "Identity key, peer store and state.", any()},
         {"core", "bootstrap", T::string_list, S{},
-         "Bootstrap nodes: 'HOST:PORT KEY', their directory address and identity key (hex), as "
-         "each prints at start.",
+         "Bootstrap nodes, the line each prints at start: 'HOST:PORT KEY [dht=HOST:PORT] "
+         "[link=HOST:PORT linkkey=HEX onion=HEX]' (directory address, identity key, DHT node, "
+         "zmesh link).",
          any()},
         {"core", "log_level", T::string, std::string("info"),
          "trace, debug, info, warn, error or off.",

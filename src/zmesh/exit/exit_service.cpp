@@ -197,7 +197,22 @@ void ExitService::sweep() {
 
 void ExitService::on_begin(const circuit::LinkCircuit& lc, std::uint16_t id,
                            const std::string& target) {
-    auto weak = std::weak_ptr<stream::MuxDriver>(driver_for(lc));
+    auto driver = driver_for(lc);
+    if (target == kDirectoryTarget || !cfg_.connect) {
+        stream::MuxOutput out;
+        if (target != kDirectoryTarget || !cfg_.directory) {
+            ++stats_.refused_policy;
+            driver->mux().refuse(id, EndReason::refused, out);
+            driver->send_now(out);
+            return;
+        }
+        ++stats_.directory_served;
+        driver->mux().accept(id, out);
+        driver->send_now(out);
+        driver->serve(id, cfg_.directory());
+        return;
+    }
+    auto weak = std::weak_ptr<stream::MuxDriver>(driver);
     auto t = parse_target(target);
     auto ex = node_.link().executor();
     asio::co_spawn(

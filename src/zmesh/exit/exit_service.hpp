@@ -17,10 +17,11 @@ struct ExitStats {
     std::uint64_t refused_policy = 0;
     std::uint64_t resolve_failed = 0;
     std::uint64_t connect_failed = 0;
-    std::uint64_t streams_parked = 0;   // kept when their circuit died, for the client to resume
-    std::uint64_t streams_resumed = 0;  // moved to a new circuit by the client
-    std::uint64_t resume_expired = 0;   // parked past the grace period, or pushed out
-    std::uint64_t resume_unknown = 0;   // ATTACH naming no stream we keep
+    std::uint64_t streams_parked = 0;    // kept when their circuit died, for the client to resume
+    std::uint64_t streams_resumed = 0;   // moved to a new circuit by the client
+    std::uint64_t resume_expired = 0;    // parked past the grace period, or pushed out
+    std::uint64_t resume_unknown = 0;    // ATTACH naming no stream we keep
+    std::uint64_t directory_served = 0;  // bundles sent to streams asking for the directory
 };
 
 struct ExitConfig {
@@ -31,7 +32,17 @@ struct ExitConfig {
     // circuit (0: not at all), and how many may wait at once.
     std::chrono::seconds resume_grace{30};
     std::size_t max_parked = 4096;
+    // false: no destination is ever connected (a bootstrap node that is not an exit).
+    bool connect = true;
+    // A bootstrap node's signed descriptor bundle, served to streams that ask for
+    // kDirectoryTarget (unset: such streams are refused).
+    std::function<Bytes()> directory;
 };
+
+// The stream target that asks the last hop for its directory (a bundle of signed relay
+// descriptors) instead of a destination; it is not a HOST:PORT, so no real destination can
+// be mistaken for it.
+inline constexpr std::string_view kDirectoryTarget = "zmesh:directory";
 
 // "host:port" or "[v6]:port"; nullopt when malformed. Port 0 is refused unless allowed
 // (a listen address may ask for any port; a destination may not).

@@ -208,6 +208,7 @@ void MuxDriver::deliver(const circuit::RelayMessage& m) {
 void MuxDriver::service() {
     if (servicing_ || closed_) return;
     servicing_ = true;
+    feed_sources();
     MuxOutput out;
     mux_.poll(Clock::now(), out);
     handle(out);
@@ -305,6 +306,32 @@ Status MuxDriver::adopt(std::uint16_t id, MovedStream s, ByteView peer_state) {
     handle(out);
     service();
     return {};
+}
+
+void MuxDriver::serve(std::uint16_t id, Bytes data) {
+    sources_[id] = Source{std::move(data), 0};
+    service();
+}
+
+void MuxDriver::feed_sources() {
+    std::vector<std::uint8_t> scratch(kReadChunk);
+    for (auto it = sources_.begin(); it != sources_.end();) {
+        auto& [id, src] = *it;
+        if (!mux_.contains(id)) {
+            it = sources_.erase(it);
+            continue;
+        }
+        while (mux_.read(id, scratch) > 0) {
+        }
+        if (src.sent < src.data.size())
+            src.sent += mux_.write(id, ByteView{src.data}.subspan(src.sent));
+        if (src.sent == src.data.size()) {
+            mux_.shutdown(id);
+            src.data.clear();
+            src.sent = 0;
+        }
+        ++it;
+    }
 }
 
 void MuxDriver::attach(std::uint16_t id, tcp::socket socket) {

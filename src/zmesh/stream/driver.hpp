@@ -51,6 +51,9 @@ class MuxDriver : public std::enable_shared_from_this<MuxDriver> {
 
     // Joins a connected socket to stream `id` until either side ends.
     void attach(std::uint16_t id, asio::ip::tcp::socket socket);
+    // Sends `data` on stream `id`, as fast as the stream takes it, then ends our side;
+    // whatever the other end sends is read and dropped.
+    void serve(std::uint16_t id, Bytes data);
     std::size_t attached() const { return pumps_.size(); }
 
     // Takes stream `id` and its socket off this circuit (nothing is said to the other end).
@@ -73,6 +76,12 @@ class MuxDriver : public std::enable_shared_from_this<MuxDriver> {
     EventHandler handler_;
     asio::steady_timer timer_;
     std::unordered_map<std::uint16_t, std::shared_ptr<SocketPump>> pumps_;
+    struct Source {
+        Bytes data;
+        std::size_t sent = 0;
+    };
+    std::unordered_map<std::uint16_t, Source> sources_;
+    void feed_sources();
     MuxOutput out_;
     bool servicing_ = false;
     bool closed_ = false;
