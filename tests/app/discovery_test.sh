@@ -113,6 +113,27 @@ code=$(curl -s -o /dev/null -w '%{http_code}' --data-binary @"$dir/junk" \
 "$zmesh" metrics --config "$dir/b.toml" > "$dir/b.metrics" || fail "bootstrap metrics"
 grep -q '^zmesh_directory_rejected_malformed_total 1$' "$dir/b.metrics" || fail "the rejection was not counted"
 
+# A client that knows only LINE as its bootstrap learns all 19 relays and downloads
+# through them. Usage: learning_client NAME LINE TRANSPORT_EXTRA HOW
+learning_client() {
+  node_config "$1" '["client"]' "bootstrap = [\"$2\"]" "socks_listen = \"127.0.0.1:0\"
+$3"
+  "$zmesh" node --config "$dir/$1.toml" > "$dir/$1.out" 2> "$dir/$1.err" &
+  pids+=($!)
+  wait_ready "$dir/$1.out"
+  for _ in $(seq 300); do
+    "$zmesh" status --config "$dir/$1.toml" --format json > "$dir/$1.json" 2>/dev/null
+    [ "$(json "$dir/$1.json" "d['relays_known']")" -ge 19 ] && break
+    sleep 0.1
+  done
+  [ "$(json "$dir/$1.json" "d['relays_known']")" -ge 19 ] || fail "the client learning over $4 knows $(json "$dir/$1.json" "d['relays_known']") relays"
+  local s
+  s=$(sed -n 's/^listening: socks5 //p' "$dir/$1.out")
+  curl -sf --max-time 30 --socks5-hostname "$s" "http://127.0.0.1:$port/blob" -o "$dir/got-$1" \
+    || fail "download through relays learned over $4"
+  cmp -s "$dir/got-$1" "$dir/www/blob" || fail "download through relays learned over $4 differs"
+}
+
 # The wrong bootstrap key: the bundle does not verify and nothing is learned.
 wrong="$directory $(printf '%064d' 0)"
 node_config w '["client"]' "bootstrap = [\"$wrong\"]" 'socks_listen = "127.0.0.1:0"'
@@ -128,44 +149,17 @@ grep -q "does not verify" "$dir/w.err" || fail "a bundle under the wrong key was
 # them.
 boot_key=$(echo "$boot" | awk '{print $2}')
 dht_only="127.0.0.1:1 $boot_key $(echo "$boot" | grep -o 'dht=[^ ]*')"
-node_config h '["client"]' "bootstrap = [\"$dht_only\"]" 'socks_listen = "127.0.0.1:0"
-dht_listen = "127.0.0.1:0"'
-"$zmesh" node --config "$dir/h.toml" > "$dir/h.out" 2> "$dir/h.err" &
-pids+=($!)
-wait_ready "$dir/h.out"
-for _ in $(seq 300); do
-  "$zmesh" status --config "$dir/h.toml" --format json > "$dir/h.json" 2>/dev/null
-  [ "$(json "$dir/h.json" "d['relays_known']")" -ge 19 ] && break
-  sleep 0.1
-done
-[ "$(json "$dir/h.json" "d['relays_known']")" -ge 19 ] || fail "the DHT client knows $(json "$dir/h.json" "d['relays_known']") relays"
-hsocks=$(sed -n 's/^listening: socks5 //p' "$dir/h.out")
-curl -sf --max-time 30 --socks5-hostname "$hsocks" "http://127.0.0.1:$port/blob" -o "$dir/got-dht" \
-  || fail "download through relays learned from the DHT"
-cmp -s "$dir/got-dht" "$dir/www/blob" || fail "DHT download differs"
+learning_client h "$dht_only" 'dht_listen = "127.0.0.1:0"' "the DHT"
 
 # Over a link: a client whose bootstrap entry has no working HTTP address (port 1) but
 # the bootstrap's link address and keys fetches the signed bundle over a one-hop circuit
 # to it, as a stream to the directory.
 link_only="127.0.0.1:1 $boot_key $(echo "$boot" | grep -o 'link=.*')"
-node_config l '["client"]' "bootstrap = [\"$link_only\"]" 'socks_listen = "127.0.0.1:0"'
-"$zmesh" node --config "$dir/l.toml" > "$dir/l.out" 2> "$dir/l.err" &
-pids+=($!)
-wait_ready "$dir/l.out"
-for _ in $(seq 200); do
-  "$zmesh" status --config "$dir/l.toml" --format json > "$dir/l.json" 2>/dev/null
-  [ "$(json "$dir/l.json" "d['relays_known']")" -ge 19 ] && break
-  sleep 0.05
-done
-[ "$(json "$dir/l.json" "d['relays_known']")" -ge 19 ] || fail "the link-only client knows $(json "$dir/l.json" "d['relays_known']") relays"
+learning_client l "$link_only" "" "a link"
 "$zmesh" metrics --config "$dir/b.toml" > "$dir/b.metrics" || fail "bootstrap metrics"
 served=$(awk '$1 == "zmesh_exit_directory_served_total" { print $2 }' "$dir/b.metrics")
 [ "${served:-0}" -ge 1 ] || fail "the bootstrap served no directory over a link"
-lsocks=$(sed -n 's/^listening: socks5 //p' "$dir/l.out")
-curl -sf --max-time 30 --socks5-hostname "$lsocks" "http://127.0.0.1:$port/blob" -o "$dir/got-link" \
-  || fail "download through relays learned over a link"
-cmp -s "$dir/got-link" "$dir/www/blob" || fail "link-learned download differs"
-# The bootstrap is no exit: a stream asking it for a destination is refused.
+# The bootstrap node is no exit: it connected no destination.
 [ "$(awk '$1 == "zmesh_exit_streams_opened_total" { print $2 }' "$dir/b.metrics")" = 0 ] \
   || fail "the bootstrap node opened a destination stream"
 echo "discovery: all checks passed"

@@ -254,6 +254,14 @@ void StreamMux::on_message(const RelayMessage& m, TimePoint now, MuxOutput& out)
     }
 }
 
+// Exit: a new stream past the per-circuit limit is ended at once.
+bool StreamMux::refuse_if_full(std::uint16_t id, MuxOutput& out) {
+    if (entries_.size() < kMaxStreamsPerCircuit) return false;
+    out.messages.push_back(
+        {RelayCommand::end, id, Bytes{static_cast<std::uint8_t>(EndReason::resource)}});
+    return true;
+}
+
 void StreamMux::on_begin(const RelayMessage& m, MuxOutput& out) {
     // target | 0 | token, or just the target.
     auto nul = std::find(m.data.begin(), m.data.end(), std::uint8_t{0});
@@ -265,11 +273,7 @@ void StreamMux::on_begin(const RelayMessage& m, MuxOutput& out) {
         ++protocol_errors_;
         return;
     }
-    if (entries_.size() >= kMaxStreamsPerCircuit) {
-        out.messages.push_back(
-            {RelayCommand::end, m.stream, Bytes{static_cast<std::uint8_t>(EndReason::resource)}});
-        return;
-    }
+    if (refuse_if_full(m.stream, out)) return;
     std::optional<ResumeToken> token;
     if (has_token) {
         token.emplace();
@@ -289,11 +293,7 @@ void StreamMux::on_attach(const RelayMessage& m, MuxOutput& out) {
         ++protocol_errors_;
         return;
     }
-    if (entries_.size() >= kMaxStreamsPerCircuit) {
-        out.messages.push_back(
-            {RelayCommand::end, m.stream, Bytes{static_cast<std::uint8_t>(EndReason::resource)}});
-        return;
-    }
+    if (refuse_if_full(m.stream, out)) return;
     MuxEvent ev{MuxEvent::Kind::attach, m.stream};
     ev.token.emplace();
     std::copy_n(m.data.begin(), sizeof(ResumeToken), ev.token->begin());

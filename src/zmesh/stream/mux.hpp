@@ -141,6 +141,7 @@ class StreamMux {
     Result<std::uint16_t> next_id();
     void on_begin(const circuit::RelayMessage& m, MuxOutput& out);
     void on_attach(const circuit::RelayMessage& m, MuxOutput& out);
+    bool refuse_if_full(std::uint16_t id, MuxOutput& out);
 
     Side side_;
     StreamConfig cfg_;
