@@ -49,10 +49,18 @@ class Sim {
                 queue_.pop();
                 std::vector<Outgoing> out;
                 Stream& s = ends_[ev.to];
-                if (ev.msg.command == RelayCommand::data) {
-                    EXPECT_TRUE(s.on_data(ev.msg.data, now_, out));
-                } else {
-                    EXPECT_TRUE(s.on_ack(ev.msg.data, now_));
+                switch (ev.msg.command) {
+                    case RelayCommand::data:
+                        EXPECT_TRUE(s.on_data(ev.msg.data, now_, out));
+                        break;
+                    case RelayCommand::repair:
+                        s.on_repair(ev.msg.data, now_, out);
+                        break;
+                    case RelayCommand::fec_report:
+                        EXPECT_TRUE(s.on_fec_report(ev.msg.data));
+                        break;
+                    default:
+                        EXPECT_TRUE(s.on_ack(ev.msg.data, now_));
                 }
                 send(ev.to, out);
             }
@@ -219,6 +227,47 @@ TEST(Stream, malformed_messages_are_refused) {
     too_many[6] = 200;
     EXPECT_FALSE(s.on_ack(too_many, now));
     EXPECT_EQ(s.stats().malformed, 6u);
+}
+
+}  // namespace
+}  // namespace zmesh::stream
+
+namespace zmesh::stream {
+namespace {
+
+TEST(StreamFec, five_percent_loss_is_mostly_rebuilt_without_retransmission) {
+    StreamConfig cfg;
+    cfg.fec = fec::TetrysConfig{};
+    cfg.fec_counters = std::make_shared<FecCounters>();
+    Sim sim({0.05, 0.0, milliseconds(5), milliseconds(2)}, cfg, 21);
+    transfer(sim, pattern(4 << 20, 7), pattern(200000, 8));
+    const auto& tx = sim.end(0).stats();
+    const auto& rx = sim.end(1).stats();
+    EXPECT_GT(tx.repairs_sent, 0u);
+    EXPECT_GT(rx.recovered, 0u);
+    // Most losses were rebuilt at the receiver rather than sent again.
+    EXPECT_GT(rx.recovered, tx.segments_retransmitted)
+        << rx.recovered << " rebuilt, " << tx.segments_retransmitted << " resent";
+    EXPECT_GT(cfg.fec_counters->loss_reports, 0u);
+    // The rate followed the measured loss: about 2 x 5% + 2%.
+    EXPECT_GT(sim.end(0).repair_rate(), 0.06);
+    EXPECT_LT(sim.end(0).repair_rate(), 0.25);
+}
+
+TEST(StreamFec, a_clean_path_turns_repair_off_and_malformed_repairs_are_ignored) {
+    StreamConfig cfg;
+    cfg.fec = fec::TetrysConfig{};
+    cfg.fec->min_repair_rate = 0;
+    Sim sim({}, cfg, 22);
+    transfer(sim, pattern(2 << 20, 9), pattern(1000, 10));
+    EXPECT_DOUBLE_EQ(sim.end(0).repair_rate(), 0);
+    // Repairs went out only until the first report said nothing was lost.
+    EXPECT_LT(sim.end(0).stats().repairs_sent, 2 * 128 / 10 + 2);
+    Stream s;
+    std::vector<Outgoing> out;
+    s.on_repair(Bytes{1, 2, 3}, Clock::now(), out);
+    EXPECT_EQ(s.stats().malformed, 1u);
+    EXPECT_FALSE(s.on_fec_report(Bytes{1}));
 }
 
 }  // namespace

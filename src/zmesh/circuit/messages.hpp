@@ -65,8 +65,11 @@ enum class RelayCommand : std::uint8_t {
     attached = 11,  // exit -> client: the stream moved
     ping = 12,      // client -> any hop: liveness probe, echoed as PONG
     pong = 13,
+    repair = 14,      // stream layer: a Tetrys repair symbol
+    fec_report = 15,  // stream layer: the loss a receiver measured, for the repair rate
 };
-inline constexpr std::uint8_t kMaxRelayCommand = static_cast<std::uint8_t>(RelayCommand::pong);
+inline constexpr std::uint8_t kMaxRelayCommand =
+    static_cast<std::uint8_t>(RelayCommand::fec_report);
 inline constexpr std::size_t kMaxPingData = 16;
 
 inline constexpr std::size_t kRelayHeaderSize = 8 + 1 + 2 + 2;  // marker, cmd, stream, length

@@ -227,14 +227,23 @@ void StreamMux::on_message(const RelayMessage& m, TimePoint now, MuxOutput& out)
             return;
         }
         case RelayCommand::data:
-        case RelayCommand::ack: {
+        case RelayCommand::ack:
+        case RelayCommand::repair:
+        case RelayCommand::fec_report: {
             std::vector<Outgoing> replies;
             if (m.command == RelayCommand::data) {
                 if (e.first_data == TimePoint{}) e.first_data = now;
                 e.last_data = now;
             }
-            Status st = m.command == RelayCommand::data ? e.stream->on_data(m.data, now, replies)
-                                                        : e.stream->on_ack(m.data, now);
+            Status st;
+            if (m.command == RelayCommand::data)
+                st = e.stream->on_data(m.data, now, replies);
+            else if (m.command == RelayCommand::ack)
+                st = e.stream->on_ack(m.data, now);
+            else if (m.command == RelayCommand::repair)
+                e.stream->on_repair(m.data, now, replies);
+            else
+                st = e.stream->on_fec_report(m.data);
             if (!st) {
                 ++protocol_errors_;
                 abort(m.stream, EndReason::protocol, out);

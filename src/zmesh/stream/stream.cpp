@@ -13,8 +13,24 @@ constexpr std::size_t kAckHeader = 4 + 2 + 1;
 
 }  // namespace
 
+namespace {
+
+// A receiver reports its loss after this many new segment numbers.
+constexpr std::uint32_t kReportInterval = 128;
+// Segments a receiver keeps for repair equations (a repair covers at most 255), and how
+// many report intervals without a repair symbol before it drops them.
+constexpr std::size_t kDecoderKeep = fec::kMaxWindow + 1;
+constexpr int kDecoderIdleIntervals = 4;
+
+}  // namespace
+
 Stream::Stream(StreamConfig config)
-    : cfg_(config), cwnd_(config.initial_cwnd), rto_(config.initial_rto) {}
+    : cfg_(std::move(config)), cwnd_(cfg_.initial_cwnd), rto_(cfg_.initial_rto) {
+    if (cfg_.fec) {
+        encoder_ = std::make_unique<fec::TetrysEncoder>(*cfg_.fec);
+        rate_.emplace(*cfg_.fec);
+    }
+}
 
 std::size_t Stream::send_space() const {
     return unsent_.size() >= cfg_.send_buffer ? 0 : cfg_.send_buffer - unsent_.size();
@@ -91,7 +107,9 @@ void Stream::poll(TimePoint now, std::size_t budget, std::vector<Outgoing>& out)
     // lost retransmission without waiting for the timer.
     if (sack_dirty_) {
         sack_dirty_ = false;
-        Duration reorder = std::max(Duration(milliseconds(1)), srtt_ / 4);
+        // With FEC the receiver may rebuild a lost segment: a repair symbol and the
+        // acknowledgement it triggers get half a round trip before the segment is resent.
+        Duration reorder = std::max(Duration(milliseconds(1)), encoder_ ? srtt_ / 2 : srtt_ / 4);
         for (std::size_t i = 0; i < flight_.size(); ++i) {
             Segment& s = flight_[i];
             if (s.sacked || s.resend || s.sent + reorder >= latest_delivered_sent_) continue;
@@ -124,13 +142,24 @@ void Stream::poll(TimePoint now, std::size_t budget, std::vector<Outgoing>& out)
            snd_nxt_ - snd_una_ < peer_window_ &&
            (!unsent_.empty() || (fin_queued_ && !fin_sent_))) {
         Segment s;
-        std::size_t n = std::min(unsent_.size(), kSegmentSize);
+        std::size_t n = std::min(unsent_.size(), encoder_ ? kFecSegmentSize : kSegmentSize);
         s.bytes.assign(unsent_.begin(), unsent_.begin() + static_cast<std::ptrdiff_t>(n));
         unsent_.erase(unsent_.begin(), unsent_.begin() + static_cast<std::ptrdiff_t>(n));
         s.fin = unsent_.empty() && fin_queued_;
         fin_sent_ = fin_sent_ || s.fin;
         flight_.push_back(std::move(s));
         send_segment(snd_nxt_, flight_.back(), now, out);
+        if (encoder_) {
+            estimate_loss();
+            // The source symbol is what DATA carries after its number: flags | bytes.
+            const Bytes& data = out.back().data;
+            (void)encoder_->add_source(snd_nxt_, ByteView{data}.subspan(4));
+            for (auto& r : encoder_->take_repairs()) {
+                out.push_back({RelayCommand::repair, std::move(r)});
+                ++stats_.repairs_sent;
+                if (auto* c = counters()) ++c->repairs_sent;
+            }
+        }
         ++snd_nxt_;
         --budget;
     }
@@ -216,12 +245,54 @@ Status Stream::on_data(ByteView payload, TimePoint now, std::vector<Outgoing>& o
         return Errc::malformed;
     }
     std::uint32_t seq = load_u32_be(payload.data());
-    bool fin = (payload[4] & kFlagFin) != 0;
-    ByteView bytes = payload.subspan(kDataHeader);
+    return accept(seq, (payload[4] & kFlagFin) != 0, payload.subspan(kDataHeader), false, now, out);
+}
+
+// The receiver tells a sender that codes how many segments arrived and how many it
+// rebuilt (losses the sender cannot see: they are acknowledged like the others).
+void Stream::count_arrival(bool rebuilt, std::vector<Outgoing>& out) {
+    ++(rebuilt ? rebuilt_ : arrived_);
+    if (arrived_ + rebuilt_ < kReportInterval) return;
+    if (repairs_seen_) {
+        Bytes report(4);
+        std::uint32_t lost = rebuilt_ > late_ ? rebuilt_ - late_ : 0;
+        late_ = rebuilt_ > late_ ? 0 : late_ - rebuilt_;
+        store_u16_be(report.data(), static_cast<std::uint16_t>(lost));
+        store_u16_be(report.data() + 2, static_cast<std::uint16_t>(arrived_));
+        out.push_back({RelayCommand::fec_report, std::move(report)});
+        idle_intervals_ = 0;
+    } else if (decoder_ && ++idle_intervals_ >= kDecoderIdleIntervals) {
+        decoder_.reset();  // the sender stopped coding: free what the equations kept
+    }
+    arrived_ = 0;
+    rebuilt_ = 0;
+    repairs_seen_ = false;
+}
+
+// The sender's loss estimate every kReportInterval new segments: what it had to send
+// again plus what the receiver rebuilt, per segment sent; it sets the repair rate.
+void Stream::estimate_loss() {
+    if (!encoder_ || !rate_ || ++fec_sent_ < kReportInterval) return;
+    auto resent = stats_.segments_retransmitted - fec_resent_base_;
+    double loss = static_cast<double>(resent + reported_rebuilt_) / fec_sent_;
+    encoder_->set_repair_rate(rate_->on_loss(std::min(loss, 1.0)));
+    fec_sent_ = 0;
+    fec_resent_base_ = stats_.segments_retransmitted;
+    reported_rebuilt_ = 0;
+}
+
+Status Stream::accept(std::uint32_t seq, bool fin, ByteView bytes, bool rebuilt, TimePoint now,
+                      std::vector<Outgoing>& out) {
     ++stats_.segments_received;
     if (seq < rcv_nxt_ || out_of_order_.contains(seq)) {
         ++stats_.duplicates_received;
-        queue_ack(out);  // the peer may have missed our ack
+        // A segment rebuilt before it arrived was only late: not a loss for the report.
+        if (auto it = std::find(recent_rebuilt_.begin(), recent_rebuilt_.end(), seq);
+            !rebuilt && it != recent_rebuilt_.end()) {
+            recent_rebuilt_.erase(it);
+            ++late_;
+        }
+        if (!rebuilt) queue_ack(out);  // the peer may have missed our ack
         return {};
     }
     if (seq - rcv_nxt_ >= receive_capacity()) {
@@ -229,11 +300,21 @@ Status Stream::on_data(ByteView payload, TimePoint now, std::vector<Outgoing>& o
         queue_ack(out);
         return {};
     }
+    if (decoder_ && !rebuilt) {
+        Bytes symbol(1 + bytes.size());
+        symbol[0] = fin ? kFlagFin : 0;
+        std::copy(bytes.begin(), bytes.end(), symbol.begin() + 1);
+        auto more = decoder_->add_source(seq, symbol);
+        take_rebuilt(more, now, out);
+        if (seq < rcv_nxt_ || out_of_order_.contains(seq)) return {};  // (cannot happen)
+    }
+    if (!rebuilt) count_arrival(false, out);
     if (seq != rcv_nxt_) {
         out_of_order_.emplace(seq, std::make_pair(Bytes(bytes.begin(), bytes.end()), fin));
         queue_ack(out);  // tell the sender about the hole at once
         return {};
     }
+    bool filled_hole = !out_of_order_.empty();
     ready_.insert(ready_.end(), bytes.begin(), bytes.end());
     fin_received_ = fin_received_ || fin;
     ++rcv_nxt_;
@@ -244,11 +325,60 @@ Status Stream::on_data(ByteView payload, TimePoint now, std::vector<Outgoing>& o
         out_of_order_.erase(it);
         ++rcv_nxt_;
     }
-    if (++unacked_segments_ >= 2 || fin_received_) {
+    // A filled hole is acknowledged at once: the sender may be about to resend it.
+    if (++unacked_segments_ >= 2 || fin_received_ || filled_hole) {
         queue_ack(out);
     } else if (!ack_due_) {
         ack_due_ = now + cfg_.ack_delay;
     }
+    return {};
+}
+
+void Stream::take_rebuilt(std::vector<fec::Recovered>& rebuilt, TimePoint now,
+                          std::vector<Outgoing>& out) {
+    for (auto& r : rebuilt) {
+        // flags | bytes, as the sender coded it.
+        if (r.payload.empty() || (r.payload[0] & ~kFlagFin) != 0 ||
+            r.payload.size() > 1 + kSegmentSize) {
+            if (auto* c = counters()) ++c->decode_failures;
+            continue;
+        }
+        if (r.id >= rcv_nxt_ && !out_of_order_.contains(r.id)) {
+            count_arrival(true, out);
+            recent_rebuilt_.push_back(r.id);
+            if (recent_rebuilt_.size() > 256) recent_rebuilt_.pop_front();
+            ++stats_.recovered;
+            if (auto* c = counters()) ++c->recovered;
+        }
+        (void)accept(r.id, (r.payload[0] & kFlagFin) != 0, ByteView{r.payload}.subspan(1), true,
+                     now, out);
+    }
+}
+
+void Stream::on_repair(ByteView payload, TimePoint now, std::vector<Outgoing>& out) {
+    ++stats_.repairs_received;
+    if (auto* c = counters()) ++c->repairs_received;
+    repairs_seen_ = true;
+    if (!decoder_) {
+        // From now on every segment is kept for the equations (2 windows' worth).
+        decoder_ = std::make_unique<fec::TetrysDecoder>(kDecoderKeep);
+    }
+    auto rebuilt = decoder_->add_repair(payload);
+    if (!rebuilt) {
+        ++stats_.malformed;
+        if (auto* c = counters()) ++c->decode_failures;
+        return;
+    }
+    take_rebuilt(*rebuilt, now, out);
+}
+
+Status Stream::on_fec_report(ByteView payload) {
+    if (payload.size() != 4) {
+        ++stats_.malformed;
+        return Errc::malformed;
+    }
+    if (auto* c = counters()) ++c->loss_reports;
+    reported_rebuilt_ += load_u16_be(payload.data());
     return {};
 }
 
@@ -330,6 +460,7 @@ Status Stream::on_ack(ByteView payload, TimePoint now) {
         }
     }
     if (sample) rtt_sample(*sample);
+    if (advanced && encoder_) encoder_->acknowledge(snd_una_);
     if (advanced) {
         if (in_recovery_ && snd_una_ >= recovery_end_) in_recovery_ = false;
         if (snd_una_ >= round_end_) {

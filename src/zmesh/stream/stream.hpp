@@ -10,11 +10,14 @@
 #include <chrono>
 #include <deque>
 #include <map>
+#include <memory>
 #include <optional>
 #include <vector>
 
 #include "zmesh/circuit/messages.hpp"
 #include "zmesh/core/result.hpp"
+#include "zmesh/fec/adaptive.hpp"
+#include "zmesh/fec/tetrys.hpp"
 
 namespace zmesh::stream {
 
@@ -26,6 +29,19 @@ using std::chrono::milliseconds;
 inline constexpr std::size_t kDataHeader = 5;
 inline constexpr std::size_t kSegmentSize = circuit::kMaxRelayData - kDataHeader;  // 1049
 inline constexpr std::size_t kMaxSackBlocks = 16;
+// With FEC a segment leaves room for the repair symbol header: a repair symbol codes
+// flags (1) | bytes with a length (2) and must fit one relay message.
+inline constexpr std::size_t kFecSegmentSize =
+    circuit::kMaxRelayData - fec::kRepairHeader - 2 - 1;  // 1041
+
+// FEC counters shared by every stream of a node (one event loop: plain integers).
+struct FecCounters {
+    std::uint64_t repairs_sent = 0;
+    std::uint64_t repairs_received = 0;
+    std::uint64_t recovered = 0;        // segments rebuilt without a retransmission
+    std::uint64_t decode_failures = 0;  // repair symbols refused or rebuilt symbols that failed
+    std::uint64_t loss_reports = 0;
+};
 
 struct StreamConfig {
     std::size_t send_buffer = 4 << 20;    // bytes the application may queue
@@ -40,6 +56,10 @@ struct StreamConfig {
     Duration max_rto = milliseconds(8000);
     Duration ack_delay = milliseconds(10);
     int max_retransmits = 12;  // then the stream fails
+    // Tetrys forward erasure coding of what this end sends (unset: none; segments are
+    // then kSegmentSize, else kFecSegmentSize). Receiving repair symbols needs nothing.
+    std::optional<fec::TetrysConfig> fec;
+    std::shared_ptr<FecCounters> fec_counters;
 };
 
 struct StreamStats {
@@ -53,6 +73,9 @@ struct StreamStats {
     std::uint64_t acks_sent = 0;
     std::uint64_t acks_received = 0;
     std::uint64_t malformed = 0;
+    std::uint64_t repairs_sent = 0;
+    std::uint64_t repairs_received = 0;
+    std::uint64_t recovered = 0;  // segments rebuilt from repair symbols
 };
 
 // What the stream wants sent: relay commands DATA or ACK with their payloads.
@@ -84,6 +107,12 @@ class Stream {
     void poll(TimePoint now, std::size_t budget, std::vector<Outgoing>& out);
     Status on_data(ByteView payload, TimePoint now, std::vector<Outgoing>& out);
     Status on_ack(ByteView payload, TimePoint now);
+    // A Tetrys repair symbol: segments it rebuilds are taken as if they had arrived.
+    // Malformed ones are counted and ignored.
+    void on_repair(ByteView payload, TimePoint now, std::vector<Outgoing>& out);
+    // The peer's loss measurement: sets the repair rate (adaptive FEC).
+    Status on_fec_report(ByteView payload);
+    double repair_rate() const { return encoder_ ? encoder_->repair_rate() : 0; }
     std::optional<TimePoint> next_timer() const;
 
     // --- moving to another circuit (the old one died) ---
@@ -112,6 +141,16 @@ class Stream {
         bool resend = false;  // waiting in resend_
     };
     void send_segment(std::uint32_t seq, Segment& s, TimePoint now, std::vector<Outgoing>& out);
+    // A segment that arrived or was rebuilt; `rebuilt` ones are not fed back to the decoder.
+    Status accept(std::uint32_t seq, bool fin, ByteView bytes, bool rebuilt, TimePoint now,
+                  std::vector<Outgoing>& out);
+    // FEC loss accounting: a receiver's report of what arrived and what it rebuilt, and
+    // the sender's estimate from that and its own retransmissions.
+    void count_arrival(bool rebuilt, std::vector<Outgoing>& out);
+    void estimate_loss();
+    void take_rebuilt(std::vector<fec::Recovered>& rebuilt, TimePoint now,
+                      std::vector<Outgoing>& out);
+    FecCounters* counters() { return cfg_.fec_counters.get(); }
     void queue_ack(std::vector<Outgoing>& out);
     void rtt_sample(Duration rtt);
     void on_round_end();
@@ -155,6 +194,20 @@ class Stream {
     int unacked_segments_ = 0;
     std::optional<TimePoint> ack_due_;
     StreamStats stats_;
+    // FEC, sending: the encoder over segments in flight and the adaptive rate.
+    std::unique_ptr<fec::TetrysEncoder> encoder_;
+    std::optional<fec::AdaptiveRate> rate_;
+    // FEC, receiving: the decoder (from the first repair symbol on) and loss accounting.
+    std::unique_ptr<fec::TetrysDecoder> decoder_;
+    std::uint32_t arrived_ = 0;  // receiver, since its last report: segments that arrived
+    std::uint32_t rebuilt_ = 0;  // and that were rebuilt
+    std::uint32_t late_ = 0;     // rebuilt, then arrived after all: only late, not lost
+    std::deque<std::uint32_t> recent_rebuilt_;
+    bool repairs_seen_ = false;
+    std::uint32_t fec_sent_ = 0;          // sender, since its last estimate: new segments
+    std::uint64_t fec_resent_base_ = 0;   // segments_retransmitted at the last estimate
+    std::uint32_t reported_rebuilt_ = 0;  // rebuilt by the receiver, reported since
+    int idle_intervals_ = 0;
 };
 
 }  // namespace zmesh::stream
