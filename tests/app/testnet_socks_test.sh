@@ -81,7 +81,19 @@ start_testnet tcp --transport tcp
 download "TCP links"
 stop_testnet
 
-start_testnet lossy --loss 0.02
+metrics_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+start_testnet lossy --loss 0.02 --metrics "127.0.0.1:$metrics_port"
 download "UDP links with 2% loss on every link"
+# Forward erasure coding carried part of that: the exit sent repair cells and the client
+# rebuilt lost cells from them.
+curl -sf "http://127.0.0.1:$metrics_port/metrics" > "$dir/lossy.metrics" || fail "testnet metrics"
+for m in zmesh_fec_repairs_sent_total zmesh_fec_recovered_total; do
+  v=$(awk -v n="$m" '$1 == n { print $2 }' "$dir/lossy.metrics")
+  [ "${v:-0}" -gt 0 ] 2>/dev/null || fail "$m is ${v:-missing} after a lossy download"
+done
+echo "lossy links: $(awk '$1 == "zmesh_fec_recovered_total" { print $2 }' "$dir/lossy.metrics") cells rebuilt by FEC"
+stop_testnet
+start_testnet nofec --loss 0.02 --no-fec
+download "UDP links with 2% loss, FEC off"
 stop_testnet
 echo "testnet end-to-end: all checks passed"

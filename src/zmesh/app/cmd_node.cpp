@@ -125,6 +125,12 @@ class Daemon final : public control::ControlBackend {
     Bytes make_descriptor();
     asio::awaitable<void> publish_loop();
     asio::awaitable<void> fetch_loop();
+    stream::StreamConfig stream_config() const {
+        stream::StreamConfig s;
+        s.fec = fec_config(cfg_);
+        s.fec_counters = fec_counters_;
+        return s;
+    }
     asio::awaitable<std::optional<Bytes>> fetch_over_link(const Contact& bootstrap);
     asio::awaitable<bool> sleep(asio::steady_timer& timer, std::chrono::steady_clock::duration d);
     struct Known {
@@ -145,6 +151,7 @@ class Daemon final : public control::ControlBackend {
     link::UdpLink* udp_ = nullptr;
     std::unique_ptr<circuit::CircuitNode> node_;
     std::unique_ptr<exit::ExitService> exit_;
+    std::shared_ptr<stream::FecCounters> fec_counters_ = std::make_shared<stream::FecCounters>();
     std::unique_ptr<ClientProxy> proxy_;
     std::unique_ptr<control::MetricsServer> metrics_;
     std::unique_ptr<control::ControlServer> control_;
@@ -483,6 +490,7 @@ bool Daemon::start() {
     if (nc.relay.exit) {
         exit::ExitConfig ec2;
         ec2.policy = *exit_policy();
+        ec2.stream = stream_config();
         ec2.connect = has_role(cfg_, "exit");
         if (has_role(cfg_, "bootstrap"))
             ec2.directory = [this] { return directory_.make_bundle(*identity_, unix_now()); };
@@ -523,7 +531,7 @@ bool Daemon::start() {
                 }
             }
             proxy_ = std::make_unique<ClientProxy>(
-                *node_, [this](const PathRequest& req) { return pick_path(req); });
+                *node_, [this](const PathRequest& req) { return pick_path(req); }, stream_config());
             proxy_->on_circuit_result(
                 [this](const circuit::ClientEvent& ev) { on_circuit_result(ev); });
             proxy_->set_resume_grace(
@@ -806,6 +814,7 @@ control::Snapshot Daemon::snapshot() {
         snap.add("zmesh_dht_good_nodes", "DHT: nodes answering in the routing table.",
                  control::MetricType::gauge, l, static_cast<double>(dht_->good_nodes()));
     if (proxy_) collect_proxy(snap, proxy_->stats(), l);
+    collect_fec(snap, *fec_counters_, l);
     if (exit_) {
         const auto& es = exit_->stats();
         control::add_counters(snap, "zmesh_exit_", "Exit",

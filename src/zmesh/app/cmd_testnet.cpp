@@ -43,7 +43,15 @@ struct TestnetOptions {
     std::string handshake = "hybrid";
     std::string metrics;  // Prometheus endpoint address; empty: off
     bool require_pq = false;
+    bool fec = true;
     exit::ExitPolicy policy;  // parsed from exit_policy
+    std::shared_ptr<stream::FecCounters> fec_counters = std::make_shared<stream::FecCounters>();
+    stream::StreamConfig stream_config() const {
+        stream::StreamConfig s;
+        if (fec) s.fec = fec::TetrysConfig{};
+        s.fec_counters = fec_counters;
+        return s;
+    }
 };
 
 struct Member {
@@ -81,6 +89,7 @@ std::unique_ptr<Member> make_member(asio::io_context& io, const TestnetOptions& 
     if (is_exit) {
         exit::ExitConfig ec;
         ec.policy = o.policy;  // allows private ranges: a loopback network must reach loopback
+        ec.stream = o.stream_config();
         m->exit = std::make_unique<exit::ExitService>(*m->node, ec);
     }
     m->link->start();
@@ -172,7 +181,7 @@ int run_testnet(TestnetOptions o) {
         path.push_back(relays[exit]->path_hop());
         return path;
     };
-    ClientProxy proxy(*client->node, paths);
+    ClientProxy proxy(*client->node, paths, o.stream_config());
     // Metrics for every node of the testnet, labelled by node.
     auto collect = [&] {
         control::Snapshot snap;
@@ -190,6 +199,7 @@ int run_testnet(TestnetOptions o) {
                                 cl);
         const auto& ps = proxy.stats();
         collect_proxy(snap, ps, cl);
+        collect_fec(snap, *o.fec_counters, {});
         snap.add("zmesh_client_last_circuit_build_seconds",
                  "Client circuits: build time of the newest circuit.", control::MetricType::gauge,
                  cl, std::chrono::duration<double>(ps.last_build_time).count());
@@ -321,6 +331,8 @@ void add_testnet_command(CLI::App& app, int& exit_code) {
         ->capture_default_str();
     cmd->add_flag("--require-pq", o.require_pq,
                   "Nodes refuse classical-only link and hop handshakes");
+    cmd->add_flag("--fec,!--no-fec", o.fec,
+                  "Tetrys forward erasure coding on streams (default on; adaptive)");
     cmd->add_option("--exit-policy", o.exit_policy,
                     "Exit policy rule, repeatable, first match wins (e.g. 'reject *:25')");
     cmd->footer(

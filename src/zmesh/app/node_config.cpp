@@ -115,6 +115,18 @@ std::string format_bootstrap(const BootstrapNode& b) {
     return s;
 }
 
+std::optional<fec::TetrysConfig> fec_config(const control::Config& c) {
+    if (!c.boolean("fec.enabled")) return std::nullopt;
+    fec::TetrysConfig t;
+    t.window_size = static_cast<std::size_t>(c.integer("fec.window_size"));
+    t.repair_rate = c.number("fec.repair_rate");
+    t.adaptive = c.boolean("fec.adaptive");
+    t.loss_threshold = c.number("fec.loss_threshold");
+    t.min_repair_rate = c.number("fec.min_repair_rate");
+    t.max_repair_rate = c.number("fec.max_repair_rate");
+    return t;
+}
+
 std::vector<BootstrapNode> configured_bootstraps(const control::Config& c) {
     std::vector<BootstrapNode> out;
     for (const auto& line : std::get<std::vector<std::string>>(c.get("core.bootstrap")))
@@ -124,6 +136,10 @@ std::vector<BootstrapNode> configured_bootstraps(const control::Config& c) {
 
 std::vector<std::string> node_config_problems(const control::Config& c) {
     std::vector<std::string> p;
+    if (c.boolean("fec.enabled")) {
+        auto t = fec_config(c);
+        if (auto why = fec::check(*t)) p.push_back("fec: " + *why);
+    }
     const auto& roles = std::get<std::vector<std::string>>(c.get("core.roles"));
     if (roles.empty())
         p.push_back("core.roles: name at least one of client, relay, exit, bootstrap");

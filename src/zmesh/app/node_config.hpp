@@ -9,6 +9,7 @@
 
 #include "zmesh/app/contact.hpp"
 #include "zmesh/control/config.hpp"
+#include "zmesh/fec/tetrys.hpp"
 
 namespace zmesh::app {
 
@@ -25,6 +26,8 @@ std::vector<std::string> node_config_problems(const control::Config& c);
 std::vector<std::string> node_config_warnings(const control::Config& c);
 // circuit.relays, parsed (lines that do not parse are left out; see node_config_problems).
 std::vector<Contact> configured_relays(const control::Config& c);
+// The [fec] section as a Tetrys configuration; nullopt when fec.enabled is false.
+std::optional<fec::TetrysConfig> fec_config(const control::Config& c);
 
 // A core.bootstrap entry:
 //   "HOST:PORT KEY [dht=HOST:PORT] [link=HOST:PORT linkkey=HEX onion=HEX]"
