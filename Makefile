@@ -44,6 +44,7 @@ bench: deps
 	./bench/link_loopback.sh $(BUILD)/zmesh
 	./bench/testnet_loopback.sh $(BUILD)/zmesh
 	./bench/recovery_loopback.sh $(BUILD)/zmesh
+	./$(BUILD)/bench/zmesh_fec_loss
 
 asan: deps
 	cmake -S . -B $(BUILD_ASAN) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DZMESH_SANITIZE=ON $(CMAKE_FLAGS)
@@ -52,7 +53,7 @@ asan: deps
 
 fuzz: deps
 	CC=clang CXX=clang++ cmake -S . -B $(BUILD_FUZZ) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZMESH_FUZZ=ON -DZMESH_WERROR=OFF $(CMAKE_FLAGS)
-	cmake --build $(BUILD_FUZZ) -j $(JOBS) --target fuzz_link_packet fuzz_noise_message fuzz_tcp_frame fuzz_circuit_messages fuzz_descriptor
+	cmake --build $(BUILD_FUZZ) -j $(JOBS) --target fuzz_link_packet fuzz_noise_message fuzz_tcp_frame fuzz_circuit_messages fuzz_descriptor fuzz_fec_symbol
 	./scripts/run-fuzz.sh $(BUILD_FUZZ)/fuzz $(FUZZ_SECONDS)
 
 format:
