@@ -81,6 +81,19 @@ start_testnet tcp --transport tcp
 download "TCP links"
 stop_testnet
 
+# WebSocket links, plain and inside TLS; and what a scanner or a broken peer sends to a
+# WebSocket listener is refused cleanly, the network still working afterwards.
+start_testnet ws --transport ws
+download "WebSocket links"
+relay=$(sed -n 's/^  relay 1\/5 relay 127.0.0.1:\([0-9]*\)$/\1/p' "$dir/ws.log")
+[ -n "$relay" ] || fail "no relay port in the ws testnet log"
+python3 "$here/ws_probe.py" "$relay" || fail "WebSocket refusals"
+download "WebSocket links after the probes"
+stop_testnet
+start_testnet wss --transport wss
+download "WebSocket links over TLS"
+stop_testnet
+
 metrics_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 start_testnet lossy --loss 0.02 --metrics "127.0.0.1:$metrics_port"
 download "UDP links with 2% loss on every link"

@@ -23,6 +23,7 @@
 #include "zmesh/exit/exit_service.hpp"
 #include "zmesh/link/tcp_link.hpp"
 #include "zmesh/link/udp_link.hpp"
+#include "zmesh/link/ws_link.hpp"
 
 namespace zmesh::app {
 namespace {
@@ -73,6 +74,14 @@ std::unique_ptr<Member> make_member(asio::io_context& io, const TestnetOptions& 
         m->identity.link, default_suite(), {}, o.handshake != "classical", o.require_pq};
     if (o.transport == "tcp") {
         m->link = std::make_unique<link::TcpLink>(io.get_executor(), lc, loopback);
+    } else if (o.transport == "ws" || o.transport == "wss") {
+        link::WsOptions wo;
+        if (o.transport == "wss") {
+            static auto tls = link::self_signed_tls("zmesh.test");
+            wo.server_tls = tls;
+            wo.connect_tls = true;
+        }
+        m->link = std::make_unique<link::WsLink>(io.get_executor(), lc, loopback, wo);
     } else {
         auto udp = std::make_unique<link::UdpLink>(io.get_executor(), lc, loopback);
         udp->set_loss(o.loss);
@@ -139,7 +148,11 @@ int run_testnet(TestnetOptions o) {
     asio::io_context io;
     std::vector<std::unique_ptr<Member>> relays;
     std::printf("testnet: starting %d relays (%d exits) over %s on 127.0.0.1%s\n", o.relays,
-                o.exits, o.transport == "tcp" ? "TCP" : "UDP",
+                o.exits,
+                o.transport == "tcp"   ? "TCP"
+                : o.transport == "ws"  ? "WebSocket"
+                : o.transport == "wss" ? "WebSocket over TLS"
+                                       : "UDP",
                 o.loss > 0 ? (" with " + std::to_string(o.loss * 100) + "% loss").c_str() : "");
     try {
         for (int i = 0; i < o.relays; ++i) {
@@ -317,8 +330,9 @@ void add_testnet_command(CLI::App& app, int& exit_code) {
     cmd->add_option("--socks", o.socks, "SOCKS5 listen address")->capture_default_str();
     cmd->add_option("--http", o.http, "HTTP CONNECT listen address (empty: none)")
         ->capture_default_str();
-    cmd->add_option("--transport", o.transport, "udp or tcp links")
-        ->check(CLI::IsMember({"udp", "tcp"}))
+    cmd->add_option("--transport", o.transport,
+                    "udp, tcp, ws (WebSocket) or wss (WebSocket over TLS) links")
+        ->check(CLI::IsMember({"udp", "tcp", "ws", "wss"}))
         ->capture_default_str();
     cmd->add_option("--loss", o.loss, "Drop this fraction of UDP datagrams (testing)")
         ->capture_default_str();

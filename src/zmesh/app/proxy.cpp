@@ -63,6 +63,8 @@ struct ClientProxy::Recovery {
     PathRequest request;
     std::vector<stream::MovedStream> streams;
     std::vector<std::string> targets;
+    // Streams still opening (BEGIN sent, no answer yet): asked for again on the new circuit.
+    std::vector<std::pair<std::string, OpenHandler>> reopen;
     std::chrono::steady_clock::time_point died{};
     std::chrono::steady_clock::time_point deadline{};
     std::unique_ptr<asio::steady_timer> retry;
@@ -408,6 +410,9 @@ void ClientProxy::recover(const std::shared_ptr<Circ>& c, const circuit::ClientE
             r->request.avoid.push_back(c->path[ev.failed_hop]);
         else
             r->request.avoid.assign(c->path.begin() + 1, c->path.end() - 1);
+        for (auto& [id, handler] : c->opening)
+            r->reopen.emplace_back(c->targets[id], std::move(handler));
+        c->opening.clear();
         for (auto id : c->driver->mux().ids()) {
             if (!c->driver->mux().token(id)) continue;
             auto target = c->targets.contains(id) ? c->targets[id] : std::string();
@@ -418,11 +423,11 @@ void ClientProxy::recover(const std::shared_ptr<Circ>& c, const circuit::ClientE
         }
     }
     drop_circuit(c->handle, EndReason::aborted);  // whatever could not move ends
-    if (r->streams.empty()) return;
+    if (r->streams.empty() && r->reopen.empty()) return;
     ++stats_.recoveries;
     recovering_.push_back(r);
     spdlog::info("circuit {} died under {} streams; moving them to a new circuit to its exit",
-                 c->handle, r->streams.size());
+                 c->handle, r->streams.size() + r->reopen.size());
     asio::post(node_.link().executor(), [this, r] { try_recover(r); });
 }
 
@@ -432,6 +437,9 @@ void ClientProxy::give_up(Recovery& r) {
         spdlog::info("{} streams lost: no new circuit to their exit", r.streams.size());
     for (auto& s : r.streams) s.drop();
     r.streams.clear();
+    auto reopen = std::move(r.reopen);
+    r.reopen.clear();
+    for (auto& [target, done] : reopen) done(std::nullopt, EndReason::unreachable);
     if (r.retry) r.retry->cancel();
     std::erase_if(recovering_, [&](const auto& p) { return p.get() == &r; });
 }
@@ -468,6 +476,9 @@ void ClientProxy::try_recover(const std::shared_ptr<Recovery>& r) {
             circ->targets[*id] = r->targets[i];
         }
         r->streams.clear();
+        auto reopen = std::move(r->reopen);
+        r->reopen.clear();
+        for (auto& [target, done] : reopen) open_on(circ, target, std::move(done));
         std::erase(recovering_, r);
         circ->driver->service();
         auto ms =

@@ -264,11 +264,16 @@ void ClientTable::on_cell(PeerRef from, const wire::Cell& cell, TimePoint now, C
         on_hop_done(c, ext->handshake, now, out);
         return;
     }
-    if (msg->command == RelayCommand::drop) return;
-    if (msg->command == RelayCommand::pong) {
-        on_pong(c, *hop, msg->data, now);
-        return;
+    if (msg->command == RelayCommand::pong) on_pong(c, *hop, msg->data, now);
+    // Any cell from a hop proves it and every hop before it alive: a busy circuit answers
+    // a probe with its traffic, even when the PONGs queue behind it.
+    if (c.probe_sent && *hop < c.answered.size()) {
+        std::fill(c.answered.begin(), c.answered.begin() + static_cast<std::ptrdiff_t>(*hop) + 1,
+                  true);
+        if (std::all_of(c.answered.begin(), c.answered.end(), [](bool b) { return b; }))
+            c.probe_sent.reset();
     }
+    if (msg->command == RelayCommand::drop || msg->command == RelayCommand::pong) return;
     ClientEvent ev{ClientEvent::Kind::message, c.handle};
     ev.hop = *hop;
     ev.message = std::move(*msg);

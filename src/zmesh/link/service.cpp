@@ -119,6 +119,24 @@ std::size_t LinkService::send_cells(SessionId id, std::span<const wire::Cell> ce
     return sent;
 }
 
+PeerAddress conn_address(std::uint64_t id) {
+    PeerAddress p;
+    p.bytes[0] = 0xff;  // never a valid IPv6 unicast prefix in our use: marks a connection
+    store_u64_be(p.bytes.data() + 1, id);
+    return p;
+}
+
+std::uint64_t conn_id(const PeerAddress& p) {
+    std::uint64_t v = 0;
+    for (int i = 1; i <= 8; ++i) v = (v << 8) | p.bytes[i];
+    return v;
+}
+
+void LinkService::close_sessions_at(const PeerAddress& p) {
+    for (const auto& s : endpoint_.sessions())
+        if (s.address == p) close(s.id);
+}
+
 void LinkService::close(SessionId id) {
     endpoint_.close(id, out_);
     flush();

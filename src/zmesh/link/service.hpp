@@ -23,6 +23,9 @@ struct SocketAddress {
 
 // The UDP form of a PeerAddress: IPv6 or v4-mapped address, then the port.
 PeerAddress to_peer_address(const SocketAddress& a);
+// Connection-oriented transports (TCP, WebSocket) name a peer by its connection number.
+PeerAddress conn_address(std::uint64_t id);
+std::uint64_t conn_id(const PeerAddress& p);
 SocketAddress from_peer_address(const PeerAddress& p);
 
 // A co_spawn completion handler that logs why a coroutine ended, if it threw.
@@ -57,6 +60,9 @@ class LinkService {
     // Sends many cells with one flush of the transport.
     std::size_t send_cells(SessionId id, std::span<const wire::Cell> cells);
     void close(SessionId id);
+    // A session cannot outlive its connection: when a connection drops, its sessions close
+    // at once (a relay that died is noticed in milliseconds, not after the keepalive).
+    void close_sessions_at(const PeerAddress& p);
     bool established(SessionId id) const { return endpoint_.established(id); }
     const LinkStats& stats() const { return endpoint_.stats(); }
     Endpoint& endpoint() { return endpoint_; }

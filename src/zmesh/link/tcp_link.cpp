@@ -16,19 +16,6 @@ namespace {
 constexpr std::size_t kMaxConnections = 4096;
 constexpr std::size_t kReadChunk = 64 * 1024;
 
-PeerAddress conn_address(std::uint64_t id) {
-    PeerAddress p;
-    p.bytes[0] = 0xff;  // never a valid IPv6 unicast prefix in our use: marks a connection
-    store_u64_be(p.bytes.data() + 1, id);
-    return p;
-}
-
-std::uint64_t conn_id(const PeerAddress& p) {
-    std::uint64_t v = 0;
-    for (int i = 1; i <= 8; ++i) v = (v << 8) | p.bytes[i];
-    return v;
-}
-
 }  // namespace
 
 struct TcpLink::Connection {
@@ -98,11 +85,7 @@ void TcpLink::drop_connection(std::uint64_t id) {
     it->second->closed = true;
     it->second->socket.close(ec);
     conns_.erase(it);
-    // A session cannot outlive its connection: closing it now tells the layers above at
-    // once (a relay that died is noticed in milliseconds, not after the keepalive timeout).
-    PeerAddress addr = conn_address(id);
-    for (const auto& s : endpoint_.sessions())
-        if (s.address == addr) close(s.id);
+    close_sessions_at(conn_address(id));
 }
 
 asio::awaitable<void> TcpLink::accept_loop() {

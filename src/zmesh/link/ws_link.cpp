@@ -1,0 +1,369 @@
+#include "zmesh/link/ws_link.hpp"
+
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+#include <deque>
+
+#include "zmesh/transport/frame.hpp"
+
+namespace zmesh::link {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+namespace ssl = asio::ssl;
+using asio::ip::tcp;
+
+namespace {
+
+constexpr std::size_t kMaxConnections = 4096;
+constexpr auto kHandshakeTimeout = std::chrono::seconds(15);
+const auto kAwait = asio::as_tuple(asio::use_awaitable);
+
+using PlainWs = websocket::stream<beast::tcp_stream>;
+using TlsWs = websocket::stream<ssl::stream<beast::tcp_stream>>;
+
+// Binary messages of at most one link packet; no idle timeout (the link keeps alive).
+template <class Ws>
+void configure(Ws& ws, beast::role_type role) {
+    websocket::stream_base::timeout t = websocket::stream_base::timeout::suggested(role);
+    t.idle_timeout = websocket::stream_base::none();
+    t.keep_alive_pings = false;
+    t.handshake_timeout = kHandshakeTimeout;
+    ws.set_option(t);
+    ws.binary(true);
+    ws.read_message_max(kMaxWsMessage);
+    // Whole messages in one frame, written in large pieces (the defaults fragment into 4 KiB
+    // writes).
+    ws.auto_fragment(false);
+    ws.write_buffer_bytes(kMaxWsMessage);
+}
+
+}  // namespace
+
+std::shared_ptr<ssl::context> self_signed_tls(const std::string& name) {
+    auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
+    EVP_PKEY* key = EVP_EC_gen("P-256");
+    X509* cert = X509_new();
+    if (key == nullptr || cert == nullptr) throw std::runtime_error("cannot make a TLS key");
+    X509_set_version(cert, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
+    X509_gmtime_adj(X509_getm_notBefore(cert), -3600);
+    X509_gmtime_adj(X509_getm_notAfter(cert), 365L * 24 * 3600);
+    X509_set_pubkey(cert, key);
+    X509_NAME* subject = X509_get_subject_name(cert);
+    X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_ASC,
+                               reinterpret_cast<const unsigned char*>(name.c_str()), -1, -1, 0);
+    X509_set_issuer_name(cert, subject);
+    bool ok = X509_sign(cert, key, EVP_sha256()) > 0 &&
+              SSL_CTX_use_certificate(ctx->native_handle(), cert) == 1 &&
+              SSL_CTX_use_PrivateKey(ctx->native_handle(), key) == 1;
+    X509_free(cert);
+    EVP_PKEY_free(key);
+    if (!ok) throw std::runtime_error("cannot make a self-signed TLS certificate");
+    return ctx;
+}
+
+std::shared_ptr<ssl::context> tls_from_files(const std::string& cert, const std::string& key) {
+    auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
+    ctx->use_certificate_chain_file(cert);
+    ctx->use_private_key_file(key, ssl::context::pem);
+    return ctx;
+}
+
+struct WsLink::Connection {
+    std::uint64_t id = 0;
+    std::unique_ptr<PlainWs> plain;
+    std::unique_ptr<TlsWs> tls;
+    std::vector<std::uint8_t> pending;    // length-prefixed packets
+    std::vector<std::uint8_t> in_flight;  // the message being written
+    bool open = false;
+    bool writing = false;
+    bool closed = false;
+    std::optional<SocketAddress> remote;
+
+    template <class F>
+    auto with(F&& f) {
+        return plain ? f(*plain) : f(*tls);
+    }
+    void close() {
+        closed = true;
+        boost::system::error_code ec;
+        if (plain) beast::get_lowest_layer(*plain).socket().close(ec);
+        if (tls) beast::get_lowest_layer(*tls).socket().close(ec);
+    }
+};
+
+WsLink::WsLink(asio::any_io_executor ex, EndpointConfig config, const SocketAddress& listen,
+               WsOptions options)
+    : LinkService(ex, std::move(config)),
+      opt_(std::move(options)),
+      client_tls_(std::make_shared<ssl::context>(ssl::context::tls_client)),
+      acceptor_(ex) {
+    // The peer is authenticated by the link handshake, not by its certificate.
+    client_tls_->set_verify_mode(ssl::verify_none);
+    tcp::endpoint ep(listen.ip, listen.port);
+    acceptor_.open(ep.protocol());
+    acceptor_.set_option(asio::socket_base::reuse_address(true));
+    acceptor_.bind(ep);
+    acceptor_.listen();
+}
+
+WsLink::~WsLink() = default;
+
+void WsLink::start() {
+    LinkService::start();
+    asio::co_spawn(ex_, accept_loop(), log_exit("WebSocket accept"));
+}
+
+void WsLink::stop() {
+    LinkService::stop();
+    boost::system::error_code ec;
+    acceptor_.close(ec);
+    for (auto& [id, c] : conns_) c->close();
+    conns_.clear();
+}
+
+SocketAddress WsLink::local_address() const {
+    auto ep = acceptor_.local_endpoint();
+    return {ep.address(), ep.port()};
+}
+
+std::optional<SocketAddress> WsLink::peer_address(const PeerAddress& p) const {
+    auto it = conns_.find(conn_id(p));
+    return it == conns_.end() ? std::nullopt : it->second->remote;
+}
+
+void WsLink::drop(std::uint64_t id) {
+    auto it = conns_.find(id);
+    if (it == conns_.end()) return;
+    it->second->close();
+    conns_.erase(it);
+    close_sessions_at(conn_address(id));
+}
+
+asio::awaitable<void> WsLink::accept_loop() {
+    while (!stopped_) {
+        auto [ec, socket] = co_await acceptor_.async_accept(kAwait);
+        if (ec) {
+            if (stopped_ || ec == asio::error::operation_aborted) co_return;
+            continue;
+        }
+        if (conns_.size() >= kMaxConnections) continue;
+        socket.set_option(tcp::no_delay(true), ec);
+        auto c = std::make_shared<Connection>();
+        c->id = next_conn_++;
+        if (auto rep = socket.remote_endpoint(ec); !ec)
+            c->remote = SocketAddress{rep.address(), rep.port()};
+        if (opt_.server_tls)
+            c->tls =
+                std::make_unique<TlsWs>(beast::tcp_stream(std::move(socket)), *opt_.server_tls);
+        else
+            c->plain = std::make_unique<PlainWs>(beast::tcp_stream(std::move(socket)));
+        conns_.emplace(c->id, c);
+        asio::co_spawn(ex_, serve(c), log_exit("WebSocket serve"));
+    }
+}
+
+// The server side: TLS if configured, then the HTTP upgrade on our path only.
+asio::awaitable<void> WsLink::serve(std::shared_ptr<Connection> c) {
+    beast::flat_buffer buf;
+    http::request_parser<http::empty_body> parser;
+    parser.header_limit(8192);
+    parser.body_limit(0);
+    bool upgraded = false;
+    if (c->tls) {
+        beast::get_lowest_layer(*c->tls).expires_after(kHandshakeTimeout);
+        auto [ec] = co_await c->tls->next_layer().async_handshake(ssl::stream_base::server, kAwait);
+        if (!ec) {
+            auto [rec, n] = co_await http::async_read(c->tls->next_layer(), buf, parser, kAwait);
+            upgraded = !rec;
+        }
+    } else {
+        beast::get_lowest_layer(*c->plain).expires_after(kHandshakeTimeout);
+        auto [rec, n] = co_await http::async_read(c->plain->next_layer(), buf, parser, kAwait);
+        upgraded = !rec;
+    }
+    if (!upgraded || c->closed) {
+        drop(c->id);
+        co_return;
+    }
+    auto req = parser.release();
+    if (!websocket::is_upgrade(req) || req.target() != opt_.path) {
+        // Not ours: an ordinary web server's answer.
+        ++refused_;
+        http::response<http::string_body> res{http::status::not_found, req.version()};
+        res.set(http::field::content_type, "text/plain");
+        res.body() = "Not Found\n";
+        res.prepare_payload();
+        res.keep_alive(false);
+        if (c->tls)
+            co_await http::async_write(c->tls->next_layer(), res, kAwait);
+        else
+            co_await http::async_write(c->plain->next_layer(), res, kAwait);
+        drop(c->id);
+        co_return;
+    }
+    auto [aec] = co_await c->with([&](auto& ws) {
+        beast::get_lowest_layer(ws).expires_never();
+        configure(ws, beast::role_type::server);
+        return ws.async_accept(req, kAwait);
+    });
+    if (aec || c->closed) {
+        drop(c->id);
+        co_return;
+    }
+    c->open = true;
+    kick(c);
+    co_await read_loop(c);
+}
+
+Result<SessionId> WsLink::connect(const SocketAddress& to, const crypto::X25519Public& key,
+                                  noise::Pattern pattern) {
+    if (conns_.size() >= kMaxConnections) return Errc::exhausted;
+    auto c = std::make_shared<Connection>();
+    c->id = next_conn_++;
+    c->remote = to;
+    tcp::socket socket(ex_);
+    if (opt_.connect_tls)
+        c->tls = std::make_unique<TlsWs>(beast::tcp_stream(std::move(socket)), *client_tls_);
+    else
+        c->plain = std::make_unique<PlainWs>(beast::tcp_stream(std::move(socket)));
+    conns_.emplace(c->id, c);
+    // The link handshake waits in the connection's queue until the WebSocket is open.
+    auto id = endpoint_.connect(conn_address(c->id), key, pattern, Clock::now(), out_);
+    flush();
+    if (!id) {
+        drop(c->id);
+        return id;
+    }
+    asio::co_spawn(ex_, dial(c, to), log_exit("WebSocket connect"));
+    return id;
+}
+
+asio::awaitable<void> WsLink::dial(std::shared_ptr<Connection> c, SocketAddress to) {
+    std::string host = opt_.host;
+    if (host.empty()) {
+        host = to.ip.is_v6() ? "[" + to.ip.to_string() + "]" : to.ip.to_string();
+        host += ":" + std::to_string(to.port);
+    }
+    tcp::endpoint ep(to.ip, to.port);
+    boost::system::error_code ec;
+    if (c->tls) {
+        auto& tcp_layer = beast::get_lowest_layer(*c->tls);
+        tcp_layer.expires_after(kHandshakeTimeout);
+        std::tie(ec) = co_await tcp_layer.async_connect(ep, kAwait);
+        if (!ec) {
+            std::string sni = host.substr(0, host.rfind(':'));
+            if (sni.starts_with("[")) sni = sni.substr(1, sni.size() - 2);
+            SSL_set_tlsext_host_name(c->tls->next_layer().native_handle(), sni.c_str());
+            std::tie(ec) =
+                co_await c->tls->next_layer().async_handshake(ssl::stream_base::client, kAwait);
+        }
+    } else {
+        auto& tcp_layer = beast::get_lowest_layer(*c->plain);
+        tcp_layer.expires_after(kHandshakeTimeout);
+        std::tie(ec) = co_await tcp_layer.async_connect(ep, kAwait);
+    }
+    if (!ec && !c->closed) {
+        std::tie(ec) = co_await c->with([&](auto& ws) {
+            beast::get_lowest_layer(ws).expires_never();
+            beast::get_lowest_layer(ws).socket().set_option(tcp::no_delay(true));
+            configure(ws, beast::role_type::client);
+            return ws.async_handshake(host, opt_.path, kAwait);
+        });
+    }
+    if (ec || c->closed) {
+        drop(c->id);
+        co_return;
+    }
+    c->open = true;
+    kick(c);
+    co_await read_loop(c);
+}
+
+asio::awaitable<void> WsLink::read_loop(std::shared_ptr<Connection> c) {
+    beast::flat_buffer buf;
+    PeerAddress addr = conn_address(c->id);
+    while (!c->closed) {
+        auto [ec, n] = co_await c->with([&](auto& ws) { return ws.async_read(buf, kAwait); });
+        if (ec || c->closed) {
+            if (ec == websocket::error::message_too_big) ++refused_;
+            break;
+        }
+        bool binary = c->with([](auto& ws) { return ws.got_binary(); });
+        auto data = buf.cdata();
+        transport::FrameDecoder frames;
+        bool ok =
+            binary && frames.feed({static_cast<const std::uint8_t*>(data.data()), data.size()});
+        buf.consume(buf.size());
+        auto now = Clock::now();
+        std::uint64_t before = endpoint_.stats().dropped();
+        for (ByteView f = ok ? frames.next() : ByteView{}; ok && !f.empty(); f = frames.next())
+            ok = receive(addr, f, now);
+        flush();
+        // Whole frames only; and like TCP, a reliable channel never loses or reorders, so
+        // any drop is misbehaviour.
+        if (!ok || frames.failed() || frames.buffered() != 0 ||
+            endpoint_.stats().dropped() != before) {
+            ++transport_rejects_;
+            break;
+        }
+    }
+    drop(c->id);
+}
+
+void WsLink::transmit(std::vector<Outgoing>& packets) {
+    for (auto& p : packets) {
+        auto it = conns_.find(conn_id(p.to));
+        if (it == conns_.end() || it->second->pending.size() >= kMaxWsWriteBuffer) {
+            ++transmit_drops_;
+            continue;
+        }
+        auto& c = it->second;
+        (void)transport::append_frame(c->pending, p.packet);
+        kick(c);
+    }
+}
+
+void WsLink::kick(const std::shared_ptr<Connection>& c) {
+    if (c->writing || !c->open || c->closed || c->pending.empty()) return;
+    c->writing = true;
+    asio::co_spawn(ex_, write_loop(c), log_exit("WebSocket write"));
+}
+
+asio::awaitable<void> WsLink::write_loop(std::shared_ptr<Connection> c) {
+    while (!c->closed && !c->pending.empty()) {
+        // Up to 64 KiB of whole frames per message.
+        std::size_t take = 0;
+        while (take < c->pending.size()) {
+            std::size_t frame = transport::kFrameHeader + load_u16_be(c->pending.data() + take);
+            if (take > 0 && take + frame > kMaxWsMessage) break;
+            take += frame;
+        }
+        c->in_flight.assign(c->pending.begin(),
+                            c->pending.begin() + static_cast<std::ptrdiff_t>(take));
+        c->pending.erase(c->pending.begin(),
+                         c->pending.begin() + static_cast<std::ptrdiff_t>(take));
+        auto [ec, n] = co_await c->with(
+            [&](auto& ws) { return ws.async_write(asio::buffer(c->in_flight), kAwait); });
+        if (ec) {
+            drop(c->id);
+            break;
+        }
+    }
+    c->writing = false;
+}
+
+}  // namespace zmesh::link
