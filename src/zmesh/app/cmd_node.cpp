@@ -34,6 +34,7 @@
 #include "zmesh/exit/exit_service.hpp"
 #include "zmesh/link/tcp_link.hpp"
 #include "zmesh/link/udp_link.hpp"
+#include "zmesh/link/ws_link.hpp"
 
 namespace zmesh::app {
 namespace {
@@ -149,6 +150,7 @@ class Daemon final : public control::ControlBackend {
     std::optional<crypto::Identity> onion_;  // its X25519 key is the onion key
     std::unique_ptr<link::LinkService> link_;
     link::UdpLink* udp_ = nullptr;
+    discovery::TransportKind link_kind_ = discovery::TransportKind::udp;
     std::unique_ptr<circuit::CircuitNode> node_;
     std::unique_ptr<exit::ExitService> exit_;
     std::shared_ptr<stream::FecCounters> fec_counters_ = std::make_shared<stream::FecCounters>();
@@ -208,7 +210,7 @@ std::vector<Daemon::Known> Daemon::candidates() const {
     };
     for (const auto& c : relays_) add(c, {}, 0, {});
     auto me = identity_->node_id();
-    auto kind = udp_ ? discovery::TransportKind::udp : discovery::TransportKind::tcp;
+    auto kind = link_kind_;
     for (const auto& [id, e] : directory_.entries()) {
         const auto& d = e.descriptor;
         if (id == me || !d.has(discovery::kFlagRelay)) continue;
@@ -322,8 +324,7 @@ Bytes Daemon::make_descriptor() {
     if (has_role(cfg_, "bootstrap")) d.flags |= discovery::kFlagBootstrap;
     d.published = unix_now();
     d.expires = d.published + kDescriptorLifetime;
-    d.addresses.push_back(discovery::to_address(
-        udp_ ? discovery::TransportKind::udp : discovery::TransportKind::tcp, advertised_));
+    d.addresses.push_back(discovery::to_address(link_kind_, advertised_));
     if (has_role(cfg_, "exit"))
         d.exit_policy = std::get<std::vector<std::string>>(cfg_.get("security.exit_policy"));
     return discovery::sign_descriptor(d, *identity_);
@@ -463,7 +464,25 @@ bool Daemon::start() {
             udp_ = udp.get();
             link_ = std::move(udp);
             listeners_.emplace_back("link-udp", format_socket_address(link_->local_address()));
+        } else if (const auto& ws = cfg_.string("transport.ws_listen"); !ws.empty()) {
+            link::WsOptions wo;
+            wo.path = cfg_.string("transport.ws_path");
+            wo.host = cfg_.string("transport.ws_host");
+            wo.connect_tls = cfg_.boolean("transport.ws_tls");
+            if (wo.connect_tls) {
+                const auto& cert = cfg_.string("transport.tls_cert");
+                wo.server_tls = cert.empty()
+                                    ? link::self_signed_tls("localhost")
+                                    : link::tls_from_files(cert, cfg_.string("transport.tls_key"));
+            }
+            link_kind_ =
+                wo.connect_tls ? discovery::TransportKind::wss : discovery::TransportKind::ws;
+            link_ = std::make_unique<link::WsLink>(io_.get_executor(), lc,
+                                                   *parse_socket_address(ws), wo);
+            listeners_.emplace_back(wo.connect_tls ? "link-wss" : "link-ws",
+                                    format_socket_address(link_->local_address()));
         } else {
+            link_kind_ = discovery::TransportKind::tcp;
             link_ = std::make_unique<link::TcpLink>(
                 io_.get_executor(), lc, *parse_socket_address(cfg_.string("transport.tcp_listen")));
             listeners_.emplace_back("link-tcp", format_socket_address(link_->local_address()));

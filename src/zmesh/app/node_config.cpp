@@ -155,12 +155,17 @@ std::vector<std::string> node_config_problems(const control::Config& c) {
     bool serves = has_role(c, "relay") || has_role(c, "exit") || has_role(c, "bootstrap");
     bool udp = !c.string("transport.udp_listen").empty();
     bool tcp = !c.string("transport.tcp_listen").empty();
-    if (udp && tcp)
+    bool ws = !c.string("transport.ws_listen").empty();
+    if (int(udp) + int(tcp) + int(ws) > 1)
         p.push_back(
-            "transport.tcp_listen: one link transport per node in this version; set "
-            "udp_listen or tcp_listen, not both");
-    if (!udp && !tcp)
-        p.push_back("transport.udp_listen: a node needs a link address (or tcp_listen)");
+            "transport.udp_listen: one link transport per node in this version; set one of "
+            "udp_listen, tcp_listen, ws_listen (set the others to \"\")");
+    if (!udp && !tcp && !ws)
+        p.push_back("transport.udp_listen: a node needs a link address (or tcp_listen, ws_listen)");
+    if (!c.string("transport.ws_path").starts_with("/"))
+        p.push_back("transport.ws_path: must start with /");
+    if (c.string("transport.tls_cert").empty() != c.string("transport.tls_key").empty())
+        p.push_back("transport.tls_cert: set both tls_cert and tls_key, or neither");
     if (serves && !c.string("transport.advertise").empty() &&
         !parse_socket_address(c.string("transport.advertise")))
         p.push_back("transport.advertise: HOST:PORT with an IP address");

@@ -59,8 +59,7 @@ std::string address_text(const Address& a) {
                   ? asio::ip::address(asio::ip::make_address_v4(asio::ip::v4_mapped, s.ip.to_v6()))
                   : s.ip;
     std::string host = ip.is_v6() ? "[" + ip.to_string() + "]" : ip.to_string();
-    return std::string(a.transport == TransportKind::udp ? "udp:" : "tcp:") + host + ":" +
-           std::to_string(a.port);
+    return std::string(to_string(a.transport)) + ":" + host + ":" + std::to_string(a.port);
 }
 
 }  // namespace
