@@ -45,6 +45,7 @@ struct TestnetOptions {
     std::string metrics;  // Prometheus endpoint address; empty: off
     bool require_pq = false;
     bool fec = true;
+    bool browser_test = false;
     exit::ExitPolicy policy;  // parsed from exit_policy
     std::shared_ptr<stream::FecCounters> fec_counters = std::make_shared<stream::FecCounters>();
     stream::StreamConfig stream_config() const {
@@ -76,6 +77,10 @@ std::unique_ptr<Member> make_member(asio::io_context& io, const TestnetOptions& 
         m->link = std::make_unique<link::TcpLink>(io.get_executor(), lc, loopback);
     } else if (o.transport == "ws" || o.transport == "wss") {
         link::WsOptions wo;
+        if (o.browser_test) {
+            wo.test_page = "/zmesh-test.html";
+            wo.echo_path = "/zmesh-echo";
+        }
         if (o.transport == "wss") {
             static auto tls = link::self_signed_tls("zmesh.test");
             wo.server_tls = tls;
@@ -345,6 +350,9 @@ void add_testnet_command(CLI::App& app, int& exit_code) {
         ->capture_default_str();
     cmd->add_flag("--require-pq", o.require_pq,
                   "Nodes refuse classical-only link and hop handshakes");
+    cmd->add_flag("--browser-test", o.browser_test,
+                  "ws/wss: every relay also serves /zmesh-test.html, a page that checks a "
+                  "browser's WebSocket against an echo at /zmesh-echo");
     cmd->add_flag("--fec,!--no-fec", o.fec,
                   "Tetrys forward erasure coding on streams (default on; adaptive)");
     cmd->add_option("--exit-policy", o.exit_policy,

@@ -13,6 +13,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
+#include <charconv>
 #include <deque>
 
 #include "zmesh/transport/frame.hpp"
@@ -48,6 +49,45 @@ void configure(Ws& ws, beast::role_type role) {
     // writes).
     ws.auto_fragment(false);
     ws.write_buffer_bytes(kMaxWsMessage);
+}
+
+// The browser check: sends 50 binary messages of random bytes and sizes to the echo path
+// and compares what comes back; the verdict ends up in the page's text.
+std::string test_page_html(const std::string& echo_path) {
+    return R"(<!doctype html><html><head><meta charset="utf-8"><title>zmesh</title></head>
+<body>running<script>
+const url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + ')" +
+           echo_path + R"(';
+const ws = new WebSocket(url);
+ws.binaryType = 'arraybuffer';
+const sent = [];
+let got = 0;
+let reported = false;
+function done(text) {
+  if (reported) return;
+  reported = true;
+  document.body.textContent = text;
+  ws.close();
+  fetch('/zmesh-result?' + encodeURIComponent(text));
+}
+ws.onopen = () => {
+  for (let i = 0; i < 50; i++) {
+    const size = 1 + Math.floor(Math.random() * 60000);
+    const m = new Uint8Array(size);
+    for (let o = 0; o < size; o += 65536) crypto.getRandomValues(m.subarray(o, Math.min(size, o + 65536)));
+    sent.push(m);
+    ws.send(m);
+  }
+};
+ws.onmessage = (e) => {
+  const a = new Uint8Array(e.data), b = sent[got];
+  if (!b || a.length !== b.length || a.some((v, i) => v !== b[i])) return done('FAIL message ' + got);
+  if (++got === sent.length) done('PASS ' + got + ' binary messages echoed over ' + url);
+};
+ws.onerror = () => done('FAIL websocket error');
+ws.onclose = (e) => { if (got < 50) done('FAIL closed ' + e.code); };
+</script></body></html>
+)";
 }
 
 }  // namespace
@@ -200,7 +240,45 @@ asio::awaitable<void> WsLink::serve(std::shared_ptr<Connection> c) {
         co_return;
     }
     auto req = parser.release();
-    if (!websocket::is_upgrade(req) || req.target() != opt_.path) {
+    bool echo = !opt_.echo_path.empty() && req.target() == opt_.echo_path;
+    if (!opt_.test_page.empty() && req.target().starts_with("/zmesh-result?")) {
+        // The page's verdict, logged (printable ASCII, at most 200 characters).
+        std::string text;
+        auto q = req.target().substr(14);
+        for (std::size_t i = 0; i < q.size() && text.size() < 200; ++i) {
+            char ch = q[i];
+            if (ch == '%' && i + 2 < q.size()) {
+                unsigned v = 0;
+                std::from_chars(q.data() + i + 1, q.data() + i + 3, v, 16);
+                ch = static_cast<char>(v);
+                i += 2;
+            }
+            if (ch >= 0x20 && ch < 0x7f) text += ch;
+        }
+        spdlog::info("browser test: {}", text);
+        http::response<http::empty_body> res{http::status::no_content, req.version()};
+        res.keep_alive(false);
+        if (c->tls)
+            co_await http::async_write(c->tls->next_layer(), res, kAwait);
+        else
+            co_await http::async_write(c->plain->next_layer(), res, kAwait);
+        drop(c->id);
+        co_return;
+    }
+    if (!opt_.test_page.empty() && req.target() == opt_.test_page && !websocket::is_upgrade(req)) {
+        http::response<http::string_body> res{http::status::ok, req.version()};
+        res.set(http::field::content_type, "text/html; charset=utf-8");
+        res.body() = test_page_html(opt_.echo_path);
+        res.prepare_payload();
+        res.keep_alive(false);
+        if (c->tls)
+            co_await http::async_write(c->tls->next_layer(), res, kAwait);
+        else
+            co_await http::async_write(c->plain->next_layer(), res, kAwait);
+        drop(c->id);
+        co_return;
+    }
+    if (!websocket::is_upgrade(req) || (req.target() != opt_.path && !echo)) {
         // Not ours: an ordinary web server's answer.
         ++refused_;
         http::response<http::string_body> res{http::status::not_found, req.version()};
@@ -224,9 +302,29 @@ asio::awaitable<void> WsLink::serve(std::shared_ptr<Connection> c) {
         drop(c->id);
         co_return;
     }
+    if (echo) {
+        co_await echo_loop(c);
+        co_return;
+    }
     c->open = true;
     kick(c);
     co_await read_loop(c);
+}
+
+// Browser check only: every message back as it came, text or binary.
+asio::awaitable<void> WsLink::echo_loop(std::shared_ptr<Connection> c) {
+    beast::flat_buffer buf;
+    while (!c->closed) {
+        auto [ec, n] = co_await c->with([&](auto& ws) { return ws.async_read(buf, kAwait); });
+        if (ec) break;
+        auto [wec, wn] = co_await c->with([&](auto& ws) {
+            ws.binary(ws.got_binary());
+            return ws.async_write(buf.data(), kAwait);
+        });
+        buf.consume(buf.size());
+        if (wec) break;
+    }
+    drop(c->id);
 }
 
 Result<SessionId> WsLink::connect(const SocketAddress& to, const crypto::X25519Public& key,

@@ -28,6 +28,10 @@ struct WsOptions {
     // Listen with TLS (wss://) using this certificate and key; null: plain ws://.
     std::shared_ptr<boost::asio::ssl::context> server_tls;
     bool connect_tls = false;  // connect with wss://
+    // Browser interoperability check (off when empty): a page at `test_page` that opens a
+    // WebSocket to `echo_path` on the same listener, where every message is echoed back.
+    std::string test_page;
+    std::string echo_path;
 };
 
 // A TLS context with a fresh self-signed certificate (ECDSA P-256) for `name`: for tests
@@ -60,6 +64,7 @@ class WsLink final : public LinkService {
     asio::awaitable<void> serve(std::shared_ptr<Connection> c);
     asio::awaitable<void> dial(std::shared_ptr<Connection> c, SocketAddress to);
     asio::awaitable<void> read_loop(std::shared_ptr<Connection> c);
+    asio::awaitable<void> echo_loop(std::shared_ptr<Connection> c);
     asio::awaitable<void> write_loop(std::shared_ptr<Connection> c);
     void kick(const std::shared_ptr<Connection>& c);
 
