@@ -443,19 +443,26 @@ void WsLink::kick(const std::shared_ptr<Connection>& c) {
 
 asio::awaitable<void> WsLink::write_loop(std::shared_ptr<Connection> c) {
     while (!c->closed && !c->pending.empty()) {
-        // Up to 64 KiB of whole frames per message.
-        std::size_t take = 0;
-        while (take < c->pending.size()) {
-            std::size_t frame = transport::kFrameHeader + load_u16_be(c->pending.data() + take);
-            if (take > 0 && take + frame > kMaxWsMessage) break;
-            take += frame;
+        // Everything queued, sent as messages of up to 64 KiB of whole frames (taking the
+        // whole queue at once: cutting pieces off its front would move the rest each time).
+        c->in_flight.clear();
+        std::swap(c->in_flight, c->pending);
+        std::size_t off = 0;
+        boost::system::error_code ec;
+        while (!ec && !c->closed && off < c->in_flight.size()) {
+            std::size_t take = 0;
+            while (off + take < c->in_flight.size()) {
+                std::size_t frame =
+                    transport::kFrameHeader + load_u16_be(c->in_flight.data() + off + take);
+                if (take > 0 && take + frame > kMaxWsMessage) break;
+                take += frame;
+            }
+            std::size_t n = 0;
+            std::tie(ec, n) = co_await c->with([&](auto& ws) {
+                return ws.async_write(asio::buffer(c->in_flight.data() + off, take), kAwait);
+            });
+            off += take;
         }
-        c->in_flight.assign(c->pending.begin(),
-                            c->pending.begin() + static_cast<std::ptrdiff_t>(take));
-        c->pending.erase(c->pending.begin(),
-                         c->pending.begin() + static_cast<std::ptrdiff_t>(take));
-        auto [ec, n] = co_await c->with(
-            [&](auto& ws) { return ws.async_write(asio::buffer(c->in_flight), kAwait); });
         if (ec) {
             drop(c->id);
             break;
