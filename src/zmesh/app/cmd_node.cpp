@@ -833,7 +833,7 @@ control::Snapshot Daemon::snapshot() {
         snap.add("zmesh_dht_good_nodes", "DHT: nodes answering in the routing table.",
                  control::MetricType::gauge, l, static_cast<double>(dht_->good_nodes()));
     if (proxy_) collect_proxy(snap, proxy_->stats(), l);
-    collect_fec(snap, *fec_counters_, l);
+    control::collect_fec(snap, *fec_counters_, l);
     if (exit_) {
         const auto& es = exit_->stats();
         control::add_counters(snap, "zmesh_exit_", "Exit",

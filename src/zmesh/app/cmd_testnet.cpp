@@ -217,7 +217,7 @@ int run_testnet(TestnetOptions o) {
                                 cl);
         const auto& ps = proxy.stats();
         collect_proxy(snap, ps, cl);
-        collect_fec(snap, *o.fec_counters, {});
+        control::collect_fec(snap, *o.fec_counters, {});
         snap.add("zmesh_client_last_circuit_build_seconds",
                  "Client circuits: build time of the newest circuit.", control::MetricType::gauge,
                  cl, std::chrono::duration<double>(ps.last_build_time).count());

@@ -83,17 +83,6 @@ void collect_proxy(control::Snapshot& s, const ProxyStats& st, const control::La
                           labels);
 }
 
-void collect_fec(control::Snapshot& s, const stream::FecCounters& c,
-                 const control::Labels& labels) {
-    control::add_counters(s, "zmesh_fec_", "Stream forward erasure coding (Tetrys)",
-                          {{"repairs_sent", c.repairs_sent},
-                           {"repairs_received", c.repairs_received},
-                           {"recovered", c.recovered},
-                           {"decode_failures", c.decode_failures},
-                           {"loss_reports", c.loss_reports}},
-                          labels);
-}
-
 const char* to_string(ProxyEvent::Kind k) {
     switch (k) {
         case ProxyEvent::Kind::circuit_built:

@@ -47,8 +47,6 @@ struct ProxyStreamInfo {
 
 // The entry's counters as metric families.
 void collect_proxy(control::Snapshot& s, const ProxyStats& st, const control::Labels& labels);
-// Forward erasure coding of this node's streams, as metric families.
-void collect_fec(control::Snapshot& s, const stream::FecCounters& c, const control::Labels& labels);
 
 // What a new circuit must satisfy: its exit accepts `port`; when `exit` is set, the path
 // ends there (a replacement circuit for streams that outlived their relays); no relay in

@@ -108,4 +108,14 @@ void collect_directory(Snapshot& s, const discovery::Directory& dir, const Label
           labels, static_cast<double>(dir.size()));
 }
 
+void collect_fec(Snapshot& s, const stream::FecCounters& c, const Labels& labels) {
+    add_counters(s, "zmesh_fec_", "Stream forward erasure coding (Tetrys)",
+                 {{"repairs_sent", c.repairs_sent},
+                  {"repairs_received", c.repairs_received},
+                  {"recovered", c.recovered},
+                  {"decode_failures", c.decode_failures},
+                  {"loss_reports", c.loss_reports}},
+                 labels);
+}
+
 }  // namespace zmesh::control

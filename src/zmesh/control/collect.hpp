@@ -6,6 +6,7 @@
 #include "zmesh/control/metrics.hpp"
 #include "zmesh/discovery/directory.hpp"
 #include "zmesh/link/stats.hpp"
+#include "zmesh/stream/stream.hpp"
 
 namespace zmesh::control {
 
@@ -25,5 +26,8 @@ void collect_relay(Snapshot& s, const circuit::RelayStats& stats, std::size_t ci
 void collect_client(Snapshot& s, const circuit::ClientStats& stats, std::size_t circuits,
                     const Labels& labels);
 void collect_directory(Snapshot& s, const discovery::Directory& dir, const Labels& labels);
+
+// Forward erasure coding of a node's streams.
+void collect_fec(Snapshot& s, const stream::FecCounters& c, const Labels& labels);
 
 }  // namespace zmesh::control

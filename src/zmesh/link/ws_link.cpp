@@ -90,6 +90,22 @@ ws.onclose = (e) => { if (got < 50) done('FAIL closed ' + e.code); };
 )";
 }
 
+// The browser page's verdict from "/zmesh-result?TEXT": printable ASCII, at most 200.
+std::string decode_report(std::string_view q) {
+    std::string text;
+    for (std::size_t i = 0; i < q.size() && text.size() < 200; ++i) {
+        char ch = q[i];
+        if (ch == '%' && i + 2 < q.size()) {
+            unsigned v = 0;
+            std::from_chars(q.data() + i + 1, q.data() + i + 3, v, 16);
+            ch = static_cast<char>(v);
+            i += 2;
+        }
+        if (ch >= 0x20 && ch < 0x7f) text += ch;
+    }
+    return text;
+}
+
 }  // namespace
 
 std::shared_ptr<ssl::context> self_signed_tls(const std::string& name) {
@@ -136,6 +152,11 @@ struct WsLink::Connection {
     template <class F>
     auto with(F&& f) {
         return plain ? f(*plain) : f(*tls);
+    }
+    // The layer below the WebSocket, where HTTP is spoken.
+    template <class F>
+    auto with_http(F&& f) {
+        return plain ? f(plain->next_layer()) : f(tls->next_layer());
     }
     void close() {
         closed = true;
@@ -216,81 +237,53 @@ asio::awaitable<void> WsLink::accept_loop() {
     }
 }
 
+// A plain HTTP answer, then the connection closes.
+asio::awaitable<void> WsLink::respond(std::shared_ptr<Connection> c, unsigned version,
+                                      http::status status, const char* type, std::string body) {
+    http::response<http::string_body> res{status, version};
+    if (!body.empty()) res.set(http::field::content_type, type);
+    res.body() = std::move(body);
+    res.prepare_payload();
+    res.keep_alive(false);
+    co_await c->with_http([&](auto& s) { return http::async_write(s, res, kAwait); });
+    drop(c->id);
+}
+
 // The server side: TLS if configured, then the HTTP upgrade on our path only.
 asio::awaitable<void> WsLink::serve(std::shared_ptr<Connection> c) {
     beast::flat_buffer buf;
     http::request_parser<http::empty_body> parser;
     parser.header_limit(8192);
     parser.body_limit(0);
-    bool upgraded = false;
-    if (c->tls) {
-        beast::get_lowest_layer(*c->tls).expires_after(kHandshakeTimeout);
-        auto [ec] = co_await c->tls->next_layer().async_handshake(ssl::stream_base::server, kAwait);
-        if (!ec) {
-            auto [rec, n] = co_await http::async_read(c->tls->next_layer(), buf, parser, kAwait);
-            upgraded = !rec;
-        }
-    } else {
-        beast::get_lowest_layer(*c->plain).expires_after(kHandshakeTimeout);
-        auto [rec, n] = co_await http::async_read(c->plain->next_layer(), buf, parser, kAwait);
-        upgraded = !rec;
+    boost::system::error_code ec;
+    c->with([](auto& ws) { beast::get_lowest_layer(ws).expires_after(kHandshakeTimeout); });
+    if (c->tls)
+        std::tie(ec) =
+            co_await c->tls->next_layer().async_handshake(ssl::stream_base::server, kAwait);
+    if (!ec) {
+        std::size_t n = 0;
+        std::tie(ec, n) = co_await c->with_http(
+            [&](auto& s) { return http::async_read(s, buf, parser, kAwait); });
     }
-    if (!upgraded || c->closed) {
+    if (ec || c->closed) {
         drop(c->id);
         co_return;
     }
     auto req = parser.release();
     bool echo = !opt_.echo_path.empty() && req.target() == opt_.echo_path;
     if (!opt_.test_page.empty() && req.target().starts_with("/zmesh-result?")) {
-        // The page's verdict, logged (printable ASCII, at most 200 characters).
-        std::string text;
-        auto q = req.target().substr(14);
-        for (std::size_t i = 0; i < q.size() && text.size() < 200; ++i) {
-            char ch = q[i];
-            if (ch == '%' && i + 2 < q.size()) {
-                unsigned v = 0;
-                std::from_chars(q.data() + i + 1, q.data() + i + 3, v, 16);
-                ch = static_cast<char>(v);
-                i += 2;
-            }
-            if (ch >= 0x20 && ch < 0x7f) text += ch;
-        }
-        spdlog::info("browser test: {}", text);
-        http::response<http::empty_body> res{http::status::no_content, req.version()};
-        res.keep_alive(false);
-        if (c->tls)
-            co_await http::async_write(c->tls->next_layer(), res, kAwait);
-        else
-            co_await http::async_write(c->plain->next_layer(), res, kAwait);
-        drop(c->id);
+        spdlog::info("browser test: {}", decode_report(req.target().substr(14)));
+        co_await respond(c, req.version(), http::status::no_content, "", "");
         co_return;
     }
     if (!opt_.test_page.empty() && req.target() == opt_.test_page && !websocket::is_upgrade(req)) {
-        http::response<http::string_body> res{http::status::ok, req.version()};
-        res.set(http::field::content_type, "text/html; charset=utf-8");
-        res.body() = test_page_html(opt_.echo_path);
-        res.prepare_payload();
-        res.keep_alive(false);
-        if (c->tls)
-            co_await http::async_write(c->tls->next_layer(), res, kAwait);
-        else
-            co_await http::async_write(c->plain->next_layer(), res, kAwait);
-        drop(c->id);
+        co_await respond(c, req.version(), http::status::ok, "text/html; charset=utf-8",
+                         test_page_html(opt_.echo_path));
         co_return;
     }
     if (!websocket::is_upgrade(req) || (req.target() != opt_.path && !echo)) {
-        // Not ours: an ordinary web server's answer.
-        ++refused_;
-        http::response<http::string_body> res{http::status::not_found, req.version()};
-        res.set(http::field::content_type, "text/plain");
-        res.body() = "Not Found\n";
-        res.prepare_payload();
-        res.keep_alive(false);
-        if (c->tls)
-            co_await http::async_write(c->tls->next_layer(), res, kAwait);
-        else
-            co_await http::async_write(c->plain->next_layer(), res, kAwait);
-        drop(c->id);
+        ++refused_;  // not ours: an ordinary web server's answer
+        co_await respond(c, req.version(), http::status::not_found, "text/plain", "Not Found\n");
         co_return;
     }
     auto [aec] = co_await c->with([&](auto& ws) {
@@ -302,10 +295,14 @@ asio::awaitable<void> WsLink::serve(std::shared_ptr<Connection> c) {
         drop(c->id);
         co_return;
     }
-    if (echo) {
+    if (echo)
         co_await echo_loop(c);
-        co_return;
-    }
+    else
+        co_await run(c);
+}
+
+// The WebSocket is open: queued packets go out, arriving ones in.
+asio::awaitable<void> WsLink::run(std::shared_ptr<Connection> c) {
     c->open = true;
     kick(c);
     co_await read_loop(c);
@@ -386,9 +383,7 @@ asio::awaitable<void> WsLink::dial(std::shared_ptr<Connection> c, SocketAddress 
         drop(c->id);
         co_return;
     }
-    c->open = true;
-    kick(c);
-    co_await read_loop(c);
+    co_await run(c);
 }
 
 asio::awaitable<void> WsLink::read_loop(std::shared_ptr<Connection> c) {

@@ -12,6 +12,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/beast/http/status.hpp>
 #include <memory>
 #include <unordered_map>
 
@@ -65,6 +66,10 @@ class WsLink final : public LinkService {
     asio::awaitable<void> dial(std::shared_ptr<Connection> c, SocketAddress to);
     asio::awaitable<void> read_loop(std::shared_ptr<Connection> c);
     asio::awaitable<void> echo_loop(std::shared_ptr<Connection> c);
+    asio::awaitable<void> run(std::shared_ptr<Connection> c);
+    asio::awaitable<void> respond(std::shared_ptr<Connection> c, unsigned version,
+                                  boost::beast::http::status status, const char* type,
+                                  std::string body);
     asio::awaitable<void> write_loop(std::shared_ptr<Connection> c);
     void kick(const std::shared_ptr<Connection>& c);
 
