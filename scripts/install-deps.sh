@@ -11,7 +11,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libtomlplusplus-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libseccomp-dev
   libopendht2 libgnutls28-dev nettle-dev libasio-dev libargon2-dev libjsoncpp-dev
-  libhttp-parser-dev librestinio-dev libisal-dev
+  libhttp-parser-dev librestinio-dev libisal-dev libnice-dev libusrsctp-dev
   python3 valgrind curl prometheus chromium
 )
 

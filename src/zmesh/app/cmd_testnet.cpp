@@ -23,6 +23,7 @@
 #include "zmesh/exit/exit_service.hpp"
 #include "zmesh/link/tcp_link.hpp"
 #include "zmesh/link/udp_link.hpp"
+#include "zmesh/link/webrtc_link.hpp"
 #include "zmesh/link/ws_link.hpp"
 
 namespace zmesh::app {
@@ -87,6 +88,11 @@ std::unique_ptr<Member> make_member(asio::io_context& io, const TestnetOptions& 
             wo.connect_tls = true;
         }
         m->link = std::make_unique<link::WsLink>(io.get_executor(), lc, loopback, wo);
+    } else if (o.transport == "webrtc") {
+        link::WebRtcOptions ro;
+        ro.peer.local_addresses = {"127.0.0.1"};  // loopback candidates only
+        if (o.browser_test) ro.test_page = "/zmesh-test.html";
+        m->link = std::make_unique<link::WebRtcLink>(io.get_executor(), lc, loopback, ro);
     } else {
         auto udp = std::make_unique<link::UdpLink>(io.get_executor(), lc, loopback);
         udp->set_loss(o.loss);
@@ -154,10 +160,11 @@ int run_testnet(TestnetOptions o) {
     std::vector<std::unique_ptr<Member>> relays;
     std::printf("testnet: starting %d relays (%d exits) over %s on 127.0.0.1%s\n", o.relays,
                 o.exits,
-                o.transport == "tcp"   ? "TCP"
-                : o.transport == "ws"  ? "WebSocket"
-                : o.transport == "wss" ? "WebSocket over TLS"
-                                       : "UDP",
+                o.transport == "tcp"      ? "TCP"
+                : o.transport == "ws"     ? "WebSocket"
+                : o.transport == "wss"    ? "WebSocket over TLS"
+                : o.transport == "webrtc" ? "WebRTC data channels"
+                                          : "UDP",
                 o.loss > 0 ? (" with " + std::to_string(o.loss * 100) + "% loss").c_str() : "");
     try {
         for (int i = 0; i < o.relays; ++i) {
@@ -336,8 +343,9 @@ void add_testnet_command(CLI::App& app, int& exit_code) {
     cmd->add_option("--http", o.http, "HTTP CONNECT listen address (empty: none)")
         ->capture_default_str();
     cmd->add_option("--transport", o.transport,
-                    "udp, tcp, ws (WebSocket) or wss (WebSocket over TLS) links")
-        ->check(CLI::IsMember({"udp", "tcp", "ws", "wss"}))
+                    "udp, tcp, ws (WebSocket), wss (WebSocket over TLS) or webrtc (data "
+                    "channels) links")
+        ->check(CLI::IsMember({"udp", "tcp", "ws", "wss", "webrtc"}))
         ->capture_default_str();
     cmd->add_option("--loss", o.loss, "Drop this fraction of UDP datagrams (testing)")
         ->capture_default_str();
@@ -351,8 +359,9 @@ void add_testnet_command(CLI::App& app, int& exit_code) {
     cmd->add_flag("--require-pq", o.require_pq,
                   "Nodes refuse classical-only link and hop handshakes");
     cmd->add_flag("--browser-test", o.browser_test,
-                  "ws/wss: every relay also serves /zmesh-test.html, a page that checks a "
-                  "browser's WebSocket against an echo at /zmesh-echo");
+                  "ws/wss/webrtc: every relay also serves /zmesh-test.html, a page that checks "
+                  "a browser's WebSocket (and, with webrtc, its RTCPeerConnection data "
+                  "channel) against an echo on the node");
     cmd->add_flag("--fec,!--no-fec", o.fec,
                   "Tetrys forward erasure coding on streams (default on; adaptive)");
     cmd->add_option("--exit-policy", o.exit_policy,

@@ -13,10 +13,11 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
-#include <charconv>
 #include <deque>
 
+#include "zmesh/link/browser_check.hpp"
 #include "zmesh/transport/frame.hpp"
+#include "zmesh/transport/webrtc/peer.hpp"
 
 namespace zmesh::link {
 
@@ -52,29 +53,22 @@ void configure(Ws& ws, beast::role_type role) {
 }
 
 // The browser check: sends 50 binary messages of random bytes and sizes to the echo path
-// and compares what comes back; the verdict ends up in the page's text.
+// and compares what comes back.
 std::string test_page_html(const std::string& echo_path) {
-    return R"(<!doctype html><html><head><meta charset="utf-8"><title>zmesh</title></head>
-<body>running<script>
+    return browser_check_page(R"(
 const url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + ')" +
-           echo_path + R"(';
+                              echo_path + R"(';
 const ws = new WebSocket(url);
 ws.binaryType = 'arraybuffer';
 const sent = [];
 let got = 0;
-let reported = false;
 function done(text) {
-  if (reported) return;
-  reported = true;
-  document.body.textContent = text;
+  report(text);
   ws.close();
-  fetch('/zmesh-result?' + encodeURIComponent(text));
 }
 ws.onopen = () => {
   for (let i = 0; i < 50; i++) {
-    const size = 1 + Math.floor(Math.random() * 60000);
-    const m = new Uint8Array(size);
-    for (let o = 0; o < size; o += 65536) crypto.getRandomValues(m.subarray(o, Math.min(size, o + 65536)));
+    const m = randomMessage(60000);
     sent.push(m);
     ws.send(m);
   }
@@ -86,48 +80,17 @@ ws.onmessage = (e) => {
 };
 ws.onerror = () => done('FAIL websocket error');
 ws.onclose = (e) => { if (got < 50) done('FAIL closed ' + e.code); };
-</script></body></html>
-)";
-}
-
-// The browser page's verdict from "/zmesh-result?TEXT": printable ASCII, at most 200.
-std::string decode_report(std::string_view q) {
-    std::string text;
-    for (std::size_t i = 0; i < q.size() && text.size() < 200; ++i) {
-        char ch = q[i];
-        if (ch == '%' && i + 2 < q.size()) {
-            unsigned v = 0;
-            std::from_chars(q.data() + i + 1, q.data() + i + 3, v, 16);
-            ch = static_cast<char>(v);
-            i += 2;
-        }
-        if (ch >= 0x20 && ch < 0x7f) text += ch;
-    }
-    return text;
+)");
 }
 
 }  // namespace
 
 std::shared_ptr<ssl::context> self_signed_tls(const std::string& name) {
     auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
-    EVP_PKEY* key = EVP_EC_gen("P-256");
-    X509* cert = X509_new();
-    if (key == nullptr || cert == nullptr) throw std::runtime_error("cannot make a TLS key");
-    X509_set_version(cert, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
-    X509_gmtime_adj(X509_getm_notBefore(cert), -3600);
-    X509_gmtime_adj(X509_getm_notAfter(cert), 365L * 24 * 3600);
-    X509_set_pubkey(cert, key);
-    X509_NAME* subject = X509_get_subject_name(cert);
-    X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_ASC,
-                               reinterpret_cast<const unsigned char*>(name.c_str()), -1, -1, 0);
-    X509_set_issuer_name(cert, subject);
-    bool ok = X509_sign(cert, key, EVP_sha256()) > 0 &&
-              SSL_CTX_use_certificate(ctx->native_handle(), cert) == 1 &&
-              SSL_CTX_use_PrivateKey(ctx->native_handle(), key) == 1;
-    X509_free(cert);
-    EVP_PKEY_free(key);
-    if (!ok) throw std::runtime_error("cannot make a self-signed TLS certificate");
+    auto cert = transport::webrtc::Certificate::generate(name, 365);
+    if (SSL_CTX_use_certificate(ctx->native_handle(), static_cast<X509*>(cert->x509())) != 1 ||
+        SSL_CTX_use_PrivateKey(ctx->native_handle(), static_cast<EVP_PKEY*>(cert->key())) != 1)
+        throw std::runtime_error("cannot use a self-signed TLS certificate");
     return ctx;
 }
 
@@ -271,8 +234,8 @@ asio::awaitable<void> WsLink::serve(std::shared_ptr<Connection> c) {
     }
     auto req = parser.release();
     bool echo = !opt_.echo_path.empty() && req.target() == opt_.echo_path;
-    if (!opt_.test_page.empty() && req.target().starts_with("/zmesh-result?")) {
-        spdlog::info("browser test: {}", decode_report(req.target().substr(14)));
+    if (!opt_.test_page.empty() && req.target().starts_with(kReportPrefix)) {
+        spdlog::info("browser test: {}", decode_report(req.target().substr(kReportPrefix.size())));
         co_await respond(c, req.version(), http::status::no_content, "", "");
         co_return;
     }

@@ -1,0 +1,431 @@
+#include "zmesh/link/webrtc_link.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <nlohmann/json.hpp>
+
+#include "zmesh/link/browser_check.hpp"
+
+namespace zmesh::link {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+namespace rtc = transport::webrtc;
+using asio::ip::tcp;
+
+namespace {
+
+constexpr std::size_t kMaxPeers = 1024;
+constexpr auto kSignalTimeout = std::chrono::seconds(15);
+constexpr auto kOpenTimeout = std::chrono::seconds(20);
+const auto kAwait = asio::as_tuple(asio::use_awaitable);
+constexpr const char* kEchoPath = "/zmesh-echo";
+
+using Ws = websocket::stream<beast::tcp_stream>;
+
+void configure(Ws& ws) {
+    auto t = websocket::stream_base::timeout::suggested(beast::role_type::server);
+    t.handshake_timeout = kSignalTimeout;
+    t.idle_timeout = kSignalTimeout;
+    ws.set_option(t);
+    ws.read_message_max(kMaxSignalMessage);
+}
+
+// One signaling message: {"type": ..., "sdp" or "reason": ...}.
+std::string signal(const char* type, const char* field, const std::string& value) {
+    return nlohmann::json{{"type", type}, {field, value}}.dump();
+}
+
+// The SDP of a {"type": want, "sdp": ...} message, or why not.
+std::optional<std::string> read_signal(std::string_view text, const char* want, std::string& why) {
+    auto j = nlohmann::json::parse(text, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) {
+        why = "not a JSON object";
+        return std::nullopt;
+    }
+    auto type = j.value("type", std::string{});
+    if (type == "error") {
+        why = "refused: " + j.value("reason", std::string{"no reason"}).substr(0, 200);
+        return std::nullopt;
+    }
+    if (type != want || !j.contains("sdp") || !j["sdp"].is_string()) {
+        why = std::string("expected an ") + want;
+        return std::nullopt;
+    }
+    return j["sdp"].get<std::string>();
+}
+
+// Waits for a callback's result on the executor, or gives up after `timeout`.
+template <class T>
+struct Pending {
+    explicit Pending(asio::any_io_executor ex) : timer(ex) {}
+    asio::steady_timer timer;
+    std::optional<T> value;
+    void set(T v) {
+        value = std::move(v);
+        timer.cancel();
+    }
+    asio::awaitable<std::optional<T>> wait(std::chrono::seconds timeout) {
+        if (!value) {
+            timer.expires_after(timeout);
+            co_await timer.async_wait(kAwait);
+        }
+        co_return std::move(value);
+    }
+};
+
+// The browser check: a WebSocket echo, then a data channel echo, 50 messages each.
+std::string rtc_test_page(const std::string& signal_path) {
+    return browser_check_page(R"(
+const base = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host;
+function echo(name, open, send, onmessage) {
+  return new Promise((resolve) => {
+    const sent = [];
+    let got = 0;
+    onmessage((data) => {
+      const a = new Uint8Array(data), b = sent[got];
+      if (!b || a.length !== b.length || a.some((v, i) => v !== b[i])) return resolve('FAIL ' + name + ' message ' + got);
+      if (++got === sent.length) resolve('');
+    });
+    open(() => {
+      for (let i = 0; i < 50; i++) {
+        const m = randomMessage(60000);
+        sent.push(m);
+        send(m);
+      }
+    }, (why) => resolve('FAIL ' + name + ' ' + why));
+  });
+}
+async function websocketCheck() {
+  const ws = new WebSocket(base + ')" +
+                              std::string(kEchoPath) + R"(');
+  ws.binaryType = 'arraybuffer';
+  const r = await echo('websocket', (go, fail) => { ws.onopen = go; ws.onerror = () => fail('error'); },
+                       (m) => ws.send(m), (f) => { ws.onmessage = (e) => f(e.data); });
+  ws.close();
+  return r;
+}
+async function rtcCheck() {
+  const pc = new RTCPeerConnection();
+  const dc = pc.createDataChannel('zmesh-check');
+  dc.binaryType = 'arraybuffer';
+  await pc.setLocalDescription(await pc.createOffer());
+  await new Promise((r) => {
+    if (pc.iceGatheringState === 'complete') return r();
+    pc.onicegatheringstatechange = () => { if (pc.iceGatheringState === 'complete') r(); };
+    setTimeout(r, 2000);
+  });
+  const r = await echo('datachannel', (go, fail) => {
+    dc.onopen = go;
+    dc.onerror = () => fail('channel error');
+    const ws = new WebSocket(base + ')" +
+                              signal_path + R"(?echo');
+    ws.onopen = () => ws.send(JSON.stringify({type: 'offer', sdp: pc.localDescription.sdp}));
+    ws.onmessage = async (e) => {
+      const m = JSON.parse(e.data);
+      if (m.type !== 'answer') return fail('signaling: ' + (m.reason || m.type));
+      await pc.setRemoteDescription({type: 'answer', sdp: m.sdp});
+    };
+    setTimeout(() => fail('timeout (ICE ' + pc.iceConnectionState + ')'), 15000);
+  }, (m) => dc.send(m), (f) => { dc.onmessage = (e) => f(e.data); });
+  pc.close();
+  return r;
+}
+(async () => {
+  const w = await websocketCheck();
+  if (w) return report(w);
+  const r = await rtcCheck();
+  report(r || 'PASS 50 binary messages echoed over a WebSocket and over an RTCPeerConnection data channel');
+})();
+)");
+}
+
+}  // namespace
+
+WebRtcLink::WebRtcLink(asio::any_io_executor ex, EndpointConfig config, const SocketAddress& listen,
+                       WebRtcOptions options)
+    : LinkService(ex, std::move(config)),
+      opt_(std::move(options)),
+      cert_(rtc::Certificate::generate()),
+      fingerprint_(rtc::fingerprint_text(cert_->fingerprint())),
+      acceptor_(ex, tcp::endpoint(listen.ip, listen.port)) {}
+
+WebRtcLink::~WebRtcLink() {
+    WebRtcLink::stop();
+}
+
+void WebRtcLink::start() {
+    LinkService::start();
+    asio::co_spawn(ex_, accept_loop(), log_exit("WebRTC signaling"));
+}
+
+void WebRtcLink::stop() {
+    if (stopped_) return;
+    LinkService::stop();
+    boost::system::error_code ec;
+    acceptor_.close(ec);
+    for (auto& [id, p] : peers_) p->pc->close();
+    peers_.clear();
+}
+
+SocketAddress WebRtcLink::local_address() const {
+    auto ep = acceptor_.local_endpoint();
+    return {ep.address(), ep.port()};
+}
+
+std::optional<SocketAddress> WebRtcLink::peer_address(const PeerAddress& p) const {
+    auto it = peers_.find(conn_id(p));
+    if (it == peers_.end()) return std::nullopt;
+    return it->second->remote;
+}
+
+std::shared_ptr<WebRtcLink::Peer> WebRtcLink::make_peer(bool offerer, bool echo,
+                                                        SocketAddress remote) {
+    auto p = std::make_shared<Peer>();
+    p->id = next_peer_++;
+    p->remote = remote;
+    p->echo = echo;
+    std::weak_ptr<Peer> w = p;
+    rtc::PeerConnection::Callbacks cb;
+    cb.on_open = [this, w] {
+        auto peer = w.lock();
+        if (!peer) return;
+        for (; !peer->queued.empty(); peer->queued.pop_front()) {
+            if (!peer->pc->send(peer->queued.front())) ++transmit_drops_;
+        }
+    };
+    cb.on_message = [this, w](Bytes m) {
+        auto peer = w.lock();
+        if (!peer) return;
+        if (peer->echo) {
+            peer->pc->send(m);
+            return;
+        }
+        receive(conn_address(peer->id), m, Clock::now());
+        flush();
+    };
+    cb.on_closed = [this, w](const std::string& why) {
+        if (auto peer = w.lock()) {
+            ++failed_;
+            drop(peer->id, why);
+        }
+    };
+    p->pc = rtc::PeerConnection::create(ex_, opt_.peer, cert_, offerer, std::move(cb));
+    peers_.emplace(p->id, p);
+    asio::co_spawn(ex_, open_deadline(p), log_exit("WebRTC open"));
+    return p;
+}
+
+// A connection that is not open within kOpenTimeout is given up.
+asio::awaitable<void> WebRtcLink::open_deadline(std::shared_ptr<Peer> p) {
+    asio::steady_timer t(ex_);
+    std::weak_ptr<Peer> w = p;
+    std::uint64_t id = p->id;
+    p.reset();
+    t.expires_after(kOpenTimeout);
+    co_await t.async_wait(kAwait);
+    auto live = w.lock();
+    if (live && !live->pc->is_open() && peers_.contains(id)) {
+        ++failed_;
+        drop(id, "not open after 20 s");
+    }
+}
+
+void WebRtcLink::drop(std::uint64_t id, const std::string& why) {
+    auto it = peers_.find(id);
+    if (it == peers_.end()) return;
+    spdlog::debug("webrtc: connection {} closed: {}", id, why);
+    auto p = it->second;
+    peers_.erase(it);
+    p->pc->close();
+    if (!p->echo) close_sessions_at(conn_address(id));
+}
+
+void WebRtcLink::transmit(std::vector<Outgoing>& packets) {
+    for (auto& out : packets) {
+        auto it = peers_.find(conn_id(out.to));
+        if (it == peers_.end()) {
+            ++transmit_drops_;
+            continue;
+        }
+        auto& p = *it->second;
+        if (!p.pc->is_open()) {
+            if (p.queued.size() >= kMaxRtcQueued) {
+                ++transmit_drops_;
+                continue;
+            }
+            p.queued.emplace_back(out.packet.begin(), out.packet.end());
+            continue;
+        }
+        if (!p.pc->send(out.packet)) ++transmit_drops_;
+    }
+}
+
+asio::awaitable<void> WebRtcLink::accept_loop() {
+    for (;;) {
+        auto [ec, socket] = co_await acceptor_.async_accept(kAwait);
+        if (ec) {
+            if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
+            continue;
+        }
+        asio::co_spawn(ex_, serve(std::move(socket)), log_exit("WebRTC signaling"));
+    }
+}
+
+// One signaling request: an offer in, an answer out. Or the browser check's page, echo
+// and verdict; anything else is an ordinary 404.
+asio::awaitable<void> WebRtcLink::serve(tcp::socket socket) {
+    boost::system::error_code ec;
+    SocketAddress remote;
+    if (auto rep = socket.remote_endpoint(ec); !ec)
+        remote = SocketAddress{rep.address(), rep.port()};
+    beast::tcp_stream stream(std::move(socket));
+    stream.expires_after(kSignalTimeout);
+    beast::flat_buffer buf;
+    http::request_parser<http::empty_body> parser;
+    parser.header_limit(8192);
+    parser.body_limit(0);
+    std::tie(ec, std::ignore) = co_await http::async_read(stream, buf, parser, kAwait);
+    if (ec) co_return;
+    auto req = parser.release();
+    bool check = !opt_.test_page.empty();
+    std::string_view target = req.target();
+    auto plain = [&](http::status status, const char* type,
+                     std::string body) -> asio::awaitable<void> {
+        http::response<http::string_body> res{status, req.version()};
+        if (!body.empty()) res.set(http::field::content_type, type);
+        res.body() = std::move(body);
+        res.prepare_payload();
+        res.keep_alive(false);
+        co_await http::async_write(stream, res, kAwait);
+    };
+    if (check && target.starts_with(kReportPrefix)) {
+        spdlog::info("browser test: {}", decode_report(target.substr(kReportPrefix.size())));
+        co_await plain(http::status::no_content, "", "");
+        co_return;
+    }
+    if (check && target == opt_.test_page && !websocket::is_upgrade(req)) {
+        co_await plain(http::status::ok, "text/html; charset=utf-8",
+                       rtc_test_page(opt_.signal_path));
+        co_return;
+    }
+    bool echo = check && target == opt_.signal_path + "?echo";
+    bool ws_echo = check && target == kEchoPath;
+    if (!websocket::is_upgrade(req) || (target != opt_.signal_path && !echo && !ws_echo)) {
+        ++refused_;
+        co_await plain(http::status::not_found, "text/plain", "Not Found\n");
+        co_return;
+    }
+    Ws ws(std::move(stream));
+    beast::get_lowest_layer(ws).expires_never();
+    configure(ws);
+    if (ws_echo) ws.read_message_max(64 * 1024);
+    std::tie(ec) = co_await ws.async_accept(req, kAwait);
+    if (ec) co_return;
+    if (ws_echo) {  // the browser check's WebSocket half
+        for (;;) {
+            buf.consume(buf.size());
+            std::tie(ec, std::ignore) = co_await ws.async_read(buf, kAwait);
+            if (ec) co_return;
+            ws.binary(ws.got_binary());
+            std::tie(ec, std::ignore) = co_await ws.async_write(buf.data(), kAwait);
+            if (ec) co_return;
+        }
+    }
+    buf.consume(buf.size());
+    std::tie(ec, std::ignore) = co_await ws.async_read(buf, kAwait);
+    if (ec) {
+        ++refused_;  // includes offers over kMaxSignalMessage
+        co_return;
+    }
+    ws.text(true);
+    std::string why;
+    auto offer = read_signal(beast::buffers_to_string(buf.data()), "offer", why);
+    if (offer && peers_.size() >= kMaxPeers) {
+        offer.reset();
+        why = "too many connections";
+    }
+    std::shared_ptr<Peer> p;
+    if (offer) {
+        p = make_peer(false, echo, remote);
+        if (auto s = p->pc->set_remote(*offer, &why); !s) {
+            drop(p->id, why);
+            offer.reset();
+        }
+    }
+    if (!offer) {
+        ++refused_;
+        spdlog::debug("webrtc: offer refused: {}", why);
+        co_await ws.async_write(asio::buffer(signal("error", "reason", why)), kAwait);
+        co_await ws.async_close(websocket::close_code::normal, kAwait);
+        co_return;
+    }
+    auto answer = std::make_shared<Pending<Result<std::string>>>(ex_);
+    p->pc->local_description([answer](Result<std::string> r) { answer->set(std::move(r)); });
+    auto sdp = co_await answer->wait(kSignalTimeout);
+    if (!sdp || !*sdp) {
+        drop(p->id, "no answer");
+        co_return;
+    }
+    co_await ws.async_write(asio::buffer(signal("answer", "sdp", **sdp)), kAwait);
+    co_await ws.async_close(websocket::close_code::normal, kAwait);
+}
+
+Result<SessionId> WebRtcLink::connect(const SocketAddress& to, const crypto::X25519Public& key,
+                                      noise::Pattern pattern) {
+    if (peers_.size() >= kMaxPeers) return Errc::exhausted;
+    auto p = make_peer(true, false, to);
+    // The link handshake waits in the peer's queue until the data channel is open.
+    auto id = endpoint_.connect(conn_address(p->id), key, pattern, Clock::now(), out_);
+    flush();
+    if (!id) {
+        drop(p->id, "endpoint refused");
+        return id;
+    }
+    asio::co_spawn(ex_, dial(p, to), log_exit("WebRTC dial"));
+    return id;
+}
+
+// The dialer's signaling: our offer to the peer's signaling address, its answer back.
+asio::awaitable<void> WebRtcLink::dial(std::shared_ptr<Peer> p, SocketAddress to) {
+    auto offer = std::make_shared<Pending<Result<std::string>>>(ex_);
+    p->pc->local_description([offer](Result<std::string> r) { offer->set(std::move(r)); });
+    auto sdp = co_await offer->wait(kSignalTimeout);
+    std::string why = "no offer";
+    if (sdp && *sdp) {
+        Ws ws(ex_);
+        beast::get_lowest_layer(ws).expires_after(kSignalTimeout);
+        auto [ec] = co_await beast::get_lowest_layer(ws).async_connect(
+            tcp::endpoint(to.ip, to.port), kAwait);
+        if (!ec) {
+            beast::get_lowest_layer(ws).expires_never();
+            configure(ws);
+            std::string host = to.ip.to_string() + ":" + std::to_string(to.port);
+            std::tie(ec) = co_await ws.async_handshake(host, opt_.signal_path, kAwait);
+        }
+        beast::flat_buffer buf;
+        if (!ec) {
+            ws.text(true);
+            std::tie(ec, std::ignore) =
+                co_await ws.async_write(asio::buffer(signal("offer", "sdp", **sdp)), kAwait);
+        }
+        if (!ec) std::tie(ec, std::ignore) = co_await ws.async_read(buf, kAwait);
+        if (ec) {
+            why = "signaling: " + ec.message();
+        } else if (auto answer = read_signal(beast::buffers_to_string(buf.data()), "answer", why)) {
+            if (p->pc->set_remote(*answer, &why)) co_return;
+        }
+    }
+    ++failed_;
+    drop(p->id, why);
+}
+
+}  // namespace zmesh::link
