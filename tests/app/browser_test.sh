@@ -2,7 +2,10 @@
 # Browser interoperability of the WebSocket transport: headless Chromium (Debian's
 # chromium package) loads a page served by a zmesh node, opens a WebSocket to the node,
 # sends 50 binary messages of random bytes and sizes up to 60,000, and checks the node
-# echoes each byte-exact; over ws:// and over wss:// (the node's self-signed certificate).
+# echoes each byte-exact; over ws:// and over wss:// (the node's self-signed certificate),
+# and, from a WebRTC node, over a WebSocket and then over an RTCPeerConnection data channel
+# signaled through the node (Chromium's ICE runs on its wildcard socket to the node's
+# 127.0.0.1 candidate: loopback only).
 zmesh=$1
 . "$(dirname "$0")/node_lib.sh" browser
 browser=$(command -v chromium || command -v chromium-browser) || fail "no chromium (scripts/install-deps.sh installs it)"
@@ -34,4 +37,5 @@ check() {  # TRANSPORT SCHEME [chromium flags]
 
 check ws http
 check wss https --ignore-certificate-errors
-echo "browser: WebSocket interop passed"
+check webrtc http
+echo "browser: WebSocket and WebRTC data channel interop passed"

@@ -170,7 +170,10 @@ struct PeerConnection::Impl : std::enable_shared_from_this<Impl> {
     guint stream = 0;
     GSource* timer = nullptr;
 
-    // Shared between the glib thread and the executor.
+    // Shared between the glib thread, usrsctp's threads and the executor. out_mu (taken
+    // first) keeps DTLS records in order from SSL_write to the socket: SCTP takes records
+    // that arrive out of order for losses, and this channel does not retransmit.
+    std::mutex out_mu;
     std::mutex mu;
     bool gathered = false;
     std::optional<Description> remote;
@@ -393,6 +396,7 @@ void PeerConnection::Impl::ice_state(guint state) {
     }
     if (state != NICE_COMPONENT_STATE_CONNECTED && state != NICE_COMPONENT_STATE_READY) return;
     std::vector<Bytes> out;
+    std::lock_guard order(out_mu);  // datagrams leave in the order DTLS numbered them
     {
         std::lock_guard lock(mu);
         if (!start_dtls()) return;
@@ -449,6 +453,7 @@ bool PeerConnection::Impl::start_dtls() {
 
 void PeerConnection::Impl::dtls_timer() {
     std::vector<Bytes> out;
+    std::lock_guard order(out_mu);  // datagrams leave in the order DTLS numbered them
     {
         std::lock_guard lock(mu);
         if (!ssl || dtls_done) return;
@@ -471,8 +476,9 @@ void PeerConnection::Impl::send_datagrams(std::vector<Bytes>& out) {
     }
     if (a) {
         for (auto& d : out)
-            nice_agent_send(a, stream, 1, static_cast<guint>(d.size()),
-                            reinterpret_cast<const gchar*>(d.data()));
+            if (nice_agent_send(a, stream, 1, static_cast<guint>(d.size()),
+                                reinterpret_cast<const gchar*>(d.data())) < 0)
+                ++stats->send_drops;
         g_object_unref(a);
     }
     out.clear();
@@ -483,6 +489,7 @@ void PeerConnection::Impl::ice_receive(const std::uint8_t* data, std::size_t len
     if (len == 0 || data[0] < 20 || data[0] > 63 || closed.load()) return;
     std::vector<Bytes> plain;
     std::vector<Bytes> out;
+    std::unique_lock order(out_mu);  // datagrams leave in the order DTLS numbered them
     bool became_up = false;
     {
         std::lock_guard lock(mu);
@@ -529,6 +536,7 @@ void PeerConnection::Impl::ice_receive(const std::uint8_t* data, std::size_t len
         out.swap(datagrams);
     }
     send_datagrams(out);
+    order.unlock();  // SCTP below may answer at once, through sctp_out
     if (became_up) dtls_up();
     for (auto& p : plain) usrsctp_conninput(reinterpret_cast<void*>(id), p.data(), p.size(), 0);
 }
@@ -590,6 +598,7 @@ void PeerConnection::Impl::dtls_up() {
 
 void PeerConnection::Impl::sctp_out(const std::uint8_t* data, std::size_t len) {
     std::vector<Bytes> out;
+    std::lock_guard order(out_mu);  // datagrams leave in the order DTLS numbered them
     {
         std::lock_guard lock(mu);
         if (!ssl || !dtls_done) return;
@@ -670,6 +679,8 @@ void PeerConnection::Impl::sctp_notification(const Bytes& data) {
             o.type = ChannelType::rexmit_unordered;
             o.reliability = 0;
             o.label = i.cfg.label;
+            i.channel_type = o.type;
+            i.channel_reliability = o.reliability;
             if (!i.sctp_send(i.channel, kPpidDcep, encode_open(o), ChannelType::reliable))
                 i.fail("cannot open the data channel");
         });
