@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job end to end: `zmesh testnet` with real curl through SOCKS5 (and HTTP
-# CONNECT), a 50 MiB download checked by SHA-256 over UDP links, TCP links and UDP links
-# with 2% loss each; 100 concurrent streams; refusals and malformed SOCKS input.
+# CONNECT), a 50 MiB download checked by SHA-256 over UDP, TCP, WebSocket, WebSocket/TLS
+# and WebRTC links and over UDP links with 2% loss; 100 concurrent streams; refusals and
+# malformed SOCKS input.
 set -uo pipefail
 zmesh=$1
 here=$(cd "$(dirname "$0")" && pwd)
@@ -92,6 +93,15 @@ download "WebSocket links after the probes"
 stop_testnet
 start_testnet wss --transport wss
 download "WebSocket links over TLS"
+stop_testnet
+# WebRTC data channels (ICE on 127.0.0.1, DTLS, SCTP), and refusals at the signaling
+# listener.
+start_testnet webrtc --transport webrtc
+download "WebRTC data channel links"
+relay=$(sed -n 's/^  relay 1\/5 relay 127.0.0.1:\([0-9]*\)$/\1/p' "$dir/webrtc.log")
+[ -n "$relay" ] || fail "no relay port in the webrtc testnet log"
+python3 "$here/rtc_probe.py" "$relay" || fail "WebRTC signaling refusals"
+download "WebRTC links after the probes"
 stop_testnet
 
 metrics_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

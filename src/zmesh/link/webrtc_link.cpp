@@ -365,7 +365,7 @@ asio::awaitable<void> WebRtcLink::serve(tcp::socket socket) {
         ++refused_;
         spdlog::debug("webrtc: offer refused: {}", why);
         co_await ws.async_write(asio::buffer(signal("error", "reason", why)), kAwait);
-        co_await ws.async_close(websocket::close_code::normal, kAwait);
+        beast::get_lowest_layer(ws).close();  // no closing handshake with a refused peer
         co_return;
     }
     auto answer = std::make_shared<Pending<Result<std::string>>>(ex_);
