@@ -481,6 +481,11 @@ bool Daemon::start() {
                                                    *parse_socket_address(ws), wo);
             listeners_.emplace_back(wo.connect_tls ? "link-wss" : "link-ws",
                                     format_socket_address(link_->local_address()));
+        } else if (const auto& rtc = cfg_.string("transport.webrtc_listen"); !rtc.empty()) {
+            link_kind_ = discovery::TransportKind::webrtc;
+            link_ = std::make_unique<link::WebRtcLink>(
+                io_.get_executor(), lc, *parse_socket_address(rtc), webrtc_options(cfg_));
+            listeners_.emplace_back("link-webrtc", format_socket_address(link_->local_address()));
         } else {
             link_kind_ = discovery::TransportKind::tcp;
             link_ = std::make_unique<link::TcpLink>(

@@ -12,6 +12,21 @@ std::optional<link::SocketAddress> parse_socket_address(const std::string& text)
     return link::SocketAddress{ip, t->port};
 }
 
+std::optional<transport::webrtc::TurnServer> parse_turn_server(const std::string& text) {
+    auto at = text.rfind('@');
+    if (at == std::string::npos) return std::nullopt;
+    auto creds = text.substr(0, at);
+    auto colon = creds.find(':');
+    auto addr = parse_socket_address(text.substr(at + 1));
+    if (colon == std::string::npos || colon == 0 || !addr || addr->port == 0) return std::nullopt;
+    transport::webrtc::TurnServer t;
+    t.host = addr->ip.to_string();
+    t.port = addr->port;
+    t.user = creds.substr(0, colon);
+    t.password = creds.substr(colon + 1);
+    return t;
+}
+
 std::string format_socket_address(const link::SocketAddress& a) {
     // Appends rather than operator+ chains, which trip GCC 12's -Wrestrict at -O3.
     std::string out;

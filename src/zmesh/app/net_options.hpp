@@ -5,12 +5,15 @@
 #include <string>
 
 #include "zmesh/link/service.hpp"
+#include "zmesh/transport/webrtc/peer.hpp"
 
 namespace zmesh::app {
 
 // "127.0.0.1:9000" or "[::1]:9000".
 std::optional<link::SocketAddress> parse_socket_address(const std::string& text);
 std::string format_socket_address(const link::SocketAddress& a);
+// "USER:PASSWORD@IP:PORT" (the password may hold ':'; the user may not).
+std::optional<transport::webrtc::TurnServer> parse_turn_server(const std::string& text);
 std::optional<link::noise::Pattern> parse_pattern_name(const std::string& text);
 // ChaCha20-Poly1305, or AES-256-GCM when this CPU has AES-NI.
 link::noise::Suite default_suite();

@@ -156,12 +156,31 @@ std::vector<std::string> node_config_problems(const control::Config& c) {
     bool udp = !c.string("transport.udp_listen").empty();
     bool tcp = !c.string("transport.tcp_listen").empty();
     bool ws = !c.string("transport.ws_listen").empty();
-    if (int(udp) + int(tcp) + int(ws) > 1)
+    bool rtc = !c.string("transport.webrtc_listen").empty();
+    if (int(udp) + int(tcp) + int(ws) + int(rtc) > 1)
         p.push_back(
             "transport.udp_listen: one link transport per node in this version; set one of "
-            "udp_listen, tcp_listen, ws_listen (set the others to \"\")");
-    if (!udp && !tcp && !ws)
-        p.push_back("transport.udp_listen: a node needs a link address (or tcp_listen, ws_listen)");
+            "udp_listen, tcp_listen, ws_listen, webrtc_listen (set the others to \"\")");
+    if (!udp && !tcp && !ws && !rtc)
+        p.push_back(
+            "transport.udp_listen: a node needs a link address (or tcp_listen, ws_listen, "
+            "webrtc_listen)");
+    if (!c.string("transport.webrtc_path").starts_with("/"))
+        p.push_back("transport.webrtc_path: must start with /");
+    const auto& locals =
+        std::get<std::vector<std::string>>(c.get("transport.webrtc_local_addresses"));
+    for (const auto& a : locals) {
+        boost::system::error_code ec;
+        boost::asio::ip::make_address(a, ec);
+        if (ec) p.push_back("transport.webrtc_local_addresses: " + a + " is not an IP address");
+    }
+    if (const auto& stun = c.string("transport.stun_server");
+        !stun.empty() && !parse_socket_address(stun))
+        p.push_back("transport.stun_server: IP:PORT (libnice does not resolve names)");
+    const auto& turns = std::get<std::vector<std::string>>(c.get("transport.turn_servers"));
+    for (const auto& t : turns)
+        if (!parse_turn_server(t))
+            p.push_back("transport.turn_servers: '" + t + "' is not USER:PASSWORD@IP:PORT");
     if (!c.string("transport.ws_path").starts_with("/"))
         p.push_back("transport.ws_path: must start with /");
     if (c.string("transport.tls_cert").empty() != c.string("transport.tls_key").empty())
@@ -212,6 +231,20 @@ std::vector<std::string> node_config_warnings(const control::Config& c) {
                         ") of them, one an exit, so streams will fail until they are added");
     }
     return w;
+}
+
+link::WebRtcOptions webrtc_options(const control::Config& c) {
+    link::WebRtcOptions o;
+    o.signal_path = c.string("transport.webrtc_path");
+    o.peer.local_addresses =
+        std::get<std::vector<std::string>>(c.get("transport.webrtc_local_addresses"));
+    if (auto stun = parse_socket_address(c.string("transport.stun_server"))) {
+        o.peer.stun_host = stun->ip.to_string();
+        o.peer.stun_port = stun->port;
+    }
+    for (const auto& t : std::get<std::vector<std::string>>(c.get("transport.turn_servers")))
+        if (auto turn = parse_turn_server(t)) o.peer.turn.push_back(*turn);
+    return o;
 }
 
 }  // namespace zmesh::app

@@ -10,6 +10,7 @@
 #include "zmesh/app/contact.hpp"
 #include "zmesh/control/config.hpp"
 #include "zmesh/fec/tetrys.hpp"
+#include "zmesh/link/webrtc_link.hpp"
 
 namespace zmesh::app {
 
@@ -28,6 +29,9 @@ std::vector<std::string> node_config_warnings(const control::Config& c);
 std::vector<Contact> configured_relays(const control::Config& c);
 // The [fec] section as a Tetrys configuration; nullopt when fec.enabled is false.
 std::optional<fec::TetrysConfig> fec_config(const control::Config& c);
+// WebRTC link options from [transport] (webrtc_*, stun_server, turn_servers); the config
+// must have passed node_config_problems.
+link::WebRtcOptions webrtc_options(const control::Config& c);
 
 // A core.bootstrap entry:
 //   "HOST:PORT KEY [dht=HOST:PORT] [link=HOST:PORT linkkey=HEX onion=HEX]"

@@ -16,6 +16,8 @@ const char* to_string(TransportKind t) {
             return "ws";
         case TransportKind::wss:
             return "wss";
+        case TransportKind::webrtc:
+            return "webrtc";
     }
     return "unknown";
 }
@@ -115,7 +117,7 @@ std::optional<Descriptor> decode_descriptor(ByteView in) {
     for (std::size_t i = 0; i < n && r.ok(); ++i) {
         Address a;
         auto t = r.u8();
-        if (t < 1 || t > 4) return std::nullopt;
+        if (t < 1 || t > 5) return std::nullopt;
         a.transport = static_cast<TransportKind>(t);
         r.take(a.ip);
         a.port = r.u16();

@@ -29,7 +29,8 @@ inline constexpr std::uint8_t kFlagGuard = 4;
 inline constexpr std::uint8_t kFlagBootstrap = 8;
 inline constexpr std::uint8_t kKnownFlags = kFlagRelay | kFlagExit | kFlagGuard | kFlagBootstrap;
 
-enum class TransportKind : std::uint8_t { udp = 1, tcp = 2, ws = 3, wss = 4 };
+// webrtc: the address is the node's WebRTC signaling (WebSocket) listener.
+enum class TransportKind : std::uint8_t { udp = 1, tcp = 2, ws = 3, wss = 4, webrtc = 5 };
 const char* to_string(TransportKind t);
 
 struct Address {
