@@ -12,8 +12,8 @@
 #include <spdlog/spdlog.h>
 #include <usrsctp.h>
 
-#include <boost/asio/post.hpp>
 #include <array>
+#include <boost/asio/post.hpp>
 #include <cstring>
 #include <optional>
 #include <thread>
@@ -162,7 +162,8 @@ Certificate::~Certificate() {
 
 struct PeerConnection::Impl : std::enable_shared_from_this<Impl> {
     std::weak_ptr<PeerConnection> owner;
-    PeerStats* stats = nullptr;
+    PeerStats stats_;  // lives as long as any thread may count in it
+    PeerStats* stats = &stats_;
     std::atomic<bool>* open = nullptr;
     asio::any_io_executor ex;
     PeerConfig cfg;
@@ -189,7 +190,7 @@ struct PeerConnection::Impl : std::enable_shared_from_this<Impl> {
     SSL_CTX* ctx = nullptr;
     SSL* ssl = nullptr;
     BIO* in_bio = nullptr;
-    std::vector<Bytes> datagrams;  // written by the DTLS layer, to be sent
+    std::vector<Bytes> datagrams;                        // written by the DTLS layer, to be sent
     std::array<std::uint8_t, 16 * 1024 + 256> read_buf;  // one DTLS record's plaintext
     bool dtls_done = false;
 
@@ -200,6 +201,14 @@ struct PeerConnection::Impl : std::enable_shared_from_this<Impl> {
     bool channel_known = false;
     ChannelType channel_type = ChannelType::rexmit_unordered;  // as its opener asked
     std::uint32_t channel_reliability = 0;
+    // Messages waiting for the glib thread, which makes every usrsctp_sendv call: usrsctp
+    // serialises its calls on global locks, and sending from the executor while the glib
+    // thread fed it input cost more in lock hand-offs than the sending itself.
+    std::mutex q_mu;
+    std::vector<Bytes> send_q;
+    std::size_t q_bytes = 0;
+    bool drain_scheduled = false;
+    void drain();
     // Reassembly of a message delivered in parts (usrsctp's thread).
     std::mutex part_mu;
     Bytes partial;
@@ -741,6 +750,21 @@ bool PeerConnection::Impl::sctp_send(std::uint16_t sid, std::uint32_t ppid, Byte
     return usrsctp_sendv(sock, p, n, nullptr, 0, &spa, sizeof spa, SCTP_SENDV_SPA, 0) >= 0;
 }
 
+// Glib thread: everything send() queued goes to SCTP.
+void PeerConnection::Impl::drain() {
+    std::vector<Bytes> q;
+    {
+        std::lock_guard lock(q_mu);
+        q.swap(send_q);
+        q_bytes = 0;
+        drain_scheduled = false;
+    }
+    for (const auto& m : q) {
+        if (closed.load()) return;
+        if (!sctp_send(channel, kPpidBinary, m, channel_type)) ++stats->send_drops;
+    }
+}
+
 void PeerConnection::Impl::teardown_ice() {
     if (timer) {
         g_source_destroy(timer);
@@ -769,7 +793,6 @@ std::shared_ptr<PeerConnection> PeerConnection::create(asio::any_io_executor ex,
     std::shared_ptr<PeerConnection> pc(new PeerConnection());
     auto impl = std::make_shared<Impl>();
     impl->owner = pc;
-    impl->stats = &pc->stats_;
     impl->open = &pc->open_;
     impl->ex = std::move(ex);
     impl->cfg = std::move(config);
@@ -793,6 +816,10 @@ std::shared_ptr<PeerConnection> PeerConnection::create(asio::any_io_executor ex,
 
 PeerConnection::~PeerConnection() {
     close();
+}
+
+const PeerStats& PeerConnection::stats() const {
+    return impl_->stats_;
 }
 
 void PeerConnection::local_description(std::function<void(Result<std::string>)> done) {
@@ -835,15 +862,23 @@ Status PeerConnection::set_remote(std::string_view sdp, std::string* why) {
 bool PeerConnection::send(ByteView message) {
     auto& i = *impl_;
     if (!open_.load() || message.size() > i.cfg.max_message || i.closed.load()) {
-        ++stats_.send_drops;
+        ++i.stats_.send_drops;
         return false;
     }
-    if (!i.sctp_send(i.channel, kPpidBinary, message, i.channel_type)) {
-        ++stats_.send_drops;
-        return false;
+    bool schedule = false;
+    {
+        std::lock_guard lock(i.q_mu);
+        if (i.q_bytes + message.size() > i.cfg.max_send_buffer) {
+            ++i.stats_.send_drops;
+            return false;
+        }
+        i.send_q.emplace_back(message.begin(), message.end());
+        i.q_bytes += message.size();
+        schedule = !std::exchange(i.drain_scheduled, true);
     }
-    ++stats_.messages_out;
-    stats_.bytes_out += message.size();
+    if (schedule) GlibThread::get().invoke([impl = impl_] { impl->drain(); });
+    ++i.stats_.messages_out;
+    i.stats_.bytes_out += message.size();
     return true;
 }
 

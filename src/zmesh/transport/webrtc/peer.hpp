@@ -94,7 +94,7 @@ class PeerConnection : public std::enable_shared_from_this<PeerConnection> {
     bool is_open() const { return open_.load(); }
     // Tears everything down; on_closed is not called after this.
     void close();
-    const PeerStats& stats() const { return stats_; }
+    const PeerStats& stats() const;
 
     struct Impl;
 
@@ -102,7 +102,6 @@ class PeerConnection : public std::enable_shared_from_this<PeerConnection> {
     PeerConnection() = default;
     std::shared_ptr<Impl> impl_;
     std::atomic<bool> open_{false};
-    PeerStats stats_;
 };
 
 }  // namespace zmesh::transport::webrtc
