@@ -96,12 +96,20 @@ download "WebSocket links over TLS"
 stop_testnet
 # WebRTC data channels (ICE on 127.0.0.1, DTLS, SCTP), and refusals at the signaling
 # listener.
-start_testnet webrtc --transport webrtc
+rtc_metrics=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+start_testnet webrtc --transport webrtc --metrics "127.0.0.1:$rtc_metrics"
 download "WebRTC data channel links"
 relay=$(sed -n 's/^  relay 1\/5 relay 127.0.0.1:\([0-9]*\)$/\1/p' "$dir/webrtc.log")
 [ -n "$relay" ] || fail "no relay port in the webrtc testnet log"
 python3 "$here/rtc_probe.py" "$relay" || fail "WebRTC signaling refusals"
 download "WebRTC links after the probes"
+# Per-transport metrics: the link bytes carry transport="webrtc", and relay 1 counted the
+# probe's eight refused signaling requests.
+curl -sf "http://127.0.0.1:$rtc_metrics/metrics" > "$dir/webrtc.metrics" || fail "webrtc metrics"
+grep -q '^zmesh_link_bytes_out_total{node="client",transport="webrtc"} [1-9]' "$dir/webrtc.metrics" \
+  || fail "no webrtc link bytes in the metrics"
+refused=$(sed -n 's/^zmesh_transport_refused_requests_total{node="relay-1",transport="webrtc"} //p' "$dir/webrtc.metrics")
+[ "${refused:-0}" -ge 8 ] 2>/dev/null || fail "relay 1 counted ${refused:-no} refused signaling requests, not 8"
 stop_testnet
 
 metrics_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

@@ -829,8 +829,7 @@ int Daemon::run() {
 control::Snapshot Daemon::snapshot() {
     control::Snapshot snap;
     control::Labels l;
-    control::collect_link(snap, link_->stats(), link_->endpoint().session_count(),
-                          {link_->bytes_in(), link_->bytes_out()}, l);
+    control::collect_link(snap, *link_, l);
     control::collect_relay(snap, node_->relay().stats(), node_->relay().size(), l);
     control::collect_client(snap, node_->client().stats(), node_->client().size(), l);
     control::collect_directory(snap, directory_, l);

@@ -211,9 +211,8 @@ int run_testnet(TestnetOptions o) {
     auto collect = [&] {
         control::Snapshot snap;
         auto add_node = [&](const Member& m, const std::string& name) {
+            control::collect_link(snap, *m.link, {{"node", name}});  // adds the transport
             control::Labels l{{"node", name}, {"transport", o.transport}};
-            control::collect_link(snap, m.link->stats(), m.link->endpoint().session_count(),
-                                  {m.link->bytes_in(), m.link->bytes_out()}, l);
             control::collect_relay(snap, m.node->relay().stats(), m.node->relay().size(), l);
         };
         for (std::size_t i = 0; i < relays.size(); ++i)

@@ -20,6 +20,18 @@ void add_counters(Snapshot& s, const std::string& prefix, const std::string& wha
               MetricType::counter, labels, static_cast<double>(value));
 }
 
+void collect_link(Snapshot& s, const link::LinkService& link, const Labels& node_labels) {
+    Labels labels = node_labels;
+    labels.emplace_back("transport", link.transport_name());
+    collect_link(s, link.stats(), link.endpoint().session_count(),
+                 {link.bytes_in(), link.bytes_out()}, labels);
+    add_counters(s, "zmesh_link_", "Links",
+                 {{"transmit_drops", link.transmit_drops()},
+                  {"transport_rejects", link.transport_rejects()}},
+                 labels);
+    add_counters(s, "zmesh_transport_", "Link transport", link.transport_counters(), labels);
+}
+
 void collect_link(Snapshot& s, const link::LinkStats& st, std::size_t sessions,
                   const LinkBytes& bytes, const Labels& labels) {
     add_counters(s, "zmesh_link_", "Links", st.fields(), labels);

@@ -5,6 +5,7 @@
 #include "zmesh/circuit/relay_table.hpp"
 #include "zmesh/control/metrics.hpp"
 #include "zmesh/discovery/directory.hpp"
+#include "zmesh/link/service.hpp"
 #include "zmesh/link/stats.hpp"
 #include "zmesh/stream/stream.hpp"
 
@@ -21,6 +22,9 @@ struct LinkBytes {
 };
 void collect_link(Snapshot& s, const link::LinkStats& stats, std::size_t sessions,
                   const LinkBytes& bytes, const Labels& labels);
+// A node's link service, as above with a transport label ("udp", "webrtc", ...), its
+// drops and what the transport itself counts.
+void collect_link(Snapshot& s, const link::LinkService& link, const Labels& labels);
 void collect_relay(Snapshot& s, const circuit::RelayStats& stats, std::size_t circuits,
                    const Labels& labels);
 void collect_client(Snapshot& s, const circuit::ClientStats& stats, std::size_t circuits,

@@ -50,6 +50,12 @@ class LinkService {
     virtual Result<SessionId> connect(const SocketAddress& to, const crypto::X25519Public& key,
                                       noise::Pattern pattern) = 0;
     virtual SocketAddress local_address() const = 0;
+    // "udp", "tcp", "ws", "wss" or "webrtc": the metrics' transport label.
+    virtual const char* transport_name() const = 0;
+    // What the transport itself counts (refused requests, failed connections, ...).
+    virtual std::vector<std::pair<std::string_view, std::uint64_t>> transport_counters() const {
+        return {};
+    }
     // The network address behind a peer, when there is one (nullopt for a closed TCP
     // connection).
     virtual std::optional<SocketAddress> peer_address(const PeerAddress& p) const {
@@ -66,6 +72,7 @@ class LinkService {
     bool established(SessionId id) const { return endpoint_.established(id); }
     const LinkStats& stats() const { return endpoint_.stats(); }
     Endpoint& endpoint() { return endpoint_; }
+    const Endpoint& endpoint() const { return endpoint_; }
     asio::any_io_executor executor() const { return ex_; }
     // Packets the transport could not send (full buffers, dead connections).
     std::uint64_t transmit_drops() const { return transmit_drops_; }

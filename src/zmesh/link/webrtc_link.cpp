@@ -176,6 +176,18 @@ void WebRtcLink::stop() {
     peers_.clear();
 }
 
+std::vector<std::pair<std::string_view, std::uint64_t>> WebRtcLink::transport_counters() const {
+    std::uint64_t refused_messages = 0, send_drops = 0;
+    for (const auto& [id, p] : peers_) {
+        refused_messages += p->pc->stats().refused_messages.load();
+        send_drops += p->pc->stats().send_drops.load();
+    }
+    return {{"refused_requests", refused_},
+            {"failed_connections", failed_},
+            {"refused_messages", refused_messages + closed_refused_},
+            {"channel_send_drops", send_drops + closed_send_drops_}};
+}
+
 SocketAddress WebRtcLink::local_address() const {
     auto ep = acceptor_.local_endpoint();
     return {ep.address(), ep.port()};
@@ -246,6 +258,8 @@ void WebRtcLink::drop(std::uint64_t id, const std::string& why) {
     auto p = it->second;
     peers_.erase(it);
     p->pc->close();
+    closed_refused_ += p->pc->stats().refused_messages.load();
+    closed_send_drops_ += p->pc->stats().send_drops.load();
     if (!p->echo) close_sessions_at(conn_address(id));
 }
 

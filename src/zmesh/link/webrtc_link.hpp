@@ -45,6 +45,8 @@ class WebRtcLink final : public LinkService {
     Result<SessionId> connect(const SocketAddress& to, const crypto::X25519Public& key,
                               noise::Pattern pattern) override;
     SocketAddress local_address() const override;
+    const char* transport_name() const override { return "webrtc"; }
+    std::vector<std::pair<std::string_view, std::uint64_t>> transport_counters() const override;
     std::optional<SocketAddress> peer_address(const PeerAddress& p) const override;
     std::size_t connection_count() const { return peers_.size(); }
     // Signaling requests refused: wrong path, bad or oversized offers, bad descriptions.
@@ -77,6 +79,8 @@ class WebRtcLink final : public LinkService {
     std::uint64_t next_peer_ = 1;
     std::uint64_t refused_ = 0;
     std::uint64_t failed_ = 0;
+    std::uint64_t closed_refused_ = 0;  // counts of connections that closed
+    std::uint64_t closed_send_drops_ = 0;
 };
 
 }  // namespace zmesh::link

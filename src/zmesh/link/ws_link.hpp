@@ -52,6 +52,10 @@ class WsLink final : public LinkService {
     Result<SessionId> connect(const SocketAddress& to, const crypto::X25519Public& key,
                               noise::Pattern pattern) override;
     SocketAddress local_address() const override;
+    const char* transport_name() const override { return opt_.server_tls ? "wss" : "ws"; }
+    std::vector<std::pair<std::string_view, std::uint64_t>> transport_counters() const override {
+        return {{"refused_requests", refused_}};
+    }
     std::optional<SocketAddress> peer_address(const PeerAddress& p) const override;
     std::size_t connection_count() const { return conns_.size(); }
     // Upgrade requests refused (wrong path, not a WebSocket), oversized messages.
