@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Circuit figures on loopback through `zmesh testnet`: circuit build time, time to first
 # byte, bulk throughput through 3 hops against a direct transfer, and latency per hop;
-# the same over each link transport (udp, tcp, ws, wss).
+# the same over each link transport (udp, tcp, ws, wss, webrtc).
 # Everything runs on this machine; the whole testnet is one process on one core.
 set -euo pipefail
 zmesh=${1:-build/zmesh}
@@ -46,4 +46,4 @@ for h in 2 3 8; do run $h udp hybrid; done
 run 3 udp classical
 # Transports, as ratios to UDP (issue 8): the same 3-hop bulk transfer over each. Cells
 # per second = bytes per second / 1041 (data bytes per cell with FEC).
-for t in udp tcp ws wss; do run 3 "$t" hybrid; done
+for t in udp tcp ws wss webrtc; do run 3 "$t" hybrid; done
