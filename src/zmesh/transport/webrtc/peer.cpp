@@ -33,6 +33,7 @@ namespace {
 constexpr int kSctpMtu = 1300;
 constexpr int kDtlsMtu = 1400;
 constexpr guint kDtlsTimerMs = 50;
+constexpr std::size_t kMaxQueued = 1u << 20;  // bytes waiting for the glib thread
 
 // --- the glib thread libnice runs on ----------------------------------------------------
 
@@ -101,8 +102,9 @@ void usrsctp_setup() {
 // The registry usrsctp's callbacks find their connection in (by the number registered as
 // the SCTP "address"): a connection that closed is gone from it, so late callbacks from
 // usrsctp's threads drop their data instead of touching freed memory.
-std::mutex registry_mu;
-std::unordered_map<std::uintptr_t, std::shared_ptr<PeerConnection::Impl>> registry;
+// Never destroyed: usrsctp's threads outlive static destruction at exit.
+std::mutex& registry_mu = *new std::mutex;
+auto& registry = *new std::unordered_map<std::uintptr_t, std::shared_ptr<PeerConnection::Impl>>;
 std::atomic<std::uintptr_t> next_id{1};
 
 std::shared_ptr<PeerConnection::Impl> find(std::uintptr_t id) {
@@ -194,7 +196,8 @@ struct PeerConnection::Impl : std::enable_shared_from_this<Impl> {
     std::array<std::uint8_t, 16 * 1024 + 256> read_buf;  // one DTLS record's plaintext
     bool dtls_done = false;
 
-    // SCTP: the socket is made on the glib thread and used on the executor.
+    // SCTP: the socket is made and fed data on the glib thread; DCEP replies go from the
+    // executor.
     std::mutex sock_mu;
     struct socket* sock = nullptr;
     std::uint16_t channel = 0;  // stream id of our data channel
@@ -310,41 +313,45 @@ BIO_METHOD* datagram_bio_method() {
 }  // namespace
 
 void PeerConnection::Impl::setup_ice() {
-    agent = nice_agent_new_full(GlibThread::get().context(), NICE_COMPATIBILITY_RFC5245,
-                                NICE_AGENT_OPTION_NONE);
-    g_object_set(agent, "controlling-mode", offerer ? TRUE : FALSE, "ice-tcp", FALSE, nullptr);
-    if (g_object_class_find_property(G_OBJECT_GET_CLASS(agent), "upnp"))
-        g_object_set(agent, "upnp", FALSE, nullptr);  // never ask the router to open ports
+    NiceAgent* a = nice_agent_new_full(GlibThread::get().context(), NICE_COMPATIBILITY_RFC5245,
+                                       NICE_AGENT_OPTION_NONE);
+    g_object_set(a, "controlling-mode", offerer ? TRUE : FALSE, "ice-tcp", FALSE, nullptr);
+    if (g_object_class_find_property(G_OBJECT_GET_CLASS(a), "upnp"))
+        g_object_set(a, "upnp", FALSE, nullptr);  // never ask the router to open ports
     if (!cfg.stun_host.empty())
-        g_object_set(agent, "stun-server", cfg.stun_host.c_str(), "stun-server-port",
+        g_object_set(a, "stun-server", cfg.stun_host.c_str(), "stun-server-port",
                      guint{cfg.stun_port}, nullptr);
-    for (const auto& a : cfg.local_addresses) {
+    for (const auto& local : cfg.local_addresses) {
         NiceAddress addr;
         nice_address_init(&addr);
-        if (nice_address_set_from_string(&addr, a.c_str()))
-            nice_agent_add_local_address(agent, &addr);
+        if (nice_address_set_from_string(&addr, local.c_str()))
+            nice_agent_add_local_address(a, &addr);
     }
-    stream = nice_agent_add_stream(agent, 1);
-    nice_agent_set_stream_name(agent, stream, "application");
+    stream = nice_agent_add_stream(a, 1);
+    nice_agent_set_stream_name(a, stream, "application");
     for (const auto& t : cfg.turn)
-        nice_agent_set_relay_info(agent, stream, 1, t.host.c_str(), t.port, t.user.c_str(),
+        nice_agent_set_relay_info(a, stream, 1, t.host.c_str(), t.port, t.user.c_str(),
                                   t.password.c_str(), NICE_RELAY_TYPE_TURN_UDP);
     nice_agent_attach_recv(
-        agent, stream, 1, GlibThread::get().context(),
+        a, stream, 1, GlibThread::get().context(),
         [](NiceAgent*, guint, guint, guint len, gchar* buf, gpointer p) {
             static_cast<Impl*>(p)->ice_receive(reinterpret_cast<const std::uint8_t*>(buf), len);
         },
         this);
-    g_signal_connect(
-        agent, "candidate-gathering-done",
-        G_CALLBACK(+[](NiceAgent*, guint, gpointer p) { static_cast<Impl*>(p)->gathering_done(); }),
-        this);
-    g_signal_connect(agent, "component-state-changed",
+    g_signal_connect(a, "candidate-gathering-done", G_CALLBACK(+[](NiceAgent*, guint, gpointer p) {
+                         static_cast<Impl*>(p)->gathering_done();
+                     }),
+                     this);
+    g_signal_connect(a, "component-state-changed",
                      G_CALLBACK(+[](NiceAgent*, guint, guint, guint state, gpointer p) {
                          static_cast<Impl*>(p)->ice_state(state);
                      }),
                      this);
-    if (!nice_agent_gather_candidates(agent, stream)) fail("cannot gather ICE candidates");
+    {
+        std::lock_guard lock(mu);  // other threads read it to send
+        agent = a;
+    }
+    if (!nice_agent_gather_candidates(a, stream)) fail("cannot gather ICE candidates");
 }
 
 void PeerConnection::Impl::gathering_done() {
@@ -868,7 +875,7 @@ bool PeerConnection::send(ByteView message) {
     bool schedule = false;
     {
         std::lock_guard lock(i.q_mu);
-        if (i.q_bytes + message.size() > i.cfg.max_send_buffer) {
+        if (i.q_bytes + message.size() > kMaxQueued) {
             ++i.stats_.send_drops;
             return false;
         }
