@@ -3,8 +3,8 @@
 # circuit; the middle relay of that circuit is killed (SIGKILL) in the middle of it. The
 # client notices (a DESTROY from its guard over TCP links; its liveness probes over UDP,
 # where the exit notices nothing for half a minute), builds a new circuit to the same exit
-# and moves the stream there; the download completes with the right SHA-256. Run over TCP
-# and over UDP links.
+# and moves the stream there; the download completes with the right SHA-256. Run over TCP,
+# UDP and WebRTC links.
 zmesh=$1
 mib=${ZMESH_HEAL_MIB:-100}
 . "$(dirname "$0")/node_lib.sh" healing
@@ -23,7 +23,7 @@ metric() {  # CONFIG NAME: the value of an unlabelled sample
   awk -v n="$2" '$1 == n { print $2 }' "$dir/m.txt"
 }
 
-run() {  # NET (tcp or udp links)
+run() {  # NET (tcp, udp or webrtc links)
   local net=$1
   declare -A pid_of
   # Seven relays (with the bootstrap), one exit: after a middle relay dies others remain.
@@ -56,6 +56,7 @@ run() {  # NET (tcp or udp links)
 
 run tcp
 run udp
+run webrtc
 # Over TCP the exit saw the circuit die and parked the stream; over UDP it did not notice
 # in time and handed the stream over from the circuit it still held.
 [ "$(metric "$dir/tcp-r7.toml" zmesh_exit_streams_parked_total)" = 1 ] || fail "tcp: the exit never parked the stream"
