@@ -34,7 +34,7 @@ start_file_server() {
 
 # A small zmesh network on loopback: a bootstrap (also a relay), RELAYS relays of which
 # the last is the exit, and a client that learns them from the bootstrap; no spare
-# circuits. Links over LINK (udp, tcp, ws, wss or webrtc). Sets $socks (the client's SOCKS5 address) and
+# circuits. Links over LINK (udp, tcp, ws, wss, webrtc or webrtc-tls). Sets $socks (the client's SOCKS5 address) and
 # pid_of[NODE_ID] (every relay's process). Config files: $dir/NET-{b,r1..,c}.toml.
 # Usage: declare -A pid_of; start_network NET LINK RELAYS
 start_network() {
@@ -50,6 +50,10 @@ ws_tls = true'
   [ "$link" = webrtc ] && transport='udp_listen = ""
 webrtc_listen = "127.0.0.1:0"
 webrtc_local_addresses = ["127.0.0.1"]'
+  [ "$link" = webrtc-tls ] && transport='udp_listen = ""
+webrtc_listen = "127.0.0.1:0"
+webrtc_local_addresses = ["127.0.0.1"]
+webrtc_tls = true'
   net_config() {  # NAME ROLES CORE_EXTRA TRANSPORT_EXTRA
     cat > "$dir/$net-$1.toml" <<CONF
 [core]

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# zmesh node daemons linked by WebSocket over TLS (wss://), then by WebRTC data channels:
+# zmesh node daemons linked by WebSocket over TLS (wss://), then by WebRTC data channels
+# signaled over ws:// and over wss://:
 # each time a bootstrap, three relays (one exit) and a client that learns them and
 # downloads through them (compared byte for byte). The relays' link ports look like web
 # servers to anyone else: HTTP(S) on them answers 404. Descriptors advertise the kind.
@@ -8,9 +9,9 @@ zmesh=$1
 start_file_server
 declare -A pid_of
 
-check() {  # NET LINK URL_SCHEME [curl flags]
-  local net=$1 link=$2 scheme=$3 listener code boot
-  shift 3
+check() {  # NET LINK KIND URL_SCHEME [curl flags]: KIND as descriptors name it
+  local net=$1 link=$2 kind=$3 scheme=$4 listener code boot
+  shift 4
   start_network "$net" "$link" 3
   curl -sf --max-time 60 --socks5-hostname "$socks" "http://127.0.0.1:$port/blob" -o "$dir/got-$net" \
     || fail "download over $link links"
@@ -20,10 +21,11 @@ check() {  # NET LINK URL_SCHEME [curl flags]
   code=$(curl -s "$@" -o /dev/null -w '%{http_code}' "$scheme://$listener/")
   [ "$code" = 404 ] || fail "$scheme on a relay's $link port answered $code, not 404"
   boot=$(sed -n 's/^bootstrap: \([^ ]*\) .*/\1/p' "$dir/$net-b.out")
-  grep -q "$link:127.0.0.1" <(curl -sf "http://$boot/zmesh/v1/descriptors.txt") \
-    || fail "descriptors do not advertise $link addresses"
-  echo "$link daemons: download over $link links, 404 to strangers, $link in descriptors"
+  grep -q "$kind:127.0.0.1" <(curl -sf "http://$boot/zmesh/v1/descriptors.txt") \
+    || fail "descriptors do not advertise $kind addresses"
+  echo "$link daemons: download over $link links, 404 to strangers, $kind in descriptors"
 }
 
-check wss wss https -k
-check rtc webrtc http
+check wss wss wss https -k
+check rtc webrtc webrtc http
+check rtcs webrtc-tls webrtc https -k  # signaling inside TLS

@@ -485,7 +485,9 @@ bool Daemon::start() {
             link_kind_ = discovery::TransportKind::webrtc;
             link_ = std::make_unique<link::WebRtcLink>(
                 io_.get_executor(), lc, *parse_socket_address(rtc), webrtc_options(cfg_));
-            listeners_.emplace_back("link-webrtc", format_socket_address(link_->local_address()));
+            listeners_.emplace_back(
+                cfg_.boolean("transport.webrtc_tls") ? "link-webrtc-tls" : "link-webrtc",
+                format_socket_address(link_->local_address()));
         } else {
             link_kind_ = discovery::TransportKind::tcp;
             link_ = std::make_unique<link::TcpLink>(

@@ -10,6 +10,7 @@
 
 #include "zmesh/app/net_options.hpp"
 #include "zmesh/exit/policy.hpp"
+#include "zmesh/link/ws_link.hpp"
 
 namespace zmesh::app {
 
@@ -236,6 +237,12 @@ std::vector<std::string> node_config_warnings(const control::Config& c) {
 link::WebRtcOptions webrtc_options(const control::Config& c) {
     link::WebRtcOptions o;
     o.signal_path = c.string("transport.webrtc_path");
+    o.connect_tls = c.boolean("transport.webrtc_tls");
+    if (o.connect_tls) {
+        const auto& cert = c.string("transport.tls_cert");
+        o.server_tls = cert.empty() ? link::self_signed_tls("localhost")
+                                    : link::tls_from_files(cert, c.string("transport.tls_key"));
+    }
     o.peer.local_addresses =
         std::get<std::vector<std::string>>(c.get("transport.webrtc_local_addresses"));
     if (auto stun = parse_socket_address(c.string("transport.stun_server"))) {

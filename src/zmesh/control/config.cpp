@@ -117,6 +117,10 @@ const std::vector<Option>& options() {
          address()},
         {"transport", "webrtc_path", T::string, std::string("/zmesh-rtc"),
          "The signaling path (404 elsewhere).", any()},
+        {"transport", "webrtc_tls", T::boolean, false,
+         "WebRTC signaling inside TLS (wss://, certificate from tls_cert/tls_key or "
+         "self-signed), listening and connecting; every node of a network must agree.",
+         any()},
         {"transport", "webrtc_local_addresses", T::string_list, S{},
          "IP addresses to offer ICE candidates on (empty: every interface but loopback; "
          "[\"127.0.0.1\"] for a loopback network).",

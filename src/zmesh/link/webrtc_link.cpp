@@ -4,11 +4,13 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <nlohmann/json.hpp>
 
 #include "zmesh/link/browser_check.hpp"
@@ -19,6 +21,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace websocket = beast::websocket;
 namespace rtc = transport::webrtc;
+namespace ssl = asio::ssl;
 using asio::ip::tcp;
 
 namespace {
@@ -29,8 +32,9 @@ constexpr auto kOpenTimeout = std::chrono::seconds(20);
 const auto kAwait = asio::as_tuple(asio::use_awaitable);
 constexpr const char* kEchoPath = "/zmesh-echo";
 
-using Ws = websocket::stream<beast::tcp_stream>;
+using TlsStream = ssl::stream<beast::tcp_stream>;
 
+template <class Ws>
 void configure(Ws& ws) {
     auto t = websocket::stream_base::timeout::suggested(beast::role_type::server);
     t.handshake_timeout = kSignalTimeout;
@@ -156,7 +160,12 @@ WebRtcLink::WebRtcLink(asio::any_io_executor ex, EndpointConfig config, const So
       opt_(std::move(options)),
       cert_(rtc::Certificate::generate()),
       fingerprint_(rtc::fingerprint_text(cert_->fingerprint())),
-      acceptor_(ex, tcp::endpoint(listen.ip, listen.port)) {}
+      client_tls_(std::make_shared<ssl::context>(ssl::context::tls_client)),
+      acceptor_(ex, tcp::endpoint(listen.ip, listen.port)) {
+    // The link's Noise handshake authenticates the peer, and the DTLS fingerprint is
+    // checked against the description: TLS here is camouflage, not the trust anchor.
+    client_tls_->set_verify_mode(ssl::verify_none);
+}
 
 WebRtcLink::~WebRtcLink() {
     WebRtcLink::stop();
@@ -301,8 +310,25 @@ asio::awaitable<void> WebRtcLink::serve(tcp::socket socket) {
     SocketAddress remote;
     if (auto rep = socket.remote_endpoint(ec); !ec)
         remote = SocketAddress{rep.address(), rep.port()};
-    beast::tcp_stream stream(std::move(socket));
-    stream.expires_after(kSignalTimeout);
+    if (!opt_.server_tls) {
+        beast::tcp_stream stream(std::move(socket));
+        stream.expires_after(kSignalTimeout);
+        co_await serve_on(std::move(stream), remote);
+        co_return;
+    }
+    TlsStream tls(beast::tcp_stream(std::move(socket)), *opt_.server_tls);
+    beast::get_lowest_layer(tls).expires_after(kSignalTimeout);
+    std::tie(ec) = co_await tls.async_handshake(ssl::stream_base::server, kAwait);
+    if (ec) {
+        ++refused_;
+        co_return;
+    }
+    co_await serve_on(std::move(tls), remote);
+}
+
+template <class Stream>
+asio::awaitable<void> WebRtcLink::serve_on(Stream stream, SocketAddress remote) {
+    boost::system::error_code ec;
     beast::flat_buffer buf;
     http::request_parser<http::empty_body> parser;
     parser.header_limit(8192);
@@ -338,7 +364,7 @@ asio::awaitable<void> WebRtcLink::serve(tcp::socket socket) {
         co_await plain(http::status::not_found, "text/plain", "Not Found\n");
         co_return;
     }
-    Ws ws(std::move(stream));
+    websocket::stream<Stream> ws(std::move(stream));
     beast::get_lowest_layer(ws).expires_never();
     configure(ws);
     if (ws_echo) ws.read_message_max(64 * 1024);
@@ -414,32 +440,49 @@ asio::awaitable<void> WebRtcLink::dial(std::shared_ptr<Peer> p, SocketAddress to
     p->pc->local_description([offer](Result<std::string> r) { offer->set(std::move(r)); });
     auto sdp = co_await offer->wait(kSignalTimeout);
     std::string why = "no offer";
-    if (sdp && *sdp) {
-        Ws ws(ex_);
-        beast::get_lowest_layer(ws).expires_after(kSignalTimeout);
-        auto [ec] = co_await beast::get_lowest_layer(ws).async_connect(
-            tcp::endpoint(to.ip, to.port), kAwait);
-        if (!ec) {
-            beast::get_lowest_layer(ws).expires_never();
-            configure(ws);
-            std::string host = to.ip.to_string() + ":" + std::to_string(to.port);
-            std::tie(ec) = co_await ws.async_handshake(host, opt_.signal_path, kAwait);
-        }
-        beast::flat_buffer buf;
-        if (!ec) {
-            ws.text(true);
-            std::tie(ec, std::ignore) =
-                co_await ws.async_write(asio::buffer(signal("offer", "sdp", **sdp)), kAwait);
-        }
-        if (!ec) std::tie(ec, std::ignore) = co_await ws.async_read(buf, kAwait);
-        if (ec) {
-            why = "signaling: " + ec.message();
-        } else if (auto answer = read_signal(beast::buffers_to_string(buf.data()), "answer", why)) {
-            if (p->pc->set_remote(*answer, &why)) co_return;
-        }
+    std::optional<std::string> answer;
+    if (sdp && *sdp && opt_.connect_tls) {
+        websocket::stream<TlsStream> ws(ex_, *client_tls_);
+        answer = co_await signal_over(ws, to, **sdp, why);
+    } else if (sdp && *sdp) {
+        websocket::stream<beast::tcp_stream> ws(ex_);
+        answer = co_await signal_over(ws, to, **sdp, why);
     }
+    if (answer && p->pc->set_remote(*answer, &why)) co_return;
     ++failed_;
     drop(p->id, why);
+}
+
+template <class Ws>
+asio::awaitable<std::optional<std::string>> WebRtcLink::signal_over(Ws& ws, const SocketAddress& to,
+                                                                    const std::string& offer,
+                                                                    std::string& why) {
+    beast::get_lowest_layer(ws).expires_after(kSignalTimeout);
+    auto [ec] =
+        co_await beast::get_lowest_layer(ws).async_connect(tcp::endpoint(to.ip, to.port), kAwait);
+    if constexpr (!std::is_same_v<Ws, websocket::stream<beast::tcp_stream>>) {
+        if (!ec)
+            std::tie(ec) =
+                co_await ws.next_layer().async_handshake(ssl::stream_base::client, kAwait);
+    }
+    if (!ec) {
+        beast::get_lowest_layer(ws).expires_never();
+        configure(ws);
+        std::string host = to.ip.to_string() + ":" + std::to_string(to.port);
+        std::tie(ec) = co_await ws.async_handshake(host, opt_.signal_path, kAwait);
+    }
+    beast::flat_buffer buf;
+    if (!ec) {
+        ws.text(true);
+        std::tie(ec, std::ignore) =
+            co_await ws.async_write(asio::buffer(signal("offer", "sdp", offer)), kAwait);
+    }
+    if (!ec) std::tie(ec, std::ignore) = co_await ws.async_read(buf, kAwait);
+    if (ec) {
+        why = "signaling: " + ec.message();
+        co_return std::nullopt;
+    }
+    co_return read_signal(beast::buffers_to_string(buf.data()), "answer", why);
 }
 
 }  // namespace zmesh::link

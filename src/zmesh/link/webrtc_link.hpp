@@ -16,6 +16,7 @@
 // its verdict back to the node's log.
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <deque>
 #include <memory>
 #include <unordered_map>
@@ -32,6 +33,11 @@ struct WebRtcOptions {
     std::string signal_path = "/zmesh-rtc";
     transport::webrtc::PeerConfig peer;  // local addresses, STUN and TURN servers
     std::string test_page;               // browser check page; empty: off
+    // Signaling inside TLS (wss://), as a web application's would be: the listener's
+    // certificate (null: plain ws://), and whether to connect with TLS. Every node of a
+    // network must agree on it.
+    std::shared_ptr<boost::asio::ssl::context> server_tls;
+    bool connect_tls = false;
 };
 
 class WebRtcLink final : public LinkService {
@@ -68,12 +74,19 @@ class WebRtcLink final : public LinkService {
     void drop(std::uint64_t id, const std::string& why);
     asio::awaitable<void> accept_loop();
     asio::awaitable<void> serve(asio::ip::tcp::socket socket);
+    template <class Stream>
+    asio::awaitable<void> serve_on(Stream stream, SocketAddress remote);
+    template <class Ws>
+    asio::awaitable<std::optional<std::string>> signal_over(Ws& ws, const SocketAddress& to,
+                                                            const std::string& offer,
+                                                            std::string& why);
     asio::awaitable<void> dial(std::shared_ptr<Peer> p, SocketAddress to);
     asio::awaitable<void> open_deadline(std::shared_ptr<Peer> p);
 
     WebRtcOptions opt_;
     std::shared_ptr<transport::webrtc::Certificate> cert_;
     std::string fingerprint_;
+    std::shared_ptr<boost::asio::ssl::context> client_tls_;
     asio::ip::tcp::acceptor acceptor_;
     std::unordered_map<std::uint64_t, std::shared_ptr<Peer>> peers_;
     std::uint64_t next_peer_ = 1;
