@@ -181,7 +181,10 @@ void WebRtcLink::stop() {
     LinkService::stop();
     boost::system::error_code ec;
     acceptor_.close(ec);
-    for (auto& [id, p] : peers_) p->pc->close();
+    for (auto& [id, p] : peers_) {
+        if (p->deadline) p->deadline->cancel();
+        p->pc->close();
+    }
     peers_.clear();
 }
 
@@ -245,18 +248,15 @@ std::shared_ptr<WebRtcLink::Peer> WebRtcLink::make_peer(bool offerer, bool echo,
     return p;
 }
 
-// A connection that is not open within kOpenTimeout is given up.
+// A connection that is not open within kOpenTimeout is given up. The timer is cancelled
+// when the peer goes (and at stop), and then nothing here touches the link.
 asio::awaitable<void> WebRtcLink::open_deadline(std::shared_ptr<Peer> p) {
-    asio::steady_timer t(ex_);
-    std::weak_ptr<Peer> w = p;
-    std::uint64_t id = p->id;
-    p.reset();
-    t.expires_after(kOpenTimeout);
-    co_await t.async_wait(kAwait);
-    auto live = w.lock();
-    if (live && !live->pc->is_open() && peers_.contains(id)) {
+    p->deadline = std::make_unique<asio::steady_timer>(ex_, kOpenTimeout);
+    auto [ec] = co_await p->deadline->async_wait(kAwait);  // p keeps the timer alive
+    if (ec) co_return;
+    if (!p->pc->is_open() && peers_.contains(p->id)) {
         ++failed_;
-        drop(id, "not open after 20 s");
+        drop(p->id, "not open after 20 s");
     }
 }
 
@@ -266,6 +266,7 @@ void WebRtcLink::drop(std::uint64_t id, const std::string& why) {
     spdlog::debug("webrtc: connection {} closed: {}", id, why);
     auto p = it->second;
     peers_.erase(it);
+    if (p->deadline) p->deadline->cancel();
     p->pc->close();
     closed_refused_ += p->pc->stats().refused_messages.load();
     closed_send_drops_ += p->pc->stats().send_drops.load();

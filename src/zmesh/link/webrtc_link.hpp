@@ -17,6 +17,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <deque>
 #include <memory>
 #include <unordered_map>
@@ -68,6 +69,7 @@ class WebRtcLink final : public LinkService {
         SocketAddress remote;
         bool echo = false;  // the browser check's echo, not a link neighbour
         std::deque<Bytes> queued;
+        std::unique_ptr<asio::steady_timer> deadline;  // until the channel opens
     };
     void transmit(std::vector<Outgoing>& packets) override;
     std::shared_ptr<Peer> make_peer(bool offerer, bool echo, SocketAddress remote);
