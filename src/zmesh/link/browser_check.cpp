@@ -27,6 +27,17 @@ function randomMessage(max) {
     return page;
 }
 
+boost::beast::http::response<boost::beast::http::string_body> plain_response(
+    unsigned version, boost::beast::http::status status, const char* type, std::string body) {
+    namespace http = boost::beast::http;
+    http::response<http::string_body> res{status, version};
+    if (!body.empty()) res.set(http::field::content_type, type);
+    res.body() = std::move(body);
+    res.prepare_payload();
+    res.keep_alive(false);
+    return res;
+}
+
 std::string decode_report(std::string_view q) {
     std::string text;
     for (std::size_t i = 0; i < q.size() && text.size() < 200; ++i) {

@@ -341,11 +341,7 @@ asio::awaitable<void> WebRtcLink::serve_on(Stream stream, SocketAddress remote) 
     std::string_view target = req.target();
     auto plain = [&](http::status status, const char* type,
                      std::string body) -> asio::awaitable<void> {
-        http::response<http::string_body> res{status, req.version()};
-        if (!body.empty()) res.set(http::field::content_type, type);
-        res.body() = std::move(body);
-        res.prepare_payload();
-        res.keep_alive(false);
+        auto res = plain_response(req.version(), status, type, std::move(body));
         co_await http::async_write(stream, res, kAwait);
     };
     if (check && target.starts_with(kReportPrefix)) {
@@ -372,14 +368,8 @@ asio::awaitable<void> WebRtcLink::serve_on(Stream stream, SocketAddress remote) 
     std::tie(ec) = co_await ws.async_accept(req, kAwait);
     if (ec) co_return;
     if (ws_echo) {  // the browser check's WebSocket half
-        for (;;) {
-            buf.consume(buf.size());
-            std::tie(ec, std::ignore) = co_await ws.async_read(buf, kAwait);
-            if (ec) co_return;
-            ws.binary(ws.got_binary());
-            std::tie(ec, std::ignore) = co_await ws.async_write(buf.data(), kAwait);
-            if (ec) co_return;
-        }
+        co_await echo_messages(ws);
+        co_return;
     }
     buf.consume(buf.size());
     std::tie(ec, std::ignore) = co_await ws.async_read(buf, kAwait);

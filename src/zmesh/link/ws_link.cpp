@@ -203,11 +203,7 @@ asio::awaitable<void> WsLink::accept_loop() {
 // A plain HTTP answer, then the connection closes.
 asio::awaitable<void> WsLink::respond(std::shared_ptr<Connection> c, unsigned version,
                                       http::status status, const char* type, std::string body) {
-    http::response<http::string_body> res{status, version};
-    if (!body.empty()) res.set(http::field::content_type, type);
-    res.body() = std::move(body);
-    res.prepare_payload();
-    res.keep_alive(false);
+    auto res = plain_response(version, status, type, std::move(body));
     co_await c->with_http([&](auto& s) { return http::async_write(s, res, kAwait); });
     drop(c->id);
 }
@@ -273,17 +269,7 @@ asio::awaitable<void> WsLink::run(std::shared_ptr<Connection> c) {
 
 // Browser check only: every message back as it came, text or binary.
 asio::awaitable<void> WsLink::echo_loop(std::shared_ptr<Connection> c) {
-    beast::flat_buffer buf;
-    while (!c->closed) {
-        auto [ec, n] = co_await c->with([&](auto& ws) { return ws.async_read(buf, kAwait); });
-        if (ec) break;
-        auto [wec, wn] = co_await c->with([&](auto& ws) {
-            ws.binary(ws.got_binary());
-            return ws.async_write(buf.data(), kAwait);
-        });
-        buf.consume(buf.size());
-        if (wec) break;
-    }
+    co_await c->with([](auto& ws) { return echo_messages(ws); });
     drop(c->id);
 }
 

@@ -165,7 +165,6 @@ Certificate::~Certificate() {
 struct PeerConnection::Impl : std::enable_shared_from_this<Impl> {
     std::weak_ptr<PeerConnection> owner;
     PeerStats stats_;  // lives as long as any thread may count in it
-    PeerStats* stats = &stats_;
     std::atomic<bool>* open = nullptr;
     asio::any_io_executor ex;
     PeerConfig cfg;
@@ -502,7 +501,7 @@ void PeerConnection::Impl::send_datagrams(std::vector<Bytes>& out) {
         for (auto& d : out)
             if (nice_agent_send(a, stream, 1, static_cast<guint>(d.size()),
                                 reinterpret_cast<const gchar*>(d.data())) < 0)
-                ++stats->send_drops;
+                ++stats_.send_drops;
         g_object_unref(a);
     }
     out.clear();
@@ -655,7 +654,7 @@ void PeerConnection::Impl::sctp_in(Bytes data, const sctp_rcvinfo& rcv, int flag
             partial.clear();
             discarding = false;
             if (drop) {
-                ++stats->refused_messages;
+                ++stats_.refused_messages;
                 return;
             }
         }
@@ -670,17 +669,17 @@ void PeerConnection::Impl::sctp_in(Bytes data, const sctp_rcvinfo& rcv, int flag
         case kPpidBinaryEmpty:
             if (ppid == kPpidBinaryEmpty) data.clear();
             if (data.size() > cfg.max_message) {
-                ++stats->refused_messages;
+                ++stats_.refused_messages;
                 return;
             }
-            ++stats->messages_in;
-            stats->bytes_in += data.size();
+            ++stats_.messages_in;
+            stats_.bytes_in += data.size();
             post([data = std::move(data)](PeerConnection& pc) mutable {
                 if (pc.impl_->cb.on_message) pc.impl_->cb.on_message(std::move(data));
             });
             return;
         default:
-            ++stats->refused_messages;  // text messages and deprecated partial types
+            ++stats_.refused_messages;  // text messages and deprecated partial types
     }
 }
 
@@ -723,7 +722,7 @@ void PeerConnection::Impl::dcep(const Bytes& data, std::uint16_t sid) {
     }
     auto o = parse_open(data);
     if (!o) {
-        ++stats->refused_messages;
+        ++stats_.refused_messages;
         return;
     }
     if (offerer || channel_known) return;  // one channel per connection: ours
@@ -768,7 +767,7 @@ void PeerConnection::Impl::drain() {
     }
     for (const auto& m : q) {
         if (closed.load()) return;
-        if (!sctp_send(channel, kPpidBinary, m, channel_type)) ++stats->send_drops;
+        if (!sctp_send(channel, kPpidBinary, m, channel_type)) ++stats_.send_drops;
     }
 }
 
