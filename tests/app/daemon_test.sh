@@ -10,11 +10,15 @@ zmesh=$1
 # --- configuration errors and --dry-run -----------------------------------------------
 printf '[core]\nroles = ["client"]\n[circuit]\nrelays = ["nonsense"]\n' > "$dir/bad.toml"
 if err=$("$zmesh" node --config "$dir/bad.toml" --dry-run 2>&1); then fail "bad relays accepted"; fi
-echo "$err" | grep -q "circuit.relays: entry 1: expected .HOST:PORT id=HEX" || fail "relay line error: $err"
+echo "$err" | grep -q "circuit.relays: entry 1: expected .TRANSPORT://HOST:PORT\[,...\] id=HEX" || fail "relay line error: $err"
 printf '[core]\nroles = ["wizard"]\n' > "$dir/bad2.toml"
 if err=$("$zmesh" node --config "$dir/bad2.toml" 2>&1); then fail "bad role accepted"; fi
 echo "$err" | grep -q "bad2.toml:2: core.roles: must be a list of client relay exit bootstrap" \
   || fail "role error: $err"
+printf '[transport]\nudp_listen = ""\nws_listen = "127.0.0.1:0"\norder = ["udp", "tcp", "udp"]\n' > "$dir/bad3.toml"
+if err=$("$zmesh" node --config "$dir/bad3.toml" --dry-run 2>&1); then fail "bad transport order accepted"; fi
+echo "$err" | grep -q "transport.order: udp is named twice" || fail "order error: $err"
+echo "$err" | grep -q "transport.order: names none of this node's links (ws)" || fail "order error: $err"
 
 # --- three relays --------------------------------------------------------------------
 for i in 1 2 3; do

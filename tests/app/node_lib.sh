@@ -34,26 +34,26 @@ start_file_server() {
 
 # A small zmesh network on loopback: a bootstrap (also a relay), RELAYS relays of which
 # the last is the exit, and a client that learns them from the bootstrap; no spare
-# circuits. Links over LINK (udp, tcp, ws, wss, webrtc or webrtc-tls). Sets $socks (the client's SOCKS5 address) and
-# pid_of[NODE_ID] (every relay's process). Config files: $dir/NET-{b,r1..,c}.toml.
+# circuits. Links over LINK (udp, tcp, ws, wss, webrtc or webrtc-tls, or several joined
+# by '+': every node then runs all of them). $client_extra, if set, goes into the client's
+# [transport] section. Sets $socks (the client's SOCKS5 address) and pid_of[NODE_ID]
+# (every relay's process). Config files: $dir/NET-{b,r1..,c}.toml.
 # Usage: declare -A pid_of; start_network NET LINK RELAYS
 start_network() {
-  local net=$1 link=$2 relays=$3 boot i roles
-  local transport='udp_listen = "127.0.0.1:0"'
-  [ "$link" = tcp ] && transport='udp_listen = ""
-tcp_listen = "127.0.0.1:0"'
-  [ "$link" = ws ] && transport='udp_listen = ""
-ws_listen = "127.0.0.1:0"'
-  [ "$link" = wss ] && transport='udp_listen = ""
-ws_listen = "127.0.0.1:0"
-ws_tls = true'
-  [ "$link" = webrtc ] && transport='udp_listen = ""
-webrtc_listen = "127.0.0.1:0"
-webrtc_local_addresses = ["127.0.0.1"]'
-  [ "$link" = webrtc-tls ] && transport='udp_listen = ""
-webrtc_listen = "127.0.0.1:0"
-webrtc_local_addresses = ["127.0.0.1"]
-webrtc_tls = true'
+  local net=$1 link=$2 relays=$3 boot i roles part
+  local transport='udp_listen = ""'  # on by default: off unless LINK names it
+  [[ "+$link+" == *+udp+* ]] && transport='udp_listen = "127.0.0.1:0"'
+  for part in ${link//+/ }; do
+    case $part in
+      udp) ;;
+      tcp) transport+=$'\ntcp_listen = "127.0.0.1:0"' ;;
+      ws) transport+=$'\nws_listen = "127.0.0.1:0"' ;;
+      wss) transport+=$'\nws_listen = "127.0.0.1:0"\nws_tls = true' ;;
+      webrtc) transport+=$'\nwebrtc_listen = "127.0.0.1:0"\nwebrtc_local_addresses = ["127.0.0.1"]' ;;
+      webrtc-tls) transport+=$'\nwebrtc_listen = "127.0.0.1:0"\nwebrtc_local_addresses = ["127.0.0.1"]\nwebrtc_tls = true' ;;
+      *) fail "start_network: unknown link $part" ;;
+    esac
+  done
   net_config() {  # NAME ROLES CORE_EXTRA TRANSPORT_EXTRA
     cat > "$dir/$net-$1.toml" <<CONF
 [core]
@@ -90,7 +90,8 @@ CONF
     "$zmesh" status --config "$dir/$net-$i.toml" --format json > "$dir/s.json"
     pid_of[$(json "$dir/s.json" "d['node_id']")]=${started[$i]}
   done
-  net_config c '["client"]' "bootstrap = [\"$boot\"]" 'socks_listen = "127.0.0.1:0"'
+  net_config c '["client"]' "bootstrap = [\"$boot\"]" "socks_listen = \"127.0.0.1:0\"
+${client_extra:-}"
   "$zmesh" node --config "$dir/$net-c.toml" > "$dir/$net-c.out" 2> "$dir/$net-c.err" &
   pids+=($!)
   wait_ready "$dir/$net-c.out"

@@ -28,4 +28,4 @@ check() {  # NET LINK KIND URL_SCHEME [curl flags]: KIND as descriptors name it
 
 check wss wss wss https -k
 check rtc webrtc webrtc http
-check rtcs webrtc-tls webrtc https -k  # signaling inside TLS
+check rtcs webrtc-tls webrtc-tls https -k  # signaling inside TLS

@@ -24,6 +24,8 @@ struct RelayNode {
         PathHop p;
         p.hop.id = identity.node_id();
         p.hop.link_key = identity.link.pub;
+        p.hop.addresses = {
+            {link::TransportKind::udp, {boost::asio::ip::address_v4::loopback(), 7000}}};
         p.onion = onion.pub;
         return p;
     }
@@ -404,6 +406,50 @@ TEST(Circuit, unreachable_next_hop_fails_the_build) {
     EXPECT_EQ(net.last(ClientEvent::Kind::failed)->reason, DestroyReason::connect_failed);
     EXPECT_EQ(net.relays[1].table->stats().extend_failed, 1u);
     EXPECT_EQ(net.relay_circuits(), 0u);
+}
+
+TEST(Circuit, a_path_hop_needs_one_to_six_addresses) {
+    Net net(3);
+    auto path = net.path(2);
+    path[1].hop.addresses.clear();
+    ClientOutput out;
+    EXPECT_EQ(net.client.build(path, net.now, out).error(), make_error_code(Errc::malformed));
+    path[1].hop.addresses.assign(kMaxHopAddresses + 1, path[0].hop.addresses[0]);
+    EXPECT_EQ(net.client.build(path, net.now, out).error(), make_error_code(Errc::malformed));
+}
+
+// EXTEND names every address of the next hop with its transport; the count, the kinds
+// and the length are checked.
+TEST(CircuitMessages, extend_carries_addresses_on_several_transports) {
+    using K = link::TransportKind;
+    Extend e;
+    e.next.id = crypto::Identity::generate().node_id();
+    e.next.link_key = crypto::X25519KeyPair::generate().pub;
+    e.next.addresses = {{K::webrtc, {boost::asio::ip::make_address("127.0.0.2"), 443}},
+                        {K::udp, {boost::asio::ip::make_address("2001:db8::1"), 7000}},
+                        {static_cast<K>(42), {boost::asio::ip::make_address("10.0.0.1"), 9}}};
+    e.type = HandshakeType::ntor_x25519;
+    e.handshake = Bytes(84, 7);
+    auto wire = encode_extend(e);
+    EXPECT_EQ(wire.size(), kExtendFixed + 3 * kExtendAddressSize + 84);
+    auto back = decode_extend(wire);
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->next.id, e.next.id);
+    EXPECT_EQ(back->next.link_key, e.next.link_key);
+    EXPECT_EQ(back->next.addresses, e.next.addresses);  // an unknown transport is kept
+    EXPECT_EQ(back->handshake, e.handshake);
+
+    auto damaged = [&](auto change) {
+        Bytes w = wire;
+        change(w);
+        return !decode_extend(w);
+    };
+    EXPECT_TRUE(damaged([](Bytes& w) { w[64] = 0; }));                     // no address
+    EXPECT_TRUE(damaged([](Bytes& w) { w[64] = kMaxHopAddresses + 1; }));  // too many
+    EXPECT_TRUE(damaged([](Bytes& w) { w[64] = 4; }));                     // count lies
+    EXPECT_TRUE(damaged([](Bytes& w) { w[65] = 0; }));                     // transport 0
+    EXPECT_TRUE(damaged([](Bytes& w) { w.pop_back(); }));                  // length lies
+    EXPECT_TRUE(damaged([](Bytes& w) { w.resize(70); }));                  // truncated
 }
 
 TEST(Circuit, garbage_cells_are_counted_and_harmless) {

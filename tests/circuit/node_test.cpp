@@ -18,32 +18,48 @@ namespace asio = boost::asio;
 struct Member {
     crypto::Identity identity = crypto::Identity::generate();
     crypto::X25519KeyPair onion = crypto::X25519KeyPair::generate();
-    std::unique_ptr<link::LinkService> link;
+    std::unique_ptr<link::LinkSet> links;
     std::unique_ptr<CircuitNode> node;
 
-    PathHop path_hop() const { return make_path_hop(identity, onion.pub, link->local_address()); }
+    std::vector<link::LinkAddress> addresses() const {
+        std::vector<link::LinkAddress> out;
+        for (const auto& l : links->links())
+            out.push_back({l->transport_kind(), l->local_address()});
+        return out;
+    }
+    PathHop path_hop() const { return make_path_hop(identity, onion.pub, addresses()); }
 };
+
+std::unique_ptr<Member> make_member(asio::io_context& io, std::vector<link::TransportKind> kinds,
+                                    bool exit) {
+    link::SocketAddress loopback{asio::ip::address_v4::loopback(), 0};
+    auto m = std::make_unique<Member>();
+    link::EndpointConfig lc{m->identity.link, {}, {}};
+    m->links = std::make_unique<link::LinkSet>(io.get_executor());
+    for (auto kind : kinds) {
+        if (kind == link::TransportKind::tcp)
+            EXPECT_TRUE(
+                m->links->add(std::make_unique<link::TcpLink>(io.get_executor(), lc, loopback)));
+        else
+            EXPECT_TRUE(
+                m->links->add(std::make_unique<link::UdpLink>(io.get_executor(), lc, loopback)));
+    }
+    NodeConfig nc;
+    nc.relay.id = m->identity.node_id();
+    nc.relay.onion = m->onion;
+    nc.relay.exit = exit;
+    m->node = std::make_unique<CircuitNode>(*m->links, nc);
+    m->links->start();
+    m->node->start();
+    return m;
+}
 
 void run_circuit(bool tcp) {
     asio::io_context io;
-    link::SocketAddress loopback{asio::ip::address_v4::loopback(), 0};
     std::vector<std::unique_ptr<Member>> members;
-    for (int i = 0; i < 4; ++i) {  // three relays, then the client
-        auto m = std::make_unique<Member>();
-        link::EndpointConfig lc{m->identity.link, {}, {}};
-        if (tcp)
-            m->link = std::make_unique<link::TcpLink>(io.get_executor(), lc, loopback);
-        else
-            m->link = std::make_unique<link::UdpLink>(io.get_executor(), lc, loopback);
-        NodeConfig nc;
-        nc.relay.id = m->identity.node_id();
-        nc.relay.onion = m->onion;
-        nc.relay.exit = i == 2;
-        m->node = std::make_unique<CircuitNode>(*m->link, nc);
-        m->link->start();
-        m->node->start();
-        members.push_back(std::move(m));
-    }
+    auto kind = tcp ? link::TransportKind::tcp : link::TransportKind::udp;
+    for (int i = 0; i < 4; ++i)  // three relays, then the client
+        members.push_back(make_member(io, {kind}, i == 2));
     CircuitNode& exit = *members[2]->node;
     exit.on_exit_message([&](const LinkCircuit& c, const RelayMessage& msg) {
         EXPECT_TRUE(exit.exit_reply(c, msg));
@@ -94,7 +110,7 @@ void run_circuit(bool tcp) {
     EXPECT_EQ(members[0]->node->relay().stats().cells_backward, kMessages + 2u);
     for (auto& m : members) {
         m->node->stop();
-        m->link->stop();
+        m->links->stop();
     }
 }
 
@@ -103,6 +119,65 @@ TEST(CircuitNode, three_hops_over_udp_links) {
 }
 TEST(CircuitNode, three_hops_over_tcp_links) {
     run_circuit(true);
+}
+
+// Built and closed handler for the tests below: the first event ends the run.
+ClientEvent build_and_wait(asio::io_context& io, CircuitNode& client, std::vector<PathHop> path) {
+    ClientEvent got;
+    got.kind = ClientEvent::Kind::closed;
+    client.on_client_event([&](const ClientEvent& ev) {
+        got = ev;
+        io.stop();
+    });
+    EXPECT_TRUE(client.build(std::move(path)));
+    asio::steady_timer deadline(io, std::chrono::seconds(20));
+    deadline.async_wait([&](boost::system::error_code ec) {
+        if (!ec) io.stop();
+    });
+    io.run();
+    io.restart();
+    return got;
+}
+
+// A first hop offers TCP, which refuses the connection, and UDP: the client, preferring
+// TCP, falls back to UDP; the first relay (UDP and TCP) extends to the second over the
+// one transport they share.
+TEST(CircuitNode, falls_back_to_the_next_transport_when_a_link_does_not_open) {
+    using K = link::TransportKind;
+    asio::io_context io;
+    auto r1 = make_member(io, {K::udp, K::tcp}, false);
+    auto r2 = make_member(io, {K::udp}, false);
+    auto r3 = make_member(io, {K::tcp}, true);
+    auto client = make_member(io, {K::udp, K::tcp}, false);
+    client->links->set_order({K::tcp, K::udp});
+    // Where r1's TCP listener would be if it were up: a port nothing listens on.
+    std::uint16_t closed_port = 0;
+    {
+        asio::ip::tcp::acceptor a(io, {asio::ip::address_v4::loopback(), 0});
+        closed_port = a.local_endpoint().port();
+    }
+    auto first = r1->path_hop();
+    for (auto& a : first.hop.addresses)
+        if (a.kind == K::tcp) a.at.port = closed_port;
+    // r2 -> r3 has no transport in common; r1 -> r3 has TCP.
+    auto ev = build_and_wait(io, *client->node, {first, r3->path_hop()});
+    EXPECT_EQ(ev.kind, ClientEvent::Kind::built) << to_string(ev.reason);
+    EXPECT_EQ(client->links->counters(K::tcp).connects, 1u);
+    EXPECT_EQ(client->links->counters(K::tcp).connect_failures, 1u);
+    EXPECT_EQ(client->links->counters(K::udp).connects, 1u);
+    EXPECT_EQ(client->links->counters(K::udp).connect_failures, 0u);
+    EXPECT_EQ(r1->links->counters(K::tcp).connects, 1u);  // to r3, its only transport
+    EXPECT_EQ(r1->links->counters(K::udp).connects, 0u);
+
+    // A next hop with no transport in common with the hop before fails at once.
+    ev = build_and_wait(io, *client->node, {r2->path_hop(), r3->path_hop()});
+    EXPECT_EQ(ev.kind, ClientEvent::Kind::failed);
+    EXPECT_EQ(ev.reason, DestroyReason::connect_failed) << to_string(ev.reason);
+    EXPECT_EQ(ev.failed_hop, 1u);
+    for (auto* m : {r1.get(), r2.get(), r3.get(), client.get()}) {
+        m->node->stop();
+        m->links->stop();
+    }
 }
 
 }  // namespace

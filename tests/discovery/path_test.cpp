@@ -84,6 +84,41 @@ TEST(PathSelect, impossible_rules_give_no_path) {
     EXPECT_TRUE(select_path(cands, peers, kNow, {}, 3, rng));
 }
 
+// Neighbours on a path share a transport: the client and its first hop, each hop and the
+// next. Relays 0-3 speak UDP, 4-7 WebRTC, 8 both (the only bridge); the exits are 6 and 7.
+TEST(PathSelect, neighbours_share_a_transport) {
+    using link::TransportKind;
+    auto udp = transport_bit(TransportKind::udp);
+    auto rtc = transport_bit(TransportKind::webrtc);
+    std::vector<Candidate> cands;
+    for (int i = 0; i < 9; ++i) {
+        Candidate c;
+        c.id = node(i);
+        c.ip = v4(static_cast<std::uint8_t>(30 + i), 0, 0, 1);
+        c.transports = i < 4 ? udp : i < 8 ? rtc : (udp | rtc);
+        c.exit_ok = i == 6 || i == 7;
+        cands.push_back(c);
+    }
+    PeerStore peers;
+    std::mt19937_64 rng(3);
+    for (int round = 0; round < 300; ++round) {
+        auto path = select_path(cands, peers, kNow, {}, 3, rng, udp);  // a UDP-only client
+        ASSERT_TRUE(path);
+        const auto& p = *path;
+        EXPECT_TRUE(cands[p[0]].transports & udp);
+        EXPECT_TRUE(can_link(cands[p[0]].transports, cands[p[1]].transports));
+        EXPECT_TRUE(can_link(cands[p[1]].transports, cands[p[2]].transports));
+        // From UDP to a WebRTC exit in three hops: relay 8 must be in the path.
+        EXPECT_NE(std::find(p.begin(), p.end(), 8u), p.end());
+    }
+    // Without the bridge no path joins a UDP client to a WebRTC exit.
+    cands[8].transports = udp;
+    EXPECT_FALSE(select_path(cands, peers, kNow, {}, 3, rng, udp));
+    // Candidates without known transports join anything.
+    for (auto& c : cands) c.transports = 0;
+    EXPECT_TRUE(select_path(cands, peers, kNow, {}, 3, rng, udp));
+}
+
 TEST(PathSelect, measured_reliability_and_latency_steer_the_choice) {
     // Two exits in different subnets: one reliable and fast, one failing and slow.
     std::vector<Candidate> cands(2);

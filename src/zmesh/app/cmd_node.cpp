@@ -140,6 +140,9 @@ class Daemon final : public control::ControlBackend {
         std::vector<std::string> exit_policy;
     };
     std::vector<Known> candidates() const;
+    // The transports this node can open links over, as discovery::transport_bit values.
+    std::uint32_t reachable_transports() const;
+    bool start_links(const link::EndpointConfig& lc);
 
     control::Config cfg_;
     NodeArgs args_;
@@ -148,9 +151,8 @@ class Daemon final : public control::ControlBackend {
     fs::path data_dir_;
     std::optional<crypto::Identity> identity_;
     std::optional<crypto::Identity> onion_;  // its X25519 key is the onion key
-    std::unique_ptr<link::LinkService> link_;
+    std::unique_ptr<link::LinkSet> links_;
     link::UdpLink* udp_ = nullptr;
-    discovery::TransportKind link_kind_ = discovery::TransportKind::udp;
     std::unique_ptr<circuit::CircuitNode> node_;
     std::unique_ptr<exit::ExitService> exit_;
     std::shared_ptr<stream::FecCounters> fec_counters_ = std::make_shared<stream::FecCounters>();
@@ -165,7 +167,7 @@ class Daemon final : public control::ControlBackend {
     std::unique_ptr<discovery::DhtNode> dht_;
     std::vector<BootstrapNode> bootstraps_;
     std::string bootstrap_line_;
-    link::SocketAddress advertised_;
+    std::vector<link::LinkAddress> advertised_;  // where others reach this relay's links
     // One timer per background loop (a shared one would cancel the other's wait).
     std::unique_ptr<asio::steady_timer> publish_timer_;
     std::unique_ptr<asio::steady_timer> fetch_timer_;
@@ -197,12 +199,15 @@ std::vector<Daemon::Known> Daemon::candidates() const {
     std::vector<Known> out;
     auto add = [&](const Contact& c, std::vector<crypto::NodeId> family, double bandwidth,
                    std::vector<std::string> policy) {
-        if (std::any_of(out.begin(), out.end(),
-                        [&](const Known& k) { return k.contact.hop.hop.id == c.hop.hop.id; }))
+        if (c.hop.hop.addresses.empty() || std::any_of(out.begin(), out.end(), [&](const Known& k) {
+                return k.contact.hop.hop.id == c.hop.hop.id;
+            }))
             return;
         discovery::Candidate cand;
         cand.id = c.hop.hop.id;
-        cand.ip = c.hop.hop.address;
+        cand.ip = discovery::to_address(c.hop.hop.addresses.front()).ip;
+        for (const auto& a : c.hop.hop.addresses)
+            cand.transports |= discovery::transport_bit(a.kind);
         cand.family = std::move(family);
         cand.exit_ok = c.exit;
         cand.advertised_bandwidth = bandwidth;
@@ -210,20 +215,28 @@ std::vector<Daemon::Known> Daemon::candidates() const {
     };
     for (const auto& c : relays_) add(c, {}, 0, {});
     auto me = identity_->node_id();
-    auto kind = link_kind_;
     for (const auto& [id, e] : directory_.entries()) {
         const auto& d = e.descriptor;
         if (id == me || !d.has(discovery::kFlagRelay)) continue;
-        auto a = std::find_if(d.addresses.begin(), d.addresses.end(),
-                              [&](const auto& x) { return x.transport == kind; });
-        if (a == d.addresses.end()) continue;
+        // Every address: a relay this node cannot reach itself may still be a later hop.
+        std::vector<link::LinkAddress> addresses;
+        for (const auto& a : d.addresses)
+            if (addresses.size() < circuit::kMaxHopAddresses)
+                addresses.push_back(discovery::to_link_address(a));
         Contact c;
-        c.address = discovery::to_socket_address(*a);
-        c.hop = circuit::make_path_hop(id, d.link_key, d.onion_key, c.address);
+        c.hop = circuit::make_path_hop(id, d.link_key, d.onion_key, std::move(addresses));
         c.exit = d.has(discovery::kFlagExit);
         add(c, d.family, static_cast<double>(d.bandwidth), d.exit_policy);
     }
     return out;
+}
+
+std::uint32_t Daemon::reachable_transports() const {
+    std::uint32_t bits = 0;
+    for (const auto& l : links_->links())
+        if (links_->speaks(l->transport_kind()))
+            bits |= discovery::transport_bit(l->transport_kind());
+    return bits;
 }
 
 std::vector<circuit::PathHop> Daemon::pick_path(const PathRequest& req) {
@@ -245,15 +258,21 @@ std::vector<circuit::PathHop> Daemon::pick_path(const PathRequest& req) {
         cfg_.number("circuit.weight_latency"), cfg_.number("circuit.weight_reliability"),
         cfg_.number("circuit.weight_bandwidth"), cfg_.number("circuit.weight_diversity")};
     auto now = unix_now();
+    // Guards are first hops: only relays this node has a transport in common with.
+    auto reach = reachable_transports();
+    std::vector<discovery::Candidate> guardable;
+    for (const auto& c : cands)
+        if (discovery::can_link(reach, c.transports)) guardable.push_back(c);
     discovery::maintain_guards(
-        peers_, cands, now, w, static_cast<std::size_t>(cfg_.integer("circuit.guards")),
+        peers_, guardable, now, w, static_cast<std::size_t>(cfg_.integer("circuit.guards")),
         static_cast<std::uint64_t>(cfg_.integer("circuit.guard_rotation_days")) * 86400, rng_);
     auto hops = static_cast<std::size_t>(cfg_.integer("circuit.hops"));
-    auto path = discovery::select_path(cands, peers_, now, w, hops, rng_);
+    auto path = discovery::select_path(cands, peers_, now, w, hops, rng_, reach);
     if (!path) {
         spdlog::warn(
             "no {}-hop path: {} relays known, none fitting the rules (an exit for the "
-            "requested port, distinct subnets and families)",
+            "requested port, distinct subnets and families, a transport in common between "
+            "neighbours)",
             hops, cands.size());
         return {};
     }
@@ -324,7 +343,7 @@ Bytes Daemon::make_descriptor() {
     if (has_role(cfg_, "bootstrap")) d.flags |= discovery::kFlagBootstrap;
     d.published = unix_now();
     d.expires = d.published + kDescriptorLifetime;
-    d.addresses.push_back(discovery::to_address(link_kind_, advertised_));
+    for (const auto& a : advertised_) d.addresses.push_back(discovery::to_address(a));
     if (has_role(cfg_, "exit"))
         d.exit_policy = std::get<std::vector<std::string>>(cfg_.get("security.exit_policy"));
     return discovery::sign_descriptor(d, *identity_);
@@ -438,6 +457,49 @@ void Daemon::publish(const std::string& kind, std::uint64_t circuit, const std::
     control_->publish(std::move(e));
 }
 
+// Every link the configuration names, in one set: a peer is reached over the first of its
+// transports in transport.order that this node runs.
+bool Daemon::start_links(const link::EndpointConfig& lc) {
+    links_ = std::make_unique<link::LinkSet>(io_.get_executor());
+    links_->set_order(transport_order(cfg_));
+    auto add = [&](std::unique_ptr<link::LinkService> link) {
+        std::string name = std::string("link-") + link->transport_name();
+        listeners_.emplace_back(name, format_socket_address(link->local_address()));
+        (void)links_->add(std::move(link));
+    };
+    try {
+        if (const auto& at = cfg_.string("transport.udp_listen"); !at.empty()) {
+            auto udp =
+                std::make_unique<link::UdpLink>(io_.get_executor(), lc, *parse_socket_address(at));
+            udp_ = udp.get();
+            add(std::move(udp));
+        }
+        if (const auto& at = cfg_.string("transport.tcp_listen"); !at.empty())
+            add(std::make_unique<link::TcpLink>(io_.get_executor(), lc, *parse_socket_address(at)));
+        if (const auto& ws = cfg_.string("transport.ws_listen"); !ws.empty()) {
+            link::WsOptions wo;
+            wo.path = cfg_.string("transport.ws_path");
+            wo.host = cfg_.string("transport.ws_host");
+            wo.connect_tls = cfg_.boolean("transport.ws_tls");
+            if (wo.connect_tls) {
+                const auto& cert = cfg_.string("transport.tls_cert");
+                wo.server_tls = cert.empty()
+                                    ? link::self_signed_tls("localhost")
+                                    : link::tls_from_files(cert, cfg_.string("transport.tls_key"));
+            }
+            add(std::make_unique<link::WsLink>(io_.get_executor(), lc, *parse_socket_address(ws),
+                                               wo));
+        }
+        if (const auto& rtc = cfg_.string("transport.webrtc_listen"); !rtc.empty())
+            add(std::make_unique<link::WebRtcLink>(
+                io_.get_executor(), lc, *parse_socket_address(rtc), webrtc_options(cfg_)));
+    } catch (const std::exception& e) {
+        std::cerr << "zmesh node: cannot open a link address: " << e.what() << "\n";
+        return false;
+    }
+    return true;
+}
+
 bool Daemon::start() {
     if (!startup_selftest("zmesh node")) return false;
     data_dir_ = cfg_.string("core.data_dir");
@@ -457,47 +519,7 @@ bool Daemon::start() {
     bool hybrid = cfg_.string("crypto.handshake") == "hybrid";
     bool require_pq = cfg_.boolean("crypto.require_post_quantum");
     link::EndpointConfig lc{identity_->link, default_suite(), {}, hybrid, require_pq};
-    try {
-        if (const auto& at = cfg_.string("transport.udp_listen"); !at.empty()) {
-            auto udp =
-                std::make_unique<link::UdpLink>(io_.get_executor(), lc, *parse_socket_address(at));
-            udp_ = udp.get();
-            link_ = std::move(udp);
-            listeners_.emplace_back("link-udp", format_socket_address(link_->local_address()));
-        } else if (const auto& ws = cfg_.string("transport.ws_listen"); !ws.empty()) {
-            link::WsOptions wo;
-            wo.path = cfg_.string("transport.ws_path");
-            wo.host = cfg_.string("transport.ws_host");
-            wo.connect_tls = cfg_.boolean("transport.ws_tls");
-            if (wo.connect_tls) {
-                const auto& cert = cfg_.string("transport.tls_cert");
-                wo.server_tls = cert.empty()
-                                    ? link::self_signed_tls("localhost")
-                                    : link::tls_from_files(cert, cfg_.string("transport.tls_key"));
-            }
-            link_kind_ =
-                wo.connect_tls ? discovery::TransportKind::wss : discovery::TransportKind::ws;
-            link_ = std::make_unique<link::WsLink>(io_.get_executor(), lc,
-                                                   *parse_socket_address(ws), wo);
-            listeners_.emplace_back(wo.connect_tls ? "link-wss" : "link-ws",
-                                    format_socket_address(link_->local_address()));
-        } else if (const auto& rtc = cfg_.string("transport.webrtc_listen"); !rtc.empty()) {
-            link_kind_ = discovery::TransportKind::webrtc;
-            link_ = std::make_unique<link::WebRtcLink>(
-                io_.get_executor(), lc, *parse_socket_address(rtc), webrtc_options(cfg_));
-            listeners_.emplace_back(
-                cfg_.boolean("transport.webrtc_tls") ? "link-webrtc-tls" : "link-webrtc",
-                format_socket_address(link_->local_address()));
-        } else {
-            link_kind_ = discovery::TransportKind::tcp;
-            link_ = std::make_unique<link::TcpLink>(
-                io_.get_executor(), lc, *parse_socket_address(cfg_.string("transport.tcp_listen")));
-            listeners_.emplace_back("link-tcp", format_socket_address(link_->local_address()));
-        }
-    } catch (const std::exception& e) {
-        std::cerr << "zmesh node: cannot open the link address: " << e.what() << "\n";
-        return false;
-    }
+    if (!start_links(lc)) return false;
     for (const char* key : {"development.fake_latency_ms", "development.packet_loss_rate"})
         apply(key);
 
@@ -512,7 +534,7 @@ bool Daemon::start() {
     nc.relay.idle_timeout = std::chrono::seconds(cfg_.integer("circuit.idle_timeout_seconds"));
     nc.client.handshake =
         hybrid ? circuit::HandshakeType::ntor_x25519_mlkem768 : circuit::HandshakeType::ntor_x25519;
-    node_ = std::make_unique<circuit::CircuitNode>(*link_, nc);
+    node_ = std::make_unique<circuit::CircuitNode>(*links_, nc);
     if (nc.relay.exit) {
         exit::ExitConfig ec2;
         ec2.policy = *exit_policy();
@@ -523,21 +545,28 @@ bool Daemon::start() {
         ec2.resume_grace = std::chrono::seconds(cfg_.integer("circuit.resume_grace_seconds"));
         exit_ = std::make_unique<exit::ExitService>(*node_, ec2);
     }
-    link_->start();
+    links_->start();
     node_->start();
 
     if (relay) {
+        // With one link, transport.advertise replaces its address; with several, its IP
+        // replaces theirs and each keeps its listen port.
+        auto adv = parse_socket_address(cfg_.string("transport.advertise"));
+        for (const auto& l : links_->links()) {
+            link::LinkAddress a{l->transport_kind(), l->local_address()};
+            if (adv) {
+                a.at.ip = adv->ip;
+                if (links_->links().size() == 1) a.at.port = adv->port;
+            } else if (a.at.ip.is_unspecified()) {
+                spdlog::warn(
+                    "the {} link listens on all addresses; set transport.advertise to the "
+                    "address clients should use",
+                    l->transport_name());
+            }
+            advertised_.push_back(a);
+        }
         Contact me;
-        auto addr = link_->local_address();
-        if (const auto& adv = cfg_.string("transport.advertise"); !adv.empty())
-            addr = *parse_socket_address(adv);
-        else if (addr.ip.is_unspecified())
-            spdlog::warn(
-                "the link listens on all addresses; set transport.advertise to the address "
-                "clients should use");
-        me.address = addr;
-        advertised_ = addr;
-        me.hop = circuit::make_path_hop(*identity_, onion_->link.pub, addr);
+        me.hop = circuit::make_path_hop(*identity_, onion_->link.pub, advertised_);
         me.exit = has_role(cfg_, "exit");
         contact_ = format_contact(me);
     }
@@ -624,12 +653,11 @@ bool Daemon::start() {
                 [] { return unix_now(); });
             auto ep = directory_server_->local_endpoint();
             link::SocketAddress shown{ep.address(), ep.port()};
-            if (!cfg_.string("transport.advertise").empty()) shown.ip = advertised_.ip;
+            if (!cfg_.string("transport.advertise").empty()) shown.ip = advertised_.front().at.ip;
             std::optional<link::SocketAddress> dht_shown = dht_at;
             if (dht_shown && !cfg_.string("transport.advertise").empty())
-                dht_shown->ip = advertised_.ip;
+                dht_shown->ip = advertised_.front().at.ip;
             Contact me;
-            me.address = advertised_;
             me.hop = circuit::make_path_hop(*identity_, onion_->link.pub, advertised_);
             bootstrap_line_ = format_bootstrap({shown, identity_->signing.pub, dht_shown, me});
             listeners_.emplace_back("directory", format_socket_address({ep.address(), ep.port()}));
@@ -789,7 +817,7 @@ void Daemon::shutdown() {
     auto grace = std::make_shared<asio::steady_timer>(io_, kShutdownGrace);
     grace->async_wait([this, grace](boost::system::error_code) {
         node_->stop();
-        link_->stop();
+        links_->stop();
         spdlog::info("stopped cleanly");
         io_.stop();
     });
@@ -831,7 +859,7 @@ int Daemon::run() {
 control::Snapshot Daemon::snapshot() {
     control::Snapshot snap;
     control::Labels l;
-    control::collect_link(snap, *link_, l);
+    control::collect_links(snap, *links_, l);
     control::collect_relay(snap, node_->relay().stats(), node_->relay().size(), l);
     control::collect_client(snap, node_->client().stats(), node_->client().size(), l);
     control::collect_directory(snap, directory_, l);
@@ -885,7 +913,7 @@ control::v1::NodeStatus Daemon::status() {
     }
     s.set_client_circuits(static_cast<std::uint32_t>(node_->client().size()));
     s.set_relay_circuits(static_cast<std::uint32_t>(node_->relay().size()));
-    s.set_peers(static_cast<std::uint32_t>(link_->endpoint().session_count()));
+    s.set_peers(static_cast<std::uint32_t>(links_->session_count()));
     const auto& cs = node_->client().stats();
     s.set_circuits_built(cs.circuits_built);
     s.set_circuits_failed(cs.circuits_failed);
@@ -896,8 +924,13 @@ control::v1::NodeStatus Daemon::status() {
     }
     s.set_cells_relayed(node_->relay().stats().cells_forward +
                         node_->relay().stats().cells_backward);
-    s.set_link_bytes_in(link_->bytes_in());
-    s.set_link_bytes_out(link_->bytes_out());
+    std::uint64_t in = 0, out = 0;
+    for (const auto& link : links_->links()) {
+        in += link->bytes_in();
+        out += link->bytes_out();
+    }
+    s.set_link_bytes_in(in);
+    s.set_link_bytes_out(out);
     s.set_config_file(args_.config);
     s.set_reloads(reloads_);
     s.set_contact(contact_);
@@ -946,22 +979,25 @@ control::v1::ListStreamsResponse Daemon::streams() {
 control::v1::ListPeersResponse Daemon::peers() {
     control::v1::ListPeersResponse r;
     auto now = link::Clock::now();
-    for (const auto& p : link_->endpoint().sessions()) {
-        auto* out = r.add_peers();
-        out->set_session(p.id);
-        // Anonymous (NK) peers are clients: their addresses are not ours to show.
-        if (p.remote_static) {
-            auto at = link_->peer_address(p.address);
-            out->set_address(at ? format_socket_address(*at) : "closed");
-            out->set_node_key(to_hex(p.remote_static->view()));
-        } else {
-            out->set_address("client");
+    for (const auto& link : links_->links()) {
+        for (const auto& p : link->endpoint().sessions()) {
+            auto* out = r.add_peers();
+            out->set_session(p.id);
+            // Anonymous (NK) peers are clients: their addresses are not ours to show.
+            if (p.remote_static) {
+                auto at = link->peer_address(p.address);
+                out->set_address(std::string(link->transport_name()) + "://" +
+                                 (at ? format_socket_address(*at) : "closed"));
+                out->set_node_key(to_hex(p.remote_static->view()));
+            } else {
+                out->set_address("client");
+            }
+            out->set_direction(p.initiator ? "outbound" : "inbound");
+            out->set_established(p.established);
+            out->set_post_quantum(p.hybrid);
+            out->set_age_seconds(std::chrono::duration<double>(now - p.created).count());
+            out->set_idle_seconds(std::chrono::duration<double>(now - p.last_received).count());
         }
-        out->set_direction(p.initiator ? "outbound" : "inbound");
-        out->set_established(p.established);
-        out->set_post_quantum(p.hybrid);
-        out->set_age_seconds(std::chrono::duration<double>(now - p.created).count());
-        out->set_idle_seconds(std::chrono::duration<double>(now - p.last_received).count());
     }
     return r;
 }

@@ -60,22 +60,25 @@ struct TestnetOptions {
 struct Member {
     crypto::Identity identity = crypto::Identity::generate();
     crypto::X25519KeyPair onion = crypto::X25519KeyPair::generate();
-    std::unique_ptr<link::LinkService> link;
+    std::unique_ptr<link::LinkSet> links;
+    link::LinkService* link = nullptr;  // the only one, in `links`
     std::unique_ptr<circuit::CircuitNode> node;
     std::unique_ptr<exit::ExitService> exit;
 
     circuit::PathHop path_hop() const {
-        return circuit::make_path_hop(identity, onion.pub, link->local_address());
+        return circuit::make_path_hop(identity, onion.pub,
+                                      {{link->transport_kind(), link->local_address()}});
     }
 };
 
 std::unique_ptr<Member> make_member(asio::io_context& io, const TestnetOptions& o, bool is_exit) {
     auto m = std::make_unique<Member>();
+    std::unique_ptr<link::LinkService> link;
     link::SocketAddress loopback{asio::ip::address_v4::loopback(), 0};
     link::EndpointConfig lc{
         m->identity.link, default_suite(), {}, o.handshake != "classical", o.require_pq};
     if (o.transport == "tcp") {
-        m->link = std::make_unique<link::TcpLink>(io.get_executor(), lc, loopback);
+        link = std::make_unique<link::TcpLink>(io.get_executor(), lc, loopback);
     } else if (o.transport == "ws" || o.transport == "wss") {
         link::WsOptions wo;
         if (o.browser_test) {
@@ -87,17 +90,20 @@ std::unique_ptr<Member> make_member(asio::io_context& io, const TestnetOptions& 
             wo.server_tls = tls;
             wo.connect_tls = true;
         }
-        m->link = std::make_unique<link::WsLink>(io.get_executor(), lc, loopback, wo);
+        link = std::make_unique<link::WsLink>(io.get_executor(), lc, loopback, wo);
     } else if (o.transport == "webrtc") {
         link::WebRtcOptions ro;
         ro.peer.local_addresses = {"127.0.0.1"};  // loopback candidates only
         if (o.browser_test) ro.test_page = "/zmesh-test.html";
-        m->link = std::make_unique<link::WebRtcLink>(io.get_executor(), lc, loopback, ro);
+        link = std::make_unique<link::WebRtcLink>(io.get_executor(), lc, loopback, ro);
     } else {
         auto udp = std::make_unique<link::UdpLink>(io.get_executor(), lc, loopback);
         udp->set_loss(o.loss);
-        m->link = std::move(udp);
+        link = std::move(udp);
     }
+    m->link = link.get();
+    m->links = std::make_unique<link::LinkSet>(io.get_executor());
+    (void)m->links->add(std::move(link));
     circuit::NodeConfig nc;
     nc.relay.id = m->identity.node_id();
     nc.relay.onion = m->onion;
@@ -105,14 +111,14 @@ std::unique_ptr<Member> make_member(asio::io_context& io, const TestnetOptions& 
     nc.relay.require_post_quantum = o.require_pq;
     nc.client.handshake = o.handshake == "classical" ? circuit::HandshakeType::ntor_x25519
                                                      : circuit::HandshakeType::ntor_x25519_mlkem768;
-    m->node = std::make_unique<circuit::CircuitNode>(*m->link, nc);
+    m->node = std::make_unique<circuit::CircuitNode>(*m->links, nc);
     if (is_exit) {
         exit::ExitConfig ec;
         ec.policy = o.policy;  // allows private ranges: a loopback network must reach loopback
         ec.stream = o.stream_config();
         m->exit = std::make_unique<exit::ExitService>(*m->node, ec);
     }
-    m->link->start();
+    m->links->start();
     m->node->start();
     return m;
 }
@@ -211,7 +217,7 @@ int run_testnet(TestnetOptions o) {
     auto collect = [&] {
         control::Snapshot snap;
         auto add_node = [&](const Member& m, const std::string& name) {
-            control::collect_link(snap, *m.link, {{"node", name}});  // adds the transport
+            control::collect_links(snap, *m.links, {{"node", name}});  // adds the transport
             control::Labels l{{"node", name}, {"transport", o.transport}};
             control::collect_relay(snap, m.node->relay().stats(), m.node->relay().size(), l);
         };
@@ -310,10 +316,10 @@ int run_testnet(TestnetOptions o) {
         if (metrics) metrics->stop();
         if (page) page->close();
         client->node->stop();
-        client->link->stop();
+        client->links->stop();
         for (auto& r : relays) {
             r->node->stop();
-            r->link->stop();
+            r->links->stop();
         }
         io.stop();
     });

@@ -22,7 +22,7 @@ bool parse_key(const std::string& token, std::string_view name, Key& out) {
 }  // namespace
 
 std::string format_contact(const Contact& c) {
-    std::string s = format_socket_address(c.address);
+    std::string s = format_link_addresses(c.hop.hop.addresses);
     s += " id=" + to_hex(c.hop.hop.id.view());
     s += " link=" + to_hex(c.hop.hop.link_key.view());
     s += " onion=" + to_hex(c.hop.onion.view());
@@ -39,11 +39,12 @@ std::optional<Contact> parse_contact(const std::string& line, std::string* why) 
     std::vector<std::string> tokens;
     for (std::string t; in >> t;) tokens.push_back(t);
     if (tokens.size() < 4 || tokens.size() > 5)
-        return fail("expected 'HOST:PORT id=HEX link=HEX onion=HEX [exit]'");
+        return fail("expected 'TRANSPORT://HOST:PORT[,...] id=HEX link=HEX onion=HEX [exit]'");
     Contact c;
-    auto addr = parse_socket_address(tokens[0]);
-    if (!addr || addr->port == 0) return fail("bad address '" + tokens[0] + "'");
-    c.address = *addr;
+    auto addrs = parse_link_addresses(tokens[0], circuit::kMaxHopAddresses);
+    if (!addrs)
+        return fail("bad addresses '" + tokens[0] +
+                    "' (TRANSPORT://HOST:PORT, comma-separated, one per transport)");
     if (!parse_key(tokens[1], "id", c.hop.hop.id)) return fail("bad id= (64 hex digits)");
     if (!parse_key(tokens[2], "link", c.hop.hop.link_key)) return fail("bad link= (64 hex digits)");
     if (!parse_key(tokens[3], "onion", c.hop.onion)) return fail("bad onion= (64 hex digits)");
@@ -51,7 +52,7 @@ std::optional<Contact> parse_contact(const std::string& line, std::string* why) 
         if (tokens[4] != "exit") return fail("unknown flag '" + tokens[4] + "'");
         c.exit = true;
     }
-    c.hop = circuit::make_path_hop(c.hop.hop.id, c.hop.hop.link_key, c.hop.onion, c.address);
+    c.hop = circuit::make_path_hop(c.hop.hop.id, c.hop.hop.link_key, c.hop.onion, *addrs);
     return c;
 }
 

@@ -1,8 +1,9 @@
 #pragma once
 // A relay's contact line: everything a client needs to put the relay in a path, on one
 // line that an operator can copy into circuit.relays:
-//   127.0.0.1:7001 id=<64 hex> link=<64 hex> onion=<64 hex> [exit]
-// Unsigned; signed descriptors and discovery replace hand-copied lines later.
+//   udp://127.0.0.1:7001,ws://127.0.0.1:7002 id=<64 hex> link=<64 hex> onion=<64 hex> [exit]
+// The addresses are its links, one per transport (a bare HOST:PORT is UDP). Unsigned;
+// signed descriptors and discovery do the same without hand-copied lines.
 
 #include <optional>
 #include <string>
@@ -13,8 +14,7 @@
 namespace zmesh::app {
 
 struct Contact {
-    circuit::PathHop hop;
-    link::SocketAddress address;
+    circuit::PathHop hop;  // its addresses are hop.hop.addresses
     bool exit = false;
 };
 

@@ -12,6 +12,53 @@ std::optional<link::SocketAddress> parse_socket_address(const std::string& text)
     return link::SocketAddress{ip, t->port};
 }
 
+std::optional<link::LinkAddress> parse_link_address(const std::string& text) {
+    link::LinkAddress a;
+    std::string rest = text;
+    if (auto sep = text.find("://"); sep != std::string::npos) {
+        auto kind = link::parse_transport_kind(std::string_view(text).substr(0, sep));
+        if (!kind) return std::nullopt;
+        a.kind = *kind;
+        rest = text.substr(sep + 3);
+    }
+    auto at = parse_socket_address(rest);
+    if (!at || at->port == 0) return std::nullopt;
+    a.at = *at;
+    return a;
+}
+
+std::string format_link_address(const link::LinkAddress& a) {
+    std::string out = link::to_string(a.kind);
+    out.append("://");
+    out.append(format_socket_address(a.at));
+    return out;
+}
+
+std::optional<std::vector<link::LinkAddress>> parse_link_addresses(const std::string& text,
+                                                                   std::size_t max) {
+    std::vector<link::LinkAddress> out;
+    std::size_t from = 0;
+    for (;;) {
+        auto comma = text.find(',', from);
+        auto a = parse_link_address(text.substr(from, comma - from));
+        if (!a || out.size() >= max) return std::nullopt;
+        for (const auto& b : out)
+            if (b.kind == a->kind) return std::nullopt;
+        out.push_back(*a);
+        if (comma == std::string::npos) return out;
+        from = comma + 1;
+    }
+}
+
+std::string format_link_addresses(const std::vector<link::LinkAddress>& addresses) {
+    std::string out;
+    for (const auto& a : addresses) {
+        if (!out.empty()) out.push_back(',');
+        out.append(format_link_address(a));
+    }
+    return out;
+}
+
 std::optional<transport::webrtc::TurnServer> parse_turn_server(const std::string& text) {
     auto at = text.rfind('@');
     if (at == std::string::npos) return std::nullopt;

@@ -75,7 +75,7 @@ std::optional<BootstrapNode> parse_bootstrap(const std::string& line) {
     BootstrapNode b{};
     if (!at || at->port == 0 || !parse_key(key, b.key)) return std::nullopt;
     b.directory = *at;
-    std::optional<link::SocketAddress> link_at;
+    std::optional<std::vector<link::LinkAddress>> link_at;
     std::optional<crypto::X25519Public> link_key, onion;
     for (std::string tok; in >> tok;) {
         auto eq = tok.find('=');
@@ -86,8 +86,8 @@ std::optional<BootstrapNode> parse_bootstrap(const std::string& line) {
             b.dht = parse_socket_address(value);
             if (!b.dht || b.dht->port == 0) return std::nullopt;
         } else if (name == "link" && !link_at) {
-            link_at = parse_socket_address(value);
-            if (!link_at || link_at->port == 0) return std::nullopt;
+            link_at = parse_link_addresses(value, circuit::kMaxHopAddresses);
+            if (!link_at) return std::nullopt;
         } else if (name == "linkkey" && !link_key) {
             if (!parse_key(value, link_key.emplace())) return std::nullopt;
         } else if (name == "onion" && !onion) {
@@ -100,9 +100,8 @@ std::optional<BootstrapNode> parse_bootstrap(const std::string& line) {
     if (link_at.has_value() != link_key.has_value() || link_at.has_value() != onion.has_value())
         return std::nullopt;
     if (link_at)
-        b.link =
-            Contact{circuit::make_path_hop(crypto::node_id_of(b.key), *link_key, *onion, *link_at),
-                    *link_at, false};
+        b.link = Contact{
+            circuit::make_path_hop(crypto::node_id_of(b.key), *link_key, *onion, *link_at), false};
     return b;
 }
 
@@ -110,7 +109,7 @@ std::string format_bootstrap(const BootstrapNode& b) {
     std::string s = format_socket_address(b.directory) + " " + to_hex(b.key.view());
     if (b.dht) s += " dht=" + format_socket_address(*b.dht);
     if (b.link)
-        s += " link=" + format_socket_address(b.link->address) +
+        s += " link=" + format_link_addresses(b.link->hop.hop.addresses) +
              " linkkey=" + to_hex(b.link->hop.hop.link_key.view()) +
              " onion=" + to_hex(b.link->hop.onion.view());
     return s;
@@ -135,6 +134,27 @@ std::vector<BootstrapNode> configured_bootstraps(const control::Config& c) {
     return out;
 }
 
+std::vector<link::TransportKind> configured_transports(const control::Config& c) {
+    using K = link::TransportKind;
+    std::vector<K> out;
+    if (!c.string("transport.udp_listen").empty()) out.push_back(K::udp);
+    if (!c.string("transport.tcp_listen").empty()) out.push_back(K::tcp);
+    if (!c.string("transport.ws_listen").empty())
+        out.push_back(c.boolean("transport.ws_tls") ? K::wss : K::ws);
+    if (!c.string("transport.webrtc_listen").empty())
+        out.push_back(c.boolean("transport.webrtc_tls") ? K::webrtc_tls : K::webrtc);
+    return out;
+}
+
+std::vector<link::TransportKind> transport_order(const control::Config& c) {
+    std::vector<link::TransportKind> out;
+    for (const auto& name : std::get<std::vector<std::string>>(c.get("transport.order")))
+        if (auto k = link::parse_transport_kind(name);
+            k && std::find(out.begin(), out.end(), *k) == out.end())
+            out.push_back(*k);
+    return out;
+}
+
 std::vector<std::string> node_config_problems(const control::Config& c) {
     std::vector<std::string> p;
     if (c.boolean("fec.enabled")) {
@@ -148,24 +168,31 @@ std::vector<std::string> node_config_problems(const control::Config& c) {
     for (std::size_t i = 0; i < boots.size(); ++i)
         if (!parse_bootstrap(boots[i]))
             p.push_back("core.bootstrap: entry " + std::to_string(i + 1) +
-                        ": expected 'HOST:PORT KEY [dht=HOST:PORT] [link=HOST:PORT linkkey=HEX "
+                        ": expected 'HOST:PORT KEY [dht=HOST:PORT] [link=ADDRESSES linkkey=HEX "
                         "onion=HEX]' with 64-hex-digit keys");
     if (has_role(c, "bootstrap") && c.string("transport.directory_listen").empty())
         p.push_back(
             "transport.directory_listen: the bootstrap role serves descriptors there; set it");
     bool serves = has_role(c, "relay") || has_role(c, "exit") || has_role(c, "bootstrap");
-    bool udp = !c.string("transport.udp_listen").empty();
-    bool tcp = !c.string("transport.tcp_listen").empty();
-    bool ws = !c.string("transport.ws_listen").empty();
-    bool rtc = !c.string("transport.webrtc_listen").empty();
-    if (int(udp) + int(tcp) + int(ws) + int(rtc) > 1)
-        p.push_back(
-            "transport.udp_listen: one link transport per node in this version; set one of "
-            "udp_listen, tcp_listen, ws_listen, webrtc_listen (set the others to \"\")");
-    if (!udp && !tcp && !ws && !rtc)
+    auto kinds = configured_transports(c);
+    if (kinds.empty())
         p.push_back(
             "transport.udp_listen: a node needs a link address (or tcp_listen, ws_listen, "
             "webrtc_listen)");
+    const auto& order = std::get<std::vector<std::string>>(c.get("transport.order"));
+    for (std::size_t i = 0; i < order.size(); ++i)
+        if (std::find(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(i), order[i]) !=
+            order.begin() + static_cast<std::ptrdiff_t>(i))
+            p.push_back("transport.order: " + order[i] + " is named twice");
+    auto usable = transport_order(c);
+    if (!kinds.empty() && std::none_of(usable.begin(), usable.end(), [&](link::TransportKind k) {
+            return std::find(kinds.begin(), kinds.end(), k) != kinds.end();
+        })) {
+        std::string runs;
+        for (auto k : kinds) runs += std::string(runs.empty() ? "" : ", ") + link::to_string(k);
+        p.push_back("transport.order: names none of this node's links (" + runs +
+                    "), so it could not reach any peer");
+    }
     if (!c.string("transport.webrtc_path").starts_with("/"))
         p.push_back("transport.webrtc_path: must start with /");
     const auto& locals =

@@ -47,5 +47,9 @@ struct BootstrapNode {
 std::optional<BootstrapNode> parse_bootstrap(const std::string& line);
 std::string format_bootstrap(const BootstrapNode& b);
 std::vector<BootstrapNode> configured_bootstraps(const control::Config& c);
+// The transports of the links the configuration starts (by their listen addresses).
+std::vector<link::TransportKind> configured_transports(const control::Config& c);
+// transport.order as transport kinds (duplicates dropped).
+std::vector<link::TransportKind> transport_order(const control::Config& c);
 
 }  // namespace zmesh::app

@@ -51,6 +51,9 @@ Result<CircuitHandle> ClientTable::build(std::vector<PathHop> path, TimePoint no
                                          ClientOutput& out, bool one_hop_ok) {
     if (path.size() < (one_hop_ok ? 1 : kMinHops) || path.size() > kMaxHops)
         return Errc::bad_length;
+    for (const auto& hop : path)
+        if (hop.hop.addresses.empty() || hop.hop.addresses.size() > kMaxHopAddresses)
+            return Errc::malformed;
     if (circuits_.size() >= cfg_.max_circuits) return Errc::exhausted;
     auto c = std::make_unique<Circuit>();
     c->handle = next_handle_++;

@@ -24,4 +24,9 @@ inline constexpr std::size_t kSeqSize = 4;
 // the per-cell counter is 32 bits and never wraps.
 inline constexpr std::uint32_t kMaxCellsPerDirection = 0xfffffff0u;
 
+// EXTEND: a next hop offers at most this many link addresses (one per transport).
+inline constexpr std::size_t kMaxHopAddresses = 6;
+inline constexpr std::size_t kExtendAddressSize = 1 + 16 + 2;     // transport, IP, port
+inline constexpr std::size_t kExtendFixed = 32 + 32 + 1 + 2 + 2;  // id, key, count, type, len
+
 }  // namespace zmesh::circuit

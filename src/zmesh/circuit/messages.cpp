@@ -161,37 +161,65 @@ Result<std::optional<RelayMessage>> Reassembler::add(const RelayMessage& f) {
 
 // EXTEND: id(32) link_key(32) address(16) port(2) type(2) length(2) handshake
 Bytes encode_extend(const Extend& e) {
-    Bytes out(32 + 32 + 16 + 2 + 2 + 2 + e.handshake.size());
+    std::size_t n = std::min(e.next.addresses.size(), kMaxHopAddresses);
+    // The fixed part in a buffer of its largest size (GCC 12 misreads appends to an empty
+    // vector as overflows), then the handshake.
+    std::array<std::uint8_t, kExtendFixed + kMaxHopAddresses * kExtendAddressSize> head{};
     std::size_t at = 0;
     auto put = [&](ByteView v) {
-        std::copy(v.begin(), v.end(), out.begin() + static_cast<std::ptrdiff_t>(at));
+        std::copy(v.begin(), v.end(), head.begin() + static_cast<std::ptrdiff_t>(at));
         at += v.size();
     };
     put(e.next.id.view());
     put(e.next.link_key.view());
-    put(e.next.address);
-    store_u16_be(out.data() + at, e.next.port);
-    store_u16_be(out.data() + at + 2, static_cast<std::uint16_t>(e.type));
-    store_u16_be(out.data() + at + 4, static_cast<std::uint16_t>(e.handshake.size()));
-    at += 6;
-    put(e.handshake);
+    head[at++] = static_cast<std::uint8_t>(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto& a = e.next.addresses[i];
+        head[at++] = static_cast<std::uint8_t>(a.kind);
+        auto ip = a.at.ip.is_v4() ? boost::asio::ip::make_address_v6(boost::asio::ip::v4_mapped,
+                                                                     a.at.ip.to_v4())
+                                  : a.at.ip.to_v6();
+        put(ip.to_bytes());
+        store_u16_be(head.data() + at, a.at.port);
+        at += 2;
+    }
+    store_u16_be(head.data() + at, static_cast<std::uint16_t>(e.type));
+    store_u16_be(head.data() + at + 2, static_cast<std::uint16_t>(e.handshake.size()));
+    at += 4;
+    Bytes out(head.begin(), head.begin() + static_cast<std::ptrdiff_t>(at));
+    out.insert(out.end(), e.handshake.begin(), e.handshake.end());
     return out;
 }
 
 Result<Extend> decode_extend(ByteView d) {
-    constexpr std::size_t kFixed = 32 + 32 + 16 + 6;
-    if (d.size() < kFixed) return Errc::truncated;
+    if (d.size() < kExtendFixed) return Errc::truncated;
     Extend e;
     e.next.id = *crypto::NodeId::from(d.first(32));
     e.next.link_key = *crypto::X25519Public::from(d.subspan(32, 32));
-    std::copy_n(d.begin() + 64, 16, e.next.address.begin());
-    e.next.port = load_u16_be(d.data() + 80);
-    std::uint16_t type = load_u16_be(d.data() + 82);
-    std::size_t len = load_u16_be(d.data() + 84);
+    std::size_t n = d[64];
+    if (n == 0 || n > kMaxHopAddresses) return Errc::malformed;
+    std::size_t fixed = kExtendFixed + n * kExtendAddressSize;
+    if (d.size() < fixed) return Errc::truncated;
+    const std::uint8_t* at = d.data() + 65;
+    for (std::size_t i = 0; i < n; ++i, at += kExtendAddressSize) {
+        if (at[0] == 0) return Errc::malformed;
+        boost::asio::ip::address_v6::bytes_type bytes;
+        std::copy_n(at + 1, 16, bytes.begin());
+        boost::asio::ip::address_v6 v6(bytes);
+        link::LinkAddress a;
+        a.kind = static_cast<link::TransportKind>(at[0]);
+        a.at.ip = v6.is_v4_mapped() ? boost::asio::ip::address(boost::asio::ip::make_address_v4(
+                                          boost::asio::ip::v4_mapped, v6))
+                                    : boost::asio::ip::address(v6);
+        a.at.port = load_u16_be(at + 17);
+        e.next.addresses.push_back(a);
+    }
+    std::uint16_t type = load_u16_be(at);
+    std::size_t len = load_u16_be(at + 2);
     if (!known_type(type)) return Errc::unsupported;
-    if (len != d.size() - kFixed) return Errc::malformed;
+    if (len != d.size() - fixed) return Errc::malformed;
     e.type = static_cast<HandshakeType>(type);
-    e.handshake.assign(d.begin() + kFixed, d.end());
+    e.handshake.assign(d.begin() + static_cast<std::ptrdiff_t>(fixed), d.end());
     return e;
 }
 

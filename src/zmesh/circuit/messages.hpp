@@ -8,6 +8,7 @@
 #include "zmesh/circuit/limits.hpp"
 #include "zmesh/circuit/ntor.hpp"
 #include "zmesh/core/result.hpp"
+#include "zmesh/link/address.hpp"
 
 namespace zmesh::circuit {
 
@@ -109,12 +110,12 @@ class Reassembler {
 
 // --- EXTEND / EXTENDED ------------------------------------------------------------------
 
-// Everything a hop needs to reach the next one.
+// Everything a hop needs to reach the next one: its addresses on every transport it
+// offers (the hop tries those it speaks, in its own order, until a link opens).
 struct NextHop {
     crypto::NodeId id;
     crypto::X25519Public link_key;
-    ByteArray<16> address{};  // IPv6 or v4-mapped
-    std::uint16_t port = 0;
+    std::vector<link::LinkAddress> addresses;  // 1 to kMaxHopAddresses
 };
 
 struct Extend {
@@ -126,6 +127,9 @@ struct Extended {
     Bytes handshake;  // empty: the extension failed
 };
 
+// EXTEND: id, link key, address count, per address (transport, IPv6 or v4-mapped, port),
+// handshake type, length, handshake. Addresses on unknown transports are kept (a newer
+// relay may speak them); fewer than one or more than kMaxHopAddresses are malformed.
 Bytes encode_extend(const Extend& e);
 Result<Extend> decode_extend(ByteView data);
 Bytes encode_extended(const Extended& e);

@@ -7,23 +7,22 @@ namespace zmesh::circuit {
 namespace asio = boost::asio;
 
 PathHop make_path_hop(const crypto::Identity& identity, const crypto::X25519Public& onion,
-                      const link::SocketAddress& address) {
-    return make_path_hop(identity.node_id(), identity.link.pub, onion, address);
+                      std::vector<link::LinkAddress> addresses) {
+    return make_path_hop(identity.node_id(), identity.link.pub, onion, std::move(addresses));
 }
 
 PathHop make_path_hop(const crypto::NodeId& id, const crypto::X25519Public& link_key,
-                      const crypto::X25519Public& onion, const link::SocketAddress& address) {
+                      const crypto::X25519Public& onion, std::vector<link::LinkAddress> addresses) {
     PathHop p;
     p.hop.id = id;
     p.hop.link_key = link_key;
-    auto a = link::to_peer_address(address);
-    std::copy_n(a.bytes.begin(), 16, p.hop.address.begin());
-    p.hop.port = address.port;
+    p.hop.addresses = std::move(addresses);
+    if (p.hop.addresses.size() > kMaxHopAddresses) p.hop.addresses.resize(kMaxHopAddresses);
     p.onion = onion;
     return p;
 }
 
-CircuitNode::CircuitNode(link::LinkService& link, NodeConfig config)
+CircuitNode::CircuitNode(link::LinkSet& link, NodeConfig config)
     : link_(link), relay_(config.relay), client_(config.client), timer_(link.executor()) {
     link_.on_cell([this](link::SessionId s, const wire::Cell& c) { on_cell(s, c); });
     link_.on_event([this](const link::LinkEvent& ev) { on_link_event(ev); });
@@ -50,7 +49,7 @@ void CircuitNode::shutdown() {
 
 void CircuitNode::set_require_post_quantum(bool on) {
     relay_.set_require_post_quantum(on);
-    link_.endpoint().set_require_post_quantum(on);
+    link_.set_require_post_quantum(on);
 }
 
 void CircuitNode::tick() {
@@ -123,13 +122,12 @@ void CircuitNode::on_link_event(const link::LinkEvent& ev) {
     } else if (ev.kind == K::closed) {
         session_keys_.erase(ev.session);
         auto [begin, end] = waiting_.equal_range(ev.session);
-        for (auto it = begin; it != end; ++it) {
-            if (it->second.from_client)
-                client_.on_link_failed(it->second.request, client_out_);
-            else
-                relay_.on_link_failed(it->second.request, relay_out_);
-        }
+        std::vector<Waiting> failed;
+        for (auto it = begin; it != end; ++it) failed.push_back(std::move(it->second));
         waiting_.erase(ev.session);
+        // A link that never opened: the hop's next transport, if any is left.
+        for (auto& w : failed)
+            if (!connect_next(w)) link_failed(w);
         relay_.on_link_closed(ev.session, relay_out_);
         client_.on_link_closed(ev.session, client_out_);
     }
@@ -137,8 +135,9 @@ void CircuitNode::on_link_event(const link::LinkEvent& ev) {
 }
 
 // Reuses an established link to that relay (between relays, sessions are authenticated
-// by IK, so the key identifies the peer); otherwise opens one. A client always opens a
-// fresh anonymous (NK) link for its first hop, so relays cannot link its circuits by key.
+// by IK, so the key identifies the peer); otherwise opens one over the first of the hop's
+// addresses this node speaks, in its transport order. A client always opens a fresh
+// anonymous (NK) link for its first hop, so relays cannot link its circuits by key.
 void CircuitNode::request_link(bool from_client, const LinkRequest& req) {
     if (!from_client) {
         for (const auto& [session, key] : session_keys_) {
@@ -148,19 +147,34 @@ void CircuitNode::request_link(bool from_client, const LinkRequest& req) {
             }
         }
     }
-    link::PeerAddress pa;
-    std::copy(req.hop.address.begin(), req.hop.address.end(), pa.bytes.begin());
-    store_u16_be(pa.bytes.data() + 16, req.hop.port);
-    auto pattern = from_client ? link::noise::Pattern::NK : link::noise::Pattern::IK;
-    auto session = link_.connect(link::from_peer_address(pa), req.hop.link_key, pattern);
-    if (!session) {
-        if (from_client)
-            client_.on_link_failed(req.request, client_out_);
-        else
-            relay_.on_link_failed(req.request, relay_out_);
-        return;
+    Waiting w{from_client, req.request, req.hop.link_key, link_.usable(req.hop.addresses), 0};
+    if (w.left.empty())
+        spdlog::debug("no transport in common with a {}: it offers {} addresses, none usable",
+                      from_client ? "first hop" : "next hop", req.hop.addresses.size());
+    if (!connect_next(w)) link_failed(w);
+}
+
+bool CircuitNode::connect_next(Waiting& w) {
+    auto pattern = w.from_client ? link::noise::Pattern::NK : link::noise::Pattern::IK;
+    while (!w.left.empty()) {
+        auto to = w.left.front();
+        w.left.erase(w.left.begin());
+        if (w.tried++ > 0)
+            spdlog::info("link over the previous transport failed; trying {}",
+                         link::to_string(to.kind));
+        auto session = link_.connect(to, w.key, pattern);
+        if (!session) continue;
+        waiting_.emplace(*session, std::move(w));
+        return true;
     }
-    waiting_.emplace(*session, Waiting{from_client, req.request});
+    return false;
+}
+
+void CircuitNode::link_failed(const Waiting& w) {
+    if (w.from_client)
+        client_.on_link_failed(w.request, client_out_);
+    else
+        relay_.on_link_failed(w.request, relay_out_);
 }
 
 void CircuitNode::flush() {

@@ -1,7 +1,8 @@
 #pragma once
-// A node's circuit layer on a live link service: routes cells between the link and the
+// A node's circuit layer on its live links: routes cells between the links and the
 // relay and client circuit tables, opens links to next hops on request (IK between
-// relays, NK from a client to its first hop) and runs the tables' timers.
+// relays, NK from a client to its first hop; over the hop's addresses in the node's
+// transport order, the next one when a link fails to open) and runs the tables' timers.
 
 #include <boost/asio/steady_timer.hpp>
 #include <functional>
@@ -10,15 +11,15 @@
 #include "zmesh/circuit/client_table.hpp"
 #include "zmesh/circuit/relay_table.hpp"
 #include "zmesh/crypto/identity.hpp"
-#include "zmesh/link/service.hpp"
+#include "zmesh/link/link_set.hpp"
 
 namespace zmesh::circuit {
 
-// How a client names a relay it knows: identity, onion key and where its link listens.
+// How a client names a relay it knows: identity, onion key and where its links listen.
 PathHop make_path_hop(const crypto::Identity& identity, const crypto::X25519Public& onion,
-                      const link::SocketAddress& address);
+                      std::vector<link::LinkAddress> addresses);
 PathHop make_path_hop(const crypto::NodeId& id, const crypto::X25519Public& link_key,
-                      const crypto::X25519Public& onion, const link::SocketAddress& address);
+                      const crypto::X25519Public& onion, std::vector<link::LinkAddress> addresses);
 
 struct NodeConfig {
     RelayConfig relay;  // id, onion key, exit role, limits
@@ -31,7 +32,7 @@ class CircuitNode {
     using ExitHandler = std::function<void(const LinkCircuit&, const RelayMessage&)>;
     using ClosedHandler = std::function<void(const LinkCircuit&)>;
 
-    CircuitNode(link::LinkService& link, NodeConfig config);
+    CircuitNode(link::LinkSet& links, NodeConfig config);
     ~CircuitNode();
     CircuitNode(const CircuitNode&) = delete;
     CircuitNode& operator=(const CircuitNode&) = delete;
@@ -59,16 +60,20 @@ class CircuitNode {
     const RelayTable& relay() const { return relay_; }
     RelayTable& relay() { return relay_; }
     const ClientTable& client() const { return client_; }
-    link::LinkService& link() { return link_; }
+    link::LinkSet& link() { return link_; }
 
   private:
     void on_cell(link::SessionId s, const wire::Cell& cell);
     void on_link_event(const link::LinkEvent& ev);
     void request_link(bool from_client, const LinkRequest& req);
+    struct Waiting;
+    // Tries the addresses left in `w` until a connect starts; false when none did.
+    bool connect_next(Waiting& w);
+    void link_failed(const Waiting& w);
     void flush();
     void tick();
 
-    link::LinkService& link_;
+    link::LinkSet& link_;
     RelayTable relay_;
     ClientTable client_;
     RelayOutput relay_out_;
@@ -79,8 +84,11 @@ class CircuitNode {
     // Established sessions by the peer's static key, and requests waiting for a session.
     std::unordered_map<link::SessionId, crypto::X25519Public> session_keys_;
     struct Waiting {
-        bool from_client;
-        std::uint64_t request;
+        bool from_client = false;
+        std::uint64_t request = 0;
+        crypto::X25519Public key;
+        std::vector<link::LinkAddress> left;  // addresses not tried yet, best first
+        std::size_t tried = 0;
     };
     std::unordered_multimap<link::SessionId, Waiting> waiting_;
     boost::asio::steady_timer timer_;

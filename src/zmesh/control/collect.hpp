@@ -5,7 +5,7 @@
 #include "zmesh/circuit/relay_table.hpp"
 #include "zmesh/control/metrics.hpp"
 #include "zmesh/discovery/directory.hpp"
-#include "zmesh/link/service.hpp"
+#include "zmesh/link/link_set.hpp"
 #include "zmesh/link/stats.hpp"
 #include "zmesh/stream/stream.hpp"
 
@@ -25,6 +25,9 @@ void collect_link(Snapshot& s, const link::LinkStats& stats, std::size_t session
 // A node's link service, as above with a transport label ("udp", "webrtc", ...), its
 // drops and what the transport itself counts.
 void collect_link(Snapshot& s, const link::LinkService& link, const Labels& labels);
+// Every link of a node, as above, with the links it opened per transport and how many of
+// those failed before their handshake completed (then the next transport was tried).
+void collect_links(Snapshot& s, const link::LinkSet& links, const Labels& labels);
 void collect_relay(Snapshot& s, const circuit::RelayStats& stats, std::size_t circuits,
                    const Labels& labels);
 void collect_client(Snapshot& s, const circuit::ClientStats& stats, std::size_t circuits,

@@ -87,8 +87,8 @@ const std::vector<Option>& options() {
          "Identity key, peer store and state.", any()},
         {"core", "bootstrap", T::string_list, S{},
          "Bootstrap nodes, the line each prints at start: 'HOST:PORT KEY [dht=HOST:PORT] "
-         "[link=HOST:PORT linkkey=HEX onion=HEX]' (directory address, identity key, DHT node, "
-         "zmesh link).",
+         "[link=ADDRESSES linkkey=HEX onion=HEX]' (directory address, identity key, DHT node, "
+         "zmesh links as TRANSPORT://HOST:PORT, comma-separated).",
          any()},
         {"core", "log_level", T::string, std::string("info"),
          "trace, debug, info, warn, error or off.",
@@ -119,7 +119,7 @@ const std::vector<Option>& options() {
          "The signaling path (404 elsewhere).", any()},
         {"transport", "webrtc_tls", T::boolean, false,
          "WebRTC signaling inside TLS (wss://, certificate from tls_cert/tls_key or "
-         "self-signed), listening and connecting; every node of a network must agree.",
+         "self-signed), listening and connecting: the transport is then webrtc-tls.",
          any()},
         {"transport", "webrtc_local_addresses", T::string_list, S{},
          "IP addresses to offer ICE candidates on (empty: every interface but loopback; "
@@ -139,7 +139,14 @@ const std::vector<Option>& options() {
         {"transport", "directory_listen", T::string, std::string(""),
          "Bootstrap role: serve descriptors over HTTP here.", address()},
         {"transport", "advertise", T::string, std::string(""),
-         "Address in this relay's contact line (empty: the UDP or TCP listen address).", address()},
+         "HOST:PORT others reach this relay at (empty: the listen addresses). With several "
+         "links only its IP is used, each with its link's listen port.",
+         address()},
+        {"transport", "order", T::string_list, S{"webrtc-tls", "webrtc", "wss", "ws", "udp", "tcp"},
+         "Transports to reach peers over, best first: a peer's address on the first one this "
+         "node runs is tried, then the next if the link does not open. Left out: never used "
+         "for outgoing links.",
+         subset_of({"webrtc-tls", "webrtc", "wss", "ws", "udp", "tcp"})},
         {"crypto", "handshake", T::string, std::string("hybrid"),
          "hybrid (X25519 + ML-KEM-768) or classical handshakes.", one_of({"hybrid", "classical"})},
         {"crypto", "require_post_quantum", T::boolean, false,

@@ -6,21 +6,6 @@
 
 namespace zmesh::discovery {
 
-const char* to_string(TransportKind t) {
-    switch (t) {
-        case TransportKind::udp:
-            return "udp";
-        case TransportKind::tcp:
-            return "tcp";
-        case TransportKind::ws:
-            return "ws";
-        case TransportKind::wss:
-            return "wss";
-        case TransportKind::webrtc:
-            return "webrtc";
-    }
-    return "unknown";
-}
 namespace {
 
 constexpr std::array<std::uint8_t, 4> kMagic = {'Z', 'M', 'D', '1'};
@@ -117,7 +102,7 @@ std::optional<Descriptor> decode_descriptor(ByteView in) {
     for (std::size_t i = 0; i < n && r.ok(); ++i) {
         Address a;
         auto t = r.u8();
-        if (t < 1 || t > 5) return std::nullopt;
+        if (!link::known_transport(t)) return std::nullopt;
         a.transport = static_cast<TransportKind>(t);
         r.take(a.ip);
         a.port = r.u16();

@@ -12,6 +12,7 @@
 
 #include "zmesh/core/bytes.hpp"
 #include "zmesh/crypto/identity.hpp"
+#include "zmesh/link/address.hpp"
 
 namespace zmesh::discovery {
 
@@ -29,9 +30,8 @@ inline constexpr std::uint8_t kFlagGuard = 4;
 inline constexpr std::uint8_t kFlagBootstrap = 8;
 inline constexpr std::uint8_t kKnownFlags = kFlagRelay | kFlagExit | kFlagGuard | kFlagBootstrap;
 
-// webrtc: the address is the node's WebRTC signaling (WebSocket) listener.
-enum class TransportKind : std::uint8_t { udp = 1, tcp = 2, ws = 3, wss = 4, webrtc = 5 };
-const char* to_string(TransportKind t);
+// The link layer's transports; webrtc names the node's signaling (WebSocket) listener.
+using TransportKind = link::TransportKind;
 
 struct Address {
     TransportKind transport = TransportKind::udp;

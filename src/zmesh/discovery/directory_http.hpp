@@ -57,6 +57,12 @@ boost::asio::awaitable<std::optional<HttpResponse>> http_request(boost::asio::ip
 // A descriptor address as a socket address, and back.
 link::SocketAddress to_socket_address(const Address& a);
 Address to_address(TransportKind transport, const link::SocketAddress& at);
+inline link::LinkAddress to_link_address(const Address& a) {
+    return {a.transport, to_socket_address(a)};
+}
+inline Address to_address(const link::LinkAddress& a) {
+    return to_address(a.kind, a.at);
+}
 
 // One line per relay: node id, flags, addresses, expiry.
 std::string describe(const Directory& dir);

@@ -115,42 +115,74 @@ double score(const Candidate& c, const PeerRecord* m, double max_bandwidth, doub
 std::optional<std::vector<std::size_t>> select_path(const std::vector<Candidate>& cands,
                                                     const PeerStore& peers, std::uint64_t now,
                                                     const Weights& w, std::size_t hops,
-                                                    std::mt19937_64& rng) {
+                                                    std::mt19937_64& rng,
+                                                    std::uint32_t client_transports) {
     if (hops < 1) return std::nullopt;
     auto s = score_all(cands, peers, now, w);
-    std::vector<std::size_t> chosen;
-    auto fits = [&](std::size_t i) {
-        if (!s.usable[i]) return false;
-        return std::none_of(chosen.begin(), chosen.end(),
-                            [&](std::size_t j) { return related(cands[i], cands[j]); });
+    auto guards = peers.guards();
+    auto is_guard = [&](std::size_t i) {
+        return std::find(guards.begin(), guards.end(), cands[i].id) != guards.end();
     };
-    auto exit = pick(
-        s.weight, [&](std::size_t i) { return fits(i) && cands[i].exit_ok; }, rng);
-    if (!exit) return std::nullopt;
-    chosen.push_back(*exit);
-    if (hops > 1) {
-        // The first hop is a guard when one fits; otherwise any relay that fits.
-        auto guards = peers.guards();
-        auto is_guard = [&](std::size_t i) {
-            return std::find(guards.begin(), guards.end(), cands[i].id) != guards.end();
+    auto links = [&](std::size_t a, std::size_t b) {
+        return can_link(cands[a].transports, cands[b].transports);
+    };
+    // Picked exit first, then the first hop, then the middles in path order; a random
+    // early choice can leave no relay to join the rest, so a few fresh tries are allowed.
+    for (int attempt = 0; attempt < 8; ++attempt) {
+        std::vector<std::size_t> chosen;
+        auto fits = [&](std::size_t i) {
+            if (!s.usable[i]) return false;
+            return std::none_of(chosen.begin(), chosen.end(),
+                                [&](std::size_t j) { return related(cands[i], cands[j]); });
         };
-        auto first = pick(
-            s.weight, [&](std::size_t i) { return fits(i) && is_guard(i); }, rng);
-        if (!first) first = pick(s.weight, fits, rng);
-        if (!first) return std::nullopt;
-        chosen.push_back(*first);
+        auto exit = pick(
+            s.weight,
+            [&](std::size_t i) {
+                return fits(i) && cands[i].exit_ok &&
+                       (hops > 1 || can_link(client_transports, cands[i].transports));
+            },
+            rng);
+        if (!exit) return std::nullopt;
+        chosen.push_back(*exit);
+        std::size_t prev = *exit;
+        if (hops > 1) {
+            // The first hop is a guard when one fits; otherwise any relay that fits.
+            auto first_ok = [&](std::size_t i) {
+                return fits(i) && can_link(client_transports, cands[i].transports) &&
+                       (hops > 2 || links(i, *exit));
+            };
+            auto first = pick(
+                s.weight, [&](std::size_t i) { return first_ok(i) && is_guard(i); }, rng);
+            if (!first) first = pick(s.weight, first_ok, rng);
+            if (!first) continue;
+            chosen.push_back(*first);
+            prev = *first;
+        }
+        bool stuck = false;
+        while (chosen.size() < hops) {
+            bool last = chosen.size() + 1 == hops;
+            auto middle = pick(
+                s.weight,
+                [&](std::size_t i) {
+                    return fits(i) && links(prev, i) && (!last || links(i, *exit));
+                },
+                rng);
+            if (!middle) {
+                stuck = true;
+                break;
+            }
+            chosen.push_back(*middle);
+            prev = *middle;
+        }
+        if (stuck) continue;
+        // chosen = exit, first, middles...: reorder to first, middles..., exit.
+        std::vector<std::size_t> path;
+        if (hops > 1) path.push_back(chosen[1]);
+        for (std::size_t i = 2; i < chosen.size(); ++i) path.push_back(chosen[i]);
+        path.push_back(chosen[0]);
+        return path;
     }
-    while (chosen.size() < hops) {
-        auto middle = pick(s.weight, fits, rng);
-        if (!middle) return std::nullopt;
-        chosen.push_back(*middle);
-    }
-    // chosen = exit, first, middles...: reorder to first, middles..., exit.
-    std::vector<std::size_t> path;
-    if (hops > 1) path.push_back(chosen[1]);
-    for (std::size_t i = 2; i < chosen.size(); ++i) path.push_back(chosen[i]);
-    path.push_back(chosen[0]);
-    return path;
+    return std::nullopt;
 }
 
 void maintain_guards(PeerStore& peers, const std::vector<Candidate>& cands, std::uint64_t now,

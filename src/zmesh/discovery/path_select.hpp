@@ -2,7 +2,8 @@
 // Path selection: weighted random choice (latency, reliability, bandwidth and diversity
 // scores, 40/30/20/10 by default) under hard rules: distinct relays, no two in the same
 // /16 (IPv4) or /32 (IPv6) or declared family, an exit that accepts the destination port
-// last, and a guard first. Random, not best-first: a client that always picked the top
+// last, a guard first, and a transport in common between neighbours (the client and its
+// first hop, each hop and the next). Random, not best-first: a client that always picked the top
 // relays would be predictable. Pure.
 
 #include <optional>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "zmesh/discovery/peer_store.hpp"
+#include "zmesh/link/address.hpp"
 
 namespace zmesh::discovery {
 
@@ -19,7 +21,17 @@ struct Candidate {
     std::vector<crypto::NodeId> family;
     bool exit_ok = false;  // may end the path: an exit whose policy accepts the port
     double advertised_bandwidth = 0;
+    // The transports it offers, as transport_bits; 0: not known, joins any neighbour.
+    std::uint32_t transports = 0;
 };
+
+inline std::uint32_t transport_bit(link::TransportKind k) {
+    return 1u << static_cast<unsigned>(k);
+}
+// Two neighbours on a path can be linked: a transport in common (or one not known).
+inline bool can_link(std::uint32_t a, std::uint32_t b) {
+    return a == 0 || b == 0 || (a & b) != 0;
+}
 
 struct Weights {
     double latency = 0.4;
@@ -39,10 +51,12 @@ double score(const Candidate& c, const PeerRecord* measured, double max_bandwidt
              const Weights& w);
 
 // Indices into `cands`, first hop first; nullopt when no path satisfies the rules.
+// `client_transports`: those the client can open its first link over (0: any).
 std::optional<std::vector<std::size_t>> select_path(const std::vector<Candidate>& cands,
                                                     const PeerStore& peers, std::uint64_t now,
                                                     const Weights& w, std::size_t hops,
-                                                    std::mt19937_64& rng);
+                                                    std::mt19937_64& rng,
+                                                    std::uint32_t client_transports = 0);
 
 // Keeps `count` guards: drops blacklisted ones and those older than `rotation_seconds`,
 // then adds weighted-random usable candidates that are not related to the other guards.

@@ -102,6 +102,11 @@ class Endpoint {
     std::vector<SessionInfo> sessions() const;
     const LinkStats& stats() const { return stats_; }
     const crypto::X25519Public& static_public() const { return cfg_.static_key.pub; }
+    // Session ids start after `base` (a node with several transports gives each endpoint
+    // its own range). Before the first session only.
+    void set_session_id_base(SessionId base) {
+        if (sessions_.empty()) next_session_id_ = base + 1;
+    }
     // May change while running (SIGHUP); applies to handshakes that arrive afterwards.
     void set_require_post_quantum(bool on) { cfg_.require_post_quantum = on; }
 

@@ -8,6 +8,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <functional>
 
+#include "zmesh/link/address.hpp"
 #include "zmesh/link/endpoint.hpp"
 
 namespace zmesh::link {
@@ -15,11 +16,6 @@ namespace zmesh::link {
 namespace asio = boost::asio;
 
 inline constexpr Duration kTickInterval = milliseconds(100);
-
-struct SocketAddress {
-    asio::ip::address ip;
-    std::uint16_t port = 0;
-};
 
 // The UDP form of a PeerAddress: IPv6 or v4-mapped address, then the port.
 PeerAddress to_peer_address(const SocketAddress& a);
@@ -50,8 +46,9 @@ class LinkService {
     virtual Result<SessionId> connect(const SocketAddress& to, const crypto::X25519Public& key,
                                       noise::Pattern pattern) = 0;
     virtual SocketAddress local_address() const = 0;
-    // "udp", "tcp", "ws", "wss" or "webrtc": the metrics' transport label.
-    virtual const char* transport_name() const = 0;
+    // What this link speaks; its name (to_string) is the metrics' transport label.
+    virtual TransportKind transport_kind() const = 0;
+    const char* transport_name() const { return to_string(transport_kind()); }
     // What the transport itself counts (refused requests, failed connections, ...).
     virtual std::vector<std::pair<std::string_view, std::uint64_t>> transport_counters() const {
         return {};

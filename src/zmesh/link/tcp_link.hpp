@@ -22,7 +22,7 @@ class TcpLink final : public LinkService {
     Result<SessionId> connect(const SocketAddress& to, const crypto::X25519Public& key,
                               noise::Pattern pattern) override;
     SocketAddress local_address() const override;
-    const char* transport_name() const override { return "tcp"; }
+    TransportKind transport_kind() const override { return TransportKind::tcp; }
     std::optional<SocketAddress> peer_address(const PeerAddress& p) const override;
     std::size_t connection_count() const { return conns_.size(); }
     std::uint64_t disconnects_for_misbehaviour() const { return misbehaving_; }

@@ -19,7 +19,7 @@ class UdpLink final : public LinkService {
     Result<SessionId> connect(const SocketAddress& to, const crypto::X25519Public& key,
                               noise::Pattern pattern) override;
     SocketAddress local_address() const override;
-    const char* transport_name() const override { return "udp"; }
+    TransportKind transport_kind() const override { return TransportKind::udp; }
     // Testing only: drop this fraction of outgoing datagrams at random.
     void set_loss(double fraction) { loss_ = fraction; }
     std::uint64_t injected_losses() const { return injected_losses_; }

@@ -52,7 +52,10 @@ class WebRtcLink final : public LinkService {
     Result<SessionId> connect(const SocketAddress& to, const crypto::X25519Public& key,
                               noise::Pattern pattern) override;
     SocketAddress local_address() const override;
-    const char* transport_name() const override { return "webrtc"; }
+    TransportKind transport_kind() const override {
+        return opt_.connect_tls || opt_.server_tls ? TransportKind::webrtc_tls
+                                                   : TransportKind::webrtc;
+    }
     std::vector<std::pair<std::string_view, std::uint64_t>> transport_counters() const override;
     std::optional<SocketAddress> peer_address(const PeerAddress& p) const override;
     std::size_t connection_count() const { return peers_.size(); }

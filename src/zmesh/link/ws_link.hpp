@@ -52,7 +52,9 @@ class WsLink final : public LinkService {
     Result<SessionId> connect(const SocketAddress& to, const crypto::X25519Public& key,
                               noise::Pattern pattern) override;
     SocketAddress local_address() const override;
-    const char* transport_name() const override { return opt_.server_tls ? "wss" : "ws"; }
+    TransportKind transport_kind() const override {
+        return opt_.connect_tls || opt_.server_tls ? TransportKind::wss : TransportKind::ws;
+    }
     std::vector<std::pair<std::string_view, std::uint64_t>> transport_counters() const override {
         return {{"refused_requests", refused_}};
     }

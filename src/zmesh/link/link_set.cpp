@@ -1,0 +1,106 @@
+#include "zmesh/link/link_set.hpp"
+
+#include <algorithm>
+
+namespace zmesh::link {
+
+LinkSet::LinkSet(asio::any_io_executor ex) : ex_(std::move(ex)) {}
+
+LinkSet::~LinkSet() = default;
+
+Status LinkSet::add(std::unique_ptr<LinkService> link) {
+    if (!link || links_.size() >= kMaxLinksPerNode || find(link->transport_kind()))
+        return Errc::bad_state;
+    auto kind = link->transport_kind();
+    link->endpoint().set_session_id_base(static_cast<SessionId>(links_.size())
+                                         << kSessionRangeShift);
+    link->on_cell([this](SessionId s, const wire::Cell& c) {
+        if (cell_handler_) cell_handler_(s, c);
+    });
+    link->on_event([this, kind](const LinkEvent& ev) { on_link_event(kind, ev); });
+    links_.push_back(std::move(link));
+    return {};
+}
+
+void LinkSet::start() {
+    for (auto& l : links_) l->start();
+}
+
+void LinkSet::stop() {
+    for (auto& l : links_) l->stop();
+}
+
+void LinkSet::on_link_event(TransportKind kind, const LinkEvent& ev) {
+    auto it = std::find(opening_.begin(), opening_.end(), ev.session);
+    if (it != opening_.end() && ev.kind != LinkEvent::Kind::rekeyed) {
+        opening_.erase(it);
+        if (ev.kind == LinkEvent::Kind::closed)
+            ++counters_[static_cast<std::size_t>(kind) - 1].connect_failures;
+    }
+    if (event_handler_) event_handler_(ev);
+}
+
+LinkService* LinkSet::find(TransportKind kind) const {
+    for (const auto& l : links_)
+        if (l->transport_kind() == kind) return l.get();
+    return nullptr;
+}
+
+LinkService* LinkSet::link_of(SessionId id) const {
+    auto slot = static_cast<std::size_t>(id >> kSessionRangeShift);
+    return slot < links_.size() ? links_[slot].get() : nullptr;
+}
+
+bool LinkSet::speaks(TransportKind kind) const {
+    return find(kind) && std::find(order_.begin(), order_.end(), kind) != order_.end();
+}
+
+std::vector<LinkAddress> LinkSet::usable(std::span<const LinkAddress> offered) const {
+    std::vector<LinkAddress> out;
+    for (auto kind : order_) {
+        if (!find(kind)) continue;
+        for (const auto& a : offered)
+            if (a.kind == kind) out.push_back(a);
+    }
+    return out;
+}
+
+Result<SessionId> LinkSet::connect(const LinkAddress& to, const crypto::X25519Public& key,
+                                   noise::Pattern pattern) {
+    auto* link = find(to.kind);
+    if (!link) return Errc::unsupported;
+    auto id = link->connect(to.at, key, pattern);
+    if (!id) return id;
+    ++counters_[static_cast<std::size_t>(to.kind) - 1].connects;
+    // A session handed out again after a failure cannot happen (ids only grow), so the
+    // list holds each at most once; it is bounded by the link's own session limit.
+    if (!link->established(*id)) opening_.push_back(*id);
+    return id;
+}
+
+Status LinkSet::send_cell(SessionId id, const wire::Cell& cell) {
+    auto* link = link_of(id);
+    if (!link) return Errc::unknown_peer;
+    return link->send_cell(id, cell);
+}
+
+void LinkSet::close(SessionId id) {
+    if (auto* link = link_of(id)) link->close(id);
+}
+
+bool LinkSet::established(SessionId id) const {
+    auto* link = link_of(id);
+    return link && link->established(id);
+}
+
+void LinkSet::set_require_post_quantum(bool on) {
+    for (auto& l : links_) l->endpoint().set_require_post_quantum(on);
+}
+
+std::size_t LinkSet::session_count() const {
+    std::size_t n = 0;
+    for (const auto& l : links_) n += l->endpoint().session_count();
+    return n;
+}
+
+}  // namespace zmesh::link
