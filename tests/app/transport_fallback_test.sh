@@ -36,7 +36,7 @@ metric() {  # NODE NAME TRANSPORT: the value, 0 when absent
 rtc=0
 for n in b r1 r2 r3; do rtc=$((rtc + $(metric "$n" connects webrtc))); done
 [ "$rtc" -ge 1 ] || fail "no relay opened a WebRTC link to the next hop"
-grep -q "trying ws" "$dir/fb-c.err" || fail "the client did not log its fallback to ws"
+grep -q "a link over webrtc did not open; trying ws" "$dir/fb-c.err" || fail "the client did not log its fallback to ws"
 echo "webrtc refused, ws used: $(metric c connect_failures webrtc) WebRTC failures and" \
   "$(metric c connects ws) WebSocket links at the client, $rtc WebRTC links between relays;" \
   "download intact"

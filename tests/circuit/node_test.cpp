@@ -31,7 +31,7 @@ struct Member {
 };
 
 std::unique_ptr<Member> make_member(asio::io_context& io, std::vector<link::TransportKind> kinds,
-                                    bool exit) {
+                                    bool exit, Duration attempt_timeout = std::chrono::seconds(5)) {
     link::SocketAddress loopback{asio::ip::address_v4::loopback(), 0};
     auto m = std::make_unique<Member>();
     link::EndpointConfig lc{m->identity.link, {}, {}};
@@ -48,6 +48,7 @@ std::unique_ptr<Member> make_member(asio::io_context& io, std::vector<link::Tran
     nc.relay.id = m->identity.node_id();
     nc.relay.onion = m->onion;
     nc.relay.exit = exit;
+    nc.link_attempt_timeout = attempt_timeout;
     m->node = std::make_unique<CircuitNode>(*m->links, nc);
     m->links->start();
     m->node->start();
@@ -175,6 +176,30 @@ TEST(CircuitNode, falls_back_to_the_next_transport_when_a_link_does_not_open) {
     EXPECT_EQ(ev.reason, DestroyReason::connect_failed) << to_string(ev.reason);
     EXPECT_EQ(ev.failed_hop, 1u);
     for (auto* m : {r1.get(), r2.get(), r3.get(), client.get()}) {
+        m->node->stop();
+        m->links->stop();
+    }
+}
+
+// A transport that never answers (a UDP port where datagrams vanish, as behind a
+// firewall) is given up after the attempt timeout, not after the link layer's minute.
+TEST(CircuitNode, a_silent_transport_is_given_up_for_the_next_one) {
+    using K = link::TransportKind;
+    asio::io_context io;
+    auto r1 = make_member(io, {K::udp, K::tcp}, false);
+    auto r2 = make_member(io, {K::tcp}, true);
+    auto client = make_member(io, {K::udp, K::tcp}, false, std::chrono::milliseconds(300));
+    asio::ip::udp::socket silent(io, {asio::ip::address_v4::loopback(), 0});  // never read
+    auto first = r1->path_hop();
+    for (auto& a : first.hop.addresses)
+        if (a.kind == K::udp) a.at.port = silent.local_endpoint().port();
+    auto started = Clock::now();
+    auto ev = build_and_wait(io, *client->node, {first, r2->path_hop()});
+    EXPECT_EQ(ev.kind, ClientEvent::Kind::built) << to_string(ev.reason);
+    EXPECT_GE(Clock::now() - started, std::chrono::milliseconds(300));
+    EXPECT_EQ(client->links->counters(K::udp).connect_failures, 1u);
+    EXPECT_EQ(client->links->counters(K::tcp).connects, 1u);
+    for (auto* m : {r1.get(), r2.get(), client.get()}) {
         m->node->stop();
         m->links->stop();
     }

@@ -23,7 +23,11 @@ PathHop make_path_hop(const crypto::NodeId& id, const crypto::X25519Public& link
 }
 
 CircuitNode::CircuitNode(link::LinkSet& link, NodeConfig config)
-    : link_(link), relay_(config.relay), client_(config.client), timer_(link.executor()) {
+    : link_(link),
+      link_attempt_timeout_(config.link_attempt_timeout),
+      relay_(config.relay),
+      client_(config.client),
+      timer_(link.executor()) {
     link_.on_cell([this](link::SessionId s, const wire::Cell& c) { on_cell(s, c); });
     link_.on_event([this](const link::LinkEvent& ev) { on_link_event(ev); });
 }
@@ -59,6 +63,7 @@ void CircuitNode::tick() {
         auto now = Clock::now();
         relay_.on_tick(now, relay_out_);
         client_.on_tick(now, client_out_);
+        give_up_slow_links(now);
         flush();
         tick();
     });
@@ -160,14 +165,24 @@ bool CircuitNode::connect_next(Waiting& w) {
         auto to = w.left.front();
         w.left.erase(w.left.begin());
         if (w.tried++ > 0)
-            spdlog::info("link over the previous transport failed; trying {}",
+            spdlog::info("a link over {} did not open; trying {}", link::to_string(w.current),
                          link::to_string(to.kind));
+        w.current = to.kind;
         auto session = link_.connect(to, w.key, pattern);
         if (!session) continue;
+        w.started = Clock::now();
         waiting_.emplace(*session, std::move(w));
         return true;
     }
     return false;
+}
+
+// Closing the session reports it closed, which moves its requests to the next address.
+void CircuitNode::give_up_slow_links(TimePoint now) {
+    std::vector<link::SessionId> slow;
+    for (const auto& [session, w] : waiting_)
+        if (!w.left.empty() && now - w.started >= link_attempt_timeout_) slow.push_back(session);
+    for (auto session : slow) link_.close(session);
 }
 
 void CircuitNode::link_failed(const Waiting& w) {

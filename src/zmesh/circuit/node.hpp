@@ -24,6 +24,9 @@ PathHop make_path_hop(const crypto::NodeId& id, const crypto::X25519Public& link
 struct NodeConfig {
     RelayConfig relay;  // id, onion key, exit role, limits
     ClientConfig client;
+    // A link not open this long is given up for the peer's next transport, if it has one
+    // (a blocked UDP port never answers; the link layer alone would wait a minute).
+    Duration link_attempt_timeout = std::chrono::seconds(5);
 };
 
 class CircuitNode {
@@ -70,10 +73,12 @@ class CircuitNode {
     // Tries the addresses left in `w` until a connect starts; false when none did.
     bool connect_next(Waiting& w);
     void link_failed(const Waiting& w);
+    void give_up_slow_links(TimePoint now);
     void flush();
     void tick();
 
     link::LinkSet& link_;
+    Duration link_attempt_timeout_;
     RelayTable relay_;
     ClientTable client_;
     RelayOutput relay_out_;
@@ -89,6 +94,8 @@ class CircuitNode {
         crypto::X25519Public key;
         std::vector<link::LinkAddress> left;  // addresses not tried yet, best first
         std::size_t tried = 0;
+        TimePoint started{};  // of the current attempt
+        link::TransportKind current = link::TransportKind::udp;
     };
     std::unordered_multimap<link::SessionId, Waiting> waiting_;
     boost::asio::steady_timer timer_;
