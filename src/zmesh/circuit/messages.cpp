@@ -176,10 +176,7 @@ Bytes encode_extend(const Extend& e) {
     for (std::size_t i = 0; i < n; ++i) {
         const auto& a = e.next.addresses[i];
         head[at++] = static_cast<std::uint8_t>(a.kind);
-        auto ip = a.at.ip.is_v4() ? boost::asio::ip::make_address_v6(boost::asio::ip::v4_mapped,
-                                                                     a.at.ip.to_v4())
-                                  : a.at.ip.to_v6();
-        put(ip.to_bytes());
+        put(link::ip_bytes(a.at.ip));
         store_u16_be(head.data() + at, a.at.port);
         at += 2;
     }
@@ -203,14 +200,9 @@ Result<Extend> decode_extend(ByteView d) {
     const std::uint8_t* at = d.data() + 65;
     for (std::size_t i = 0; i < n; ++i, at += kExtendAddressSize) {
         if (at[0] == 0) return Errc::malformed;
-        boost::asio::ip::address_v6::bytes_type bytes;
-        std::copy_n(at + 1, 16, bytes.begin());
-        boost::asio::ip::address_v6 v6(bytes);
         link::LinkAddress a;
         a.kind = static_cast<link::TransportKind>(at[0]);
-        a.at.ip = v6.is_v4_mapped() ? boost::asio::ip::address(boost::asio::ip::make_address_v4(
-                                          boost::asio::ip::v4_mapped, v6))
-                                    : boost::asio::ip::address(v6);
+        a.at.ip = link::ip_from_bytes(at + 1);
         a.at.port = load_u16_be(at + 17);
         e.next.addresses.push_back(a);
     }

@@ -54,10 +54,7 @@ std::optional<std::size_t> content_length(const std::string& head) {
 }
 
 std::string address_text(const Address& a) {
-    auto s = to_socket_address(a);
-    auto ip = s.ip.is_v6() && s.ip.to_v6().is_v4_mapped()
-                  ? asio::ip::address(asio::ip::make_address_v4(asio::ip::v4_mapped, s.ip.to_v6()))
-                  : s.ip;
+    auto ip = to_socket_address(a).ip;  // v4-mapped shown as IPv4
     std::string host = ip.is_v6() ? "[" + ip.to_string() + "]" : ip.to_string();
     return std::string(to_string(a.transport)) + ":" + host + ":" + std::to_string(a.port);
 }
@@ -65,19 +62,11 @@ std::string address_text(const Address& a) {
 }  // namespace
 
 link::SocketAddress to_socket_address(const Address& a) {
-    link::PeerAddress p;
-    std::copy(a.ip.begin(), a.ip.end(), p.bytes.begin());
-    store_u16_be(p.bytes.data() + 16, a.port);
-    return link::from_peer_address(p);
+    return {link::ip_from_bytes(a.ip.data()), a.port};
 }
 
 Address to_address(TransportKind transport, const link::SocketAddress& at) {
-    Address a;
-    a.transport = transport;
-    auto p = link::to_peer_address(at);
-    std::copy_n(p.bytes.begin(), a.ip.size(), a.ip.begin());
-    a.port = at.port;
-    return a;
+    return {transport, link::ip_bytes(at.ip), at.port};
 }
 
 std::string describe(const Directory& dir) {

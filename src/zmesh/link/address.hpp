@@ -8,6 +8,8 @@
 #include <optional>
 #include <string_view>
 
+#include "zmesh/core/bytes.hpp"
+
 namespace zmesh::link {
 
 struct SocketAddress {
@@ -15,6 +17,11 @@ struct SocketAddress {
     std::uint16_t port = 0;
     bool operator==(const SocketAddress&) const = default;
 };
+
+// The 16-byte wire form of an IP address: IPv6, or IPv4 as v4-mapped IPv6; and back (a
+// v4-mapped address becomes IPv4 again).
+ByteArray<16> ip_bytes(const boost::asio::ip::address& ip);
+boost::asio::ip::address ip_from_bytes(const std::uint8_t* bytes);
 
 // The wire values are those of descriptors and EXTEND messages. webrtc: the address is the
 // node's signaling WebSocket; webrtc_tls: the same inside TLS.

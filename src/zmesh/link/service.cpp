@@ -11,23 +11,14 @@ namespace zmesh::link {
 
 PeerAddress to_peer_address(const SocketAddress& a) {
     PeerAddress p;
-    auto v6 =
-        a.ip.is_v4() ? asio::ip::make_address_v6(asio::ip::v4_mapped, a.ip.to_v4()) : a.ip.to_v6();
-    auto bytes = v6.to_bytes();
-    std::copy(bytes.begin(), bytes.end(), p.bytes.begin());
+    auto ip = ip_bytes(a.ip);
+    std::copy(ip.begin(), ip.end(), p.bytes.begin());
     store_u16_be(p.bytes.data() + 16, a.port);
     return p;
 }
 
 SocketAddress from_peer_address(const PeerAddress& p) {
-    asio::ip::address_v6::bytes_type bytes;
-    std::copy_n(p.bytes.begin(), 16, bytes.begin());
-    asio::ip::address_v6 v6(bytes);
-    SocketAddress a;
-    a.ip = v6.is_v4_mapped() ? asio::ip::address(asio::ip::make_address_v4(asio::ip::v4_mapped, v6))
-                             : asio::ip::address(v6);
-    a.port = load_u16_be(p.bytes.data() + 16);
-    return a;
+    return {ip_from_bytes(p.bytes.data()), load_u16_be(p.bytes.data() + 16)};
 }
 
 std::function<void(std::exception_ptr)> log_exit(const char* what) {
