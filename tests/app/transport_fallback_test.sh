@@ -37,6 +37,21 @@ rtc=0
 for n in b r1 r2 r3; do rtc=$((rtc + $(metric "$n" connects webrtc))); done
 [ "$rtc" -ge 1 ] || fail "no relay opened a WebRTC link to the next hop"
 grep -q "a link over webrtc did not open; trying ws" "$dir/fb-c.err" || fail "the client did not log its fallback to ws"
+# transport.order changes on SIGHUP: with the WebSocket alone, new links skip WebRTC.
+failures=$(metric c connect_failures webrtc)
+ws=$(metric c connects ws)
+sed -i 's/^\[transport\]$/[transport]\norder = ["ws"]/' "$dir/fb-c.toml"
+kill -HUP "${pids[-1]}"
+for _ in $(seq 100); do grep -q "reload: applied" "$dir/fb-c.err" && break; sleep 0.05; done
+grep -q 'reload: applied transport.order=' "$dir/fb-c.err" \
+  || fail "transport.order was not reloaded: $(grep reload: "$dir/fb-c.err")"
+"$zmesh" newnym --config "$dir/fb-c.toml" > /dev/null || fail "newnym"
+curl -sf --max-time 60 --socks5-hostname "$socks" "http://127.0.0.1:$port/blob" -o "$dir/got2" \
+  || fail "download after the reload"
+cmp -s "$dir/got2" "$dir/www/blob" || fail "the second download differs"
+[ "$(metric c connect_failures webrtc)" = "$failures" ] || fail "WebRTC was tried after the reload"
+[ "$(metric c connects ws)" -gt "$ws" ] || fail "no new WebSocket link after the reload"
+
 echo "webrtc refused, ws used: $(metric c connect_failures webrtc) WebRTC failures and" \
   "$(metric c connects ws) WebSocket links at the client, $rtc WebRTC links between relays;" \
-  "download intact"
+  "downloads intact; order ws-only after SIGHUP"

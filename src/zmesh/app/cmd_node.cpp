@@ -741,6 +741,8 @@ void Daemon::apply(const std::string& name) {
         spdlog::set_level(spdlog::level::from_str(cfg_.string(name)));
     } else if (name == "crypto.require_post_quantum") {
         node_->set_require_post_quantum(cfg_.boolean(name));
+    } else if (name == "transport.order") {
+        links_->set_order(transport_order(cfg_));  // for links opened from now on
     } else if (name == "circuit.relays") {
         relays_ = configured_relays(cfg_);
     } else if (name == "circuit.preemptive_circuits") {

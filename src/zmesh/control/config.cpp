@@ -146,7 +146,7 @@ const std::vector<Option>& options() {
          "Transports to reach peers over, best first: a peer's address on the first one this "
          "node runs is tried, then the next if the link does not open. Left out: never used "
          "for outgoing links.",
-         subset_of({"webrtc-tls", "webrtc", "wss", "ws", "udp", "tcp"})},
+         subset_of({"webrtc-tls", "webrtc", "wss", "ws", "udp", "tcp"}), true},
         {"crypto", "handshake", T::string, std::string("hybrid"),
          "hybrid (X25519 + ML-KEM-768) or classical handshakes.", one_of({"hybrid", "classical"})},
         {"crypto", "require_post_quantum", T::boolean, false,
