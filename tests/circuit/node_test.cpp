@@ -170,6 +170,13 @@ TEST(CircuitNode, falls_back_to_the_next_transport_when_a_link_does_not_open) {
     EXPECT_EQ(r1->links->counters(K::tcp).connects, 1u);  // to r3, its only transport
     EXPECT_EQ(r1->links->counters(K::udp).connects, 0u);
 
+    // The failed transport is tried last for that relay for a while: the next circuit
+    // goes straight over UDP.
+    ev = build_and_wait(io, *client->node, {first, r3->path_hop()});
+    EXPECT_EQ(ev.kind, ClientEvent::Kind::built) << to_string(ev.reason);
+    EXPECT_EQ(client->links->counters(K::tcp).connects, 1u);
+    EXPECT_EQ(client->links->counters(K::udp).connects, 2u);
+
     // A next hop with no transport in common with the hop before fails at once.
     ev = build_and_wait(io, *client->node, {r2->path_hop(), r3->path_hop()});
     EXPECT_EQ(ev.kind, ClientEvent::Kind::failed);

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace zmesh::circuit {
 
 namespace asio = boost::asio;
@@ -25,6 +27,7 @@ PathHop make_path_hop(const crypto::NodeId& id, const crypto::X25519Public& link
 CircuitNode::CircuitNode(link::LinkSet& link, NodeConfig config)
     : link_(link),
       link_attempt_timeout_(config.link_attempt_timeout),
+      failed_transport_memory_(config.failed_transport_memory),
       relay_(config.relay),
       client_(config.client),
       timer_(link.executor()) {
@@ -115,7 +118,10 @@ void CircuitNode::on_link_event(const link::LinkEvent& ev) {
         if (ev.remote_static) session_keys_[ev.session] = *ev.remote_static;
         auto [begin, end] = waiting_.equal_range(ev.session);
         std::vector<Waiting> ready;
-        for (auto it = begin; it != end; ++it) ready.push_back(it->second);
+        for (auto it = begin; it != end; ++it) {
+            ready.push_back(it->second);
+            failed_transports_.erase({it->second.key, it->second.current});
+        }
         waiting_.erase(ev.session);
         auto now = Clock::now();
         for (const auto& w : ready) {
@@ -131,8 +137,10 @@ void CircuitNode::on_link_event(const link::LinkEvent& ev) {
         for (auto it = begin; it != end; ++it) failed.push_back(std::move(it->second));
         waiting_.erase(ev.session);
         // A link that never opened: the hop's next transport, if any is left.
-        for (auto& w : failed)
+        for (auto& w : failed) {
+            remember_failure(w, Clock::now());
             if (!connect_next(w)) link_failed(w);
+        }
         relay_.on_link_closed(ev.session, relay_out_);
         client_.on_link_closed(ev.session, client_out_);
     }
@@ -152,11 +160,29 @@ void CircuitNode::request_link(bool from_client, const LinkRequest& req) {
             }
         }
     }
-    Waiting w{from_client, req.request, req.hop.link_key, link_.usable(req.hop.addresses), 0};
+    Waiting w{from_client, req.request, req.hop.link_key, addresses_to_try(req.hop, Clock::now()),
+              0};
     if (w.left.empty())
         spdlog::debug("no transport in common with a {}: it offers {} addresses, none usable",
                       from_client ? "first hop" : "next hop", req.hop.addresses.size());
     if (!connect_next(w)) link_failed(w);
+}
+
+std::vector<link::LinkAddress> CircuitNode::addresses_to_try(const NextHop& hop,
+                                                             TimePoint now) const {
+    auto out = link_.usable(hop.addresses);
+    std::stable_partition(out.begin(), out.end(), [&](const link::LinkAddress& a) {
+        auto it = failed_transports_.find({hop.link_key, a.kind});
+        return it == failed_transports_.end() || it->second <= now;
+    });
+    return out;
+}
+
+void CircuitNode::remember_failure(const Waiting& w, TimePoint now) {
+    if (failed_transports_.size() >= kMaxFailedTransports)
+        std::erase_if(failed_transports_, [&](const auto& e) { return e.second <= now; });
+    if (failed_transports_.size() >= kMaxFailedTransports) return;
+    failed_transports_[{w.key, w.current}] = now + failed_transport_memory_;
 }
 
 bool CircuitNode::connect_next(Waiting& w) {

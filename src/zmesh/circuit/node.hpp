@@ -6,6 +6,7 @@
 
 #include <boost/asio/steady_timer.hpp>
 #include <functional>
+#include <map>
 #include <unordered_map>
 
 #include "zmesh/circuit/client_table.hpp"
@@ -27,7 +28,12 @@ struct NodeConfig {
     // A link not open this long is given up for the peer's next transport, if it has one
     // (a blocked UDP port never answers; the link layer alone would wait a minute).
     Duration link_attempt_timeout = std::chrono::seconds(5);
+    // A transport that failed to reach a peer is tried last for that peer this long.
+    Duration failed_transport_memory = std::chrono::minutes(10);
 };
+
+// Transports that recently failed per peer, at most this many remembered.
+inline constexpr std::size_t kMaxFailedTransports = 4096;
 
 class CircuitNode {
   public:
@@ -74,11 +80,16 @@ class CircuitNode {
     bool connect_next(Waiting& w);
     void link_failed(const Waiting& w);
     void give_up_slow_links(TimePoint now);
+    // Recently failed transports of that peer last, the rest in the node's order.
+    std::vector<link::LinkAddress> addresses_to_try(const NextHop& hop, TimePoint now) const;
+    void remember_failure(const Waiting& w, TimePoint now);
     void flush();
     void tick();
 
     link::LinkSet& link_;
     Duration link_attempt_timeout_;
+    Duration failed_transport_memory_;
+    std::map<std::pair<crypto::X25519Public, link::TransportKind>, TimePoint> failed_transports_;
     RelayTable relay_;
     ClientTable client_;
     RelayOutput relay_out_;
