@@ -163,19 +163,19 @@ TEST(CircuitNode, falls_back_to_the_next_transport_when_a_link_does_not_open) {
     // r2 -> r3 has no transport in common; r1 -> r3 has TCP.
     auto ev = build_and_wait(io, *client->node, {first, r3->path_hop()});
     EXPECT_EQ(ev.kind, ClientEvent::Kind::built) << to_string(ev.reason);
-    EXPECT_EQ(client->links->counters(K::tcp).connects, 1u);
-    EXPECT_EQ(client->links->counters(K::tcp).connect_failures, 1u);
-    EXPECT_EQ(client->links->counters(K::udp).connects, 1u);
-    EXPECT_EQ(client->links->counters(K::udp).connect_failures, 0u);
-    EXPECT_EQ(r1->links->counters(K::tcp).connects, 1u);  // to r3, its only transport
-    EXPECT_EQ(r1->links->counters(K::udp).connects, 0u);
+    EXPECT_EQ(client->links->find(K::tcp)->stats().connects, 1u);
+    EXPECT_EQ(client->links->find(K::tcp)->stats().connect_failures, 1u);
+    EXPECT_EQ(client->links->find(K::udp)->stats().connects, 1u);
+    EXPECT_EQ(client->links->find(K::udp)->stats().connect_failures, 0u);
+    EXPECT_EQ(r1->links->find(K::tcp)->stats().connects, 1u);  // to r3, its only transport
+    EXPECT_EQ(r1->links->find(K::udp)->stats().connects, 0u);
 
     // The failed transport is tried last for that relay for a while: the next circuit
     // goes straight over UDP.
     ev = build_and_wait(io, *client->node, {first, r3->path_hop()});
     EXPECT_EQ(ev.kind, ClientEvent::Kind::built) << to_string(ev.reason);
-    EXPECT_EQ(client->links->counters(K::tcp).connects, 1u);
-    EXPECT_EQ(client->links->counters(K::udp).connects, 2u);
+    EXPECT_EQ(client->links->find(K::tcp)->stats().connects, 1u);
+    EXPECT_EQ(client->links->find(K::udp)->stats().connects, 2u);
 
     // A next hop with no transport in common with the hop before fails at once.
     ev = build_and_wait(io, *client->node, {r2->path_hop(), r3->path_hop()});
@@ -204,8 +204,8 @@ TEST(CircuitNode, a_silent_transport_is_given_up_for_the_next_one) {
     auto ev = build_and_wait(io, *client->node, {first, r2->path_hop()});
     EXPECT_EQ(ev.kind, ClientEvent::Kind::built) << to_string(ev.reason);
     EXPECT_GE(Clock::now() - started, std::chrono::milliseconds(300));
-    EXPECT_EQ(client->links->counters(K::udp).connect_failures, 1u);
-    EXPECT_EQ(client->links->counters(K::tcp).connects, 1u);
+    EXPECT_EQ(client->links->find(K::udp)->stats().connect_failures, 1u);
+    EXPECT_EQ(client->links->find(K::tcp)->stats().connects, 1u);
     for (auto* m : {r1.get(), r2.get(), client.get()}) {
         m->node->stop();
         m->links->stop();

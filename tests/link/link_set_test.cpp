@@ -99,9 +99,9 @@ TEST(LinkSet, sessions_of_each_link_have_their_own_ids_and_reach_one_handler) {
     EXPECT_EQ(established.size(), 2u);
     EXPECT_TRUE(a.set.established(*su) && a.set.established(*st));
     EXPECT_EQ(a.set.session_count(), 2u);
-    EXPECT_EQ(a.set.counters(K::udp).connects, 1u);
-    EXPECT_EQ(a.set.counters(K::tcp).connects, 1u);
-    EXPECT_EQ(a.set.counters(K::udp).connect_failures, 0u);
+    EXPECT_EQ(a.set.find(K::udp)->stats().connects, 1u);
+    EXPECT_EQ(a.set.find(K::tcp)->stats().connects, 1u);
+    EXPECT_EQ(a.set.find(K::udp)->stats().connect_failures, 0u);
     a.set.stop();
     b.set.stop();
 }

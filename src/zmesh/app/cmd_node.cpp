@@ -205,7 +205,7 @@ std::vector<Daemon::Known> Daemon::candidates() const {
             return;
         discovery::Candidate cand;
         cand.id = c.hop.hop.id;
-        cand.ip = discovery::to_address(c.hop.hop.addresses.front()).ip;
+        cand.ip = link::ip_bytes(c.hop.hop.addresses.front().at.ip);
         for (const auto& a : c.hop.hop.addresses)
             cand.transports |= discovery::transport_bit(a.kind);
         cand.family = std::move(family);

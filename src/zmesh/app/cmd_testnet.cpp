@@ -60,14 +60,14 @@ struct TestnetOptions {
 struct Member {
     crypto::Identity identity = crypto::Identity::generate();
     crypto::X25519KeyPair onion = crypto::X25519KeyPair::generate();
-    std::unique_ptr<link::LinkSet> links;
-    link::LinkService* link = nullptr;  // the only one, in `links`
+    std::unique_ptr<link::LinkSet> links;  // one link: the testnet's transport
     std::unique_ptr<circuit::CircuitNode> node;
     std::unique_ptr<exit::ExitService> exit;
 
+    const link::LinkService& link() const { return *links->links().front(); }
     circuit::PathHop path_hop() const {
         return circuit::make_path_hop(identity, onion.pub,
-                                      {{link->transport_kind(), link->local_address()}});
+                                      {{link().transport_kind(), link().local_address()}});
     }
 };
 
@@ -101,7 +101,6 @@ std::unique_ptr<Member> make_member(asio::io_context& io, const TestnetOptions& 
         udp->set_loss(o.loss);
         link = std::move(udp);
     }
-    m->link = link.get();
     m->links = std::make_unique<link::LinkSet>(io.get_executor());
     (void)m->links->add(std::move(link));
     circuit::NodeConfig nc;
@@ -177,7 +176,7 @@ int run_testnet(TestnetOptions o) {
             bool is_exit = i >= o.relays - o.exits;
             relays.push_back(make_member(io, o, is_exit));
             std::printf("  relay %d/%d %s %s\n", i + 1, o.relays, is_exit ? "exit " : "relay",
-                        format_socket_address(relays.back()->link->local_address()).c_str());
+                        format_socket_address(relays.back()->link().local_address()).c_str());
         }
     } catch (const std::exception& e) {
         std::cerr << "zmesh testnet: cannot start a relay: " << e.what() << "\n";

@@ -168,7 +168,8 @@ std::vector<std::string> node_config_problems(const control::Config& c) {
     for (std::size_t i = 0; i < boots.size(); ++i)
         if (!parse_bootstrap(boots[i]))
             p.push_back("core.bootstrap: entry " + std::to_string(i + 1) +
-                        ": expected 'HOST:PORT KEY [dht=HOST:PORT] [link=ADDRESSES linkkey=HEX "
+                        ": expected 'HOST:PORT KEY [dht=HOST:PORT] "
+                        "[link=TRANSPORT://HOST:PORT[,...] linkkey=HEX "
                         "onion=HEX]' with 64-hex-digit keys");
     if (has_role(c, "bootstrap") && c.string("transport.directory_listen").empty())
         p.push_back(

@@ -34,7 +34,7 @@ std::optional<fec::TetrysConfig> fec_config(const control::Config& c);
 link::WebRtcOptions webrtc_options(const control::Config& c);
 
 // A core.bootstrap entry:
-//   "HOST:PORT KEY [dht=HOST:PORT] [link=HOST:PORT linkkey=HEX onion=HEX]"
+//   "HOST:PORT KEY [dht=HOST:PORT] [link=TRANSPORT://HOST:PORT[,...] linkkey=HEX onion=HEX]"
 // the HTTP directory address, the Ed25519 identity key (hex), its DHT node, and its zmesh
 // link address with the link and onion keys (then the directory is fetched over a
 // circuit to it, and HTTP is the fallback).

@@ -120,7 +120,7 @@ void CircuitNode::on_link_event(const link::LinkEvent& ev) {
         std::vector<Waiting> ready;
         for (auto it = begin; it != end; ++it) {
             ready.push_back(it->second);
-            failed_transports_.erase({it->second.key, it->second.current});
+            failed_transports_.erase({it->second.key, *it->second.current});
         }
         waiting_.erase(ev.session);
         auto now = Clock::now();
@@ -160,8 +160,7 @@ void CircuitNode::request_link(bool from_client, const LinkRequest& req) {
             }
         }
     }
-    Waiting w{from_client, req.request, req.hop.link_key, addresses_to_try(req.hop, Clock::now()),
-              0};
+    Waiting w{from_client, req.request, req.hop.link_key, addresses_to_try(req.hop, Clock::now())};
     if (w.left.empty())
         spdlog::debug("no transport in common with a {}: it offers {} addresses, none usable",
                       from_client ? "first hop" : "next hop", req.hop.addresses.size());
@@ -182,7 +181,7 @@ void CircuitNode::remember_failure(const Waiting& w, TimePoint now) {
     if (failed_transports_.size() >= kMaxFailedTransports)
         std::erase_if(failed_transports_, [&](const auto& e) { return e.second <= now; });
     if (failed_transports_.size() >= kMaxFailedTransports) return;
-    failed_transports_[{w.key, w.current}] = now + failed_transport_memory_;
+    failed_transports_[{w.key, *w.current}] = now + failed_transport_memory_;
 }
 
 bool CircuitNode::connect_next(Waiting& w) {
@@ -190,8 +189,8 @@ bool CircuitNode::connect_next(Waiting& w) {
     while (!w.left.empty()) {
         auto to = w.left.front();
         w.left.erase(w.left.begin());
-        if (w.tried++ > 0)
-            spdlog::info("a link over {} did not open; trying {}", link::to_string(w.current),
+        if (w.current)
+            spdlog::info("a link over {} did not open; trying {}", link::to_string(*w.current),
                          link::to_string(to.kind));
         w.current = to.kind;
         auto session = link_.connect(to, w.key, pattern);

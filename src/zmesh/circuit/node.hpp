@@ -103,10 +103,9 @@ class CircuitNode {
         bool from_client = false;
         std::uint64_t request = 0;
         crypto::X25519Public key;
-        std::vector<link::LinkAddress> left;  // addresses not tried yet, best first
-        std::size_t tried = 0;
-        TimePoint started{};  // of the current attempt
-        link::TransportKind current = link::TransportKind::udp;
+        std::vector<link::LinkAddress> left;         // addresses not tried yet, best first
+        std::optional<link::TransportKind> current;  // of the attempt under way, if any
+        TimePoint started{};
     };
     std::unordered_multimap<link::SessionId, Waiting> waiting_;
     boost::asio::steady_timer timer_;

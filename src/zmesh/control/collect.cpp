@@ -33,14 +33,7 @@ void collect_link(Snapshot& s, const link::LinkService& link, const Labels& node
 }
 
 void collect_links(Snapshot& s, const link::LinkSet& links, const Labels& node_labels) {
-    for (const auto& link : links.links()) {
-        collect_link(s, *link, node_labels);
-        Labels labels = node_labels;
-        labels.emplace_back("transport", link->transport_name());
-        const auto& c = links.counters(link->transport_kind());
-        add_counters(s, "zmesh_link_", "Links",
-                     {{"connects", c.connects}, {"connect_failures", c.connect_failures}}, labels);
-    }
+    for (const auto& link : links.links()) collect_link(s, *link, node_labels);
 }
 
 void collect_link(Snapshot& s, const link::LinkStats& st, std::size_t sessions,

@@ -25,8 +25,7 @@ void collect_link(Snapshot& s, const link::LinkStats& stats, std::size_t session
 // A node's link service, as above with a transport label ("udp", "webrtc", ...), its
 // drops and what the transport itself counts.
 void collect_link(Snapshot& s, const link::LinkService& link, const Labels& labels);
-// Every link of a node, as above, with the links it opened per transport and how many of
-// those failed before their handshake completed (then the next transport was tried).
+// Every link of a node, as above (one set of samples per transport).
 void collect_links(Snapshot& s, const link::LinkSet& links, const Labels& labels);
 void collect_relay(Snapshot& s, const circuit::RelayStats& stats, std::size_t circuits,
                    const Labels& labels);

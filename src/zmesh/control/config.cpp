@@ -87,8 +87,8 @@ const std::vector<Option>& options() {
          "Identity key, peer store and state.", any()},
         {"core", "bootstrap", T::string_list, S{},
          "Bootstrap nodes, the line each prints at start: 'HOST:PORT KEY [dht=HOST:PORT] "
-         "[link=ADDRESSES linkkey=HEX onion=HEX]' (directory address, identity key, DHT node, "
-         "zmesh links as TRANSPORT://HOST:PORT, comma-separated).",
+         "[link=TRANSPORT://HOST:PORT[,...] linkkey=HEX onion=HEX]' (directory address, "
+         "identity key, DHT node, zmesh links).",
          any()},
         {"core", "log_level", T::string, std::string("info"),
          "trace, debug, info, warn, error or off.",

@@ -41,7 +41,7 @@ const char* to_string(TransportKind t) {
 }
 
 std::optional<TransportKind> parse_transport_kind(std::string_view name) {
-    for (std::uint8_t v = 1; v <= kMaxTransportKind; ++v) {
+    for (std::uint8_t v = 1; v <= kTransportKinds; ++v) {
         auto t = static_cast<TransportKind>(v);
         if (name == to_string(t)) return t;
     }
@@ -49,7 +49,7 @@ std::optional<TransportKind> parse_transport_kind(std::string_view name) {
 }
 
 bool known_transport(std::uint8_t value) {
-    return value >= 1 && value <= kMaxTransportKind;
+    return value >= 1 && value <= kTransportKinds;
 }
 
 }  // namespace zmesh::link

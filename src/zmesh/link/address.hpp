@@ -33,8 +33,7 @@ enum class TransportKind : std::uint8_t {
     webrtc = 5,
     webrtc_tls = 6
 };
-inline constexpr std::uint8_t kMaxTransportKind = 6;
-inline constexpr std::size_t kTransportKinds = kMaxTransportKind;
+inline constexpr std::uint8_t kTransportKinds = 6;  // numbered 1 to 6
 
 // "udp", "tcp", "ws", "wss", "webrtc", "webrtc-tls".
 const char* to_string(TransportKind t);

@@ -159,6 +159,7 @@ void Endpoint::remove_session(Session& s, Output& out, bool announce) {
     // An initiator hears of a connect that failed; a responder only of sessions it had.
     if (announce && (s.ever_established || s.role == Role::initiator))
         out.events.push_back({LinkEvent::Kind::closed, s.id, s.remote_static});
+    if (announce && s.role == Role::initiator && !s.ever_established) ++stats_.connect_failures;
     sessions_.erase(s.id);
 }
 
@@ -188,6 +189,7 @@ Result<SessionId> Endpoint::connect(const PeerAddress& to, const crypto::X25519P
         remove_session(ref, out, false);
         return st.error();
     }
+    ++stats_.connects;
     return id;
 }
 

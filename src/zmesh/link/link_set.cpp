@@ -9,15 +9,15 @@ LinkSet::LinkSet(asio::any_io_executor ex) : ex_(std::move(ex)) {}
 LinkSet::~LinkSet() = default;
 
 Status LinkSet::add(std::unique_ptr<LinkService> link) {
-    if (!link || links_.size() >= kMaxLinksPerNode || find(link->transport_kind()))
-        return Errc::bad_state;
-    auto kind = link->transport_kind();
+    if (!link || find(link->transport_kind())) return Errc::bad_state;
     link->endpoint().set_session_id_base(static_cast<SessionId>(links_.size())
                                          << kSessionRangeShift);
     link->on_cell([this](SessionId s, const wire::Cell& c) {
         if (cell_handler_) cell_handler_(s, c);
     });
-    link->on_event([this, kind](const LinkEvent& ev) { on_link_event(kind, ev); });
+    link->on_event([this](const LinkEvent& ev) {
+        if (event_handler_) event_handler_(ev);
+    });
     links_.push_back(std::move(link));
     return {};
 }
@@ -28,16 +28,6 @@ void LinkSet::start() {
 
 void LinkSet::stop() {
     for (auto& l : links_) l->stop();
-}
-
-void LinkSet::on_link_event(TransportKind kind, const LinkEvent& ev) {
-    auto it = std::find(opening_.begin(), opening_.end(), ev.session);
-    if (it != opening_.end() && ev.kind != LinkEvent::Kind::rekeyed) {
-        opening_.erase(it);
-        if (ev.kind == LinkEvent::Kind::closed)
-            ++counters_[static_cast<std::size_t>(kind) - 1].connect_failures;
-    }
-    if (event_handler_) event_handler_(ev);
 }
 
 LinkService* LinkSet::find(TransportKind kind) const {
@@ -69,13 +59,7 @@ Result<SessionId> LinkSet::connect(const LinkAddress& to, const crypto::X25519Pu
                                    noise::Pattern pattern) {
     auto* link = find(to.kind);
     if (!link) return Errc::unsupported;
-    auto id = link->connect(to.at, key, pattern);
-    if (!id) return id;
-    ++counters_[static_cast<std::size_t>(to.kind) - 1].connects;
-    // A session handed out again after a failure cannot happen (ids only grow), so the
-    // list holds each at most once; it is bounded by the link's own session limit.
-    if (!link->established(*id)) opening_.push_back(*id);
-    return id;
+    return link->connect(to.at, key, pattern);
 }
 
 Status LinkSet::send_cell(SessionId id, const wire::Cell& cell) {

@@ -1,10 +1,8 @@
 #pragma once
 // A node's links: one LinkService per transport behind one space of session ids. A peer
 // advertises addresses on several transports; the set picks those it speaks, in the
-// node's order (by default webrtc, websocket, udp, tcp), and counts per transport the
-// links it opened and those that failed before their handshake completed.
+// node's order (by default webrtc, websocket, udp, tcp).
 
-#include <array>
 #include <memory>
 #include <span>
 #include <vector>
@@ -15,7 +13,6 @@ namespace zmesh::link {
 
 // Each link's sessions get ids in their own range: the top byte names the link.
 inline constexpr int kSessionRangeShift = 56;
-inline constexpr std::size_t kMaxLinksPerNode = kTransportKinds;
 
 class LinkSet {
   public:
@@ -54,23 +51,10 @@ class LinkSet {
     asio::any_io_executor executor() const { return ex_; }
     std::size_t session_count() const;
 
-    struct Counters {
-        std::uint64_t connects = 0;          // outgoing links started
-        std::uint64_t connect_failures = 0;  // of those, closed before they were established
-    };
-    const Counters& counters(TransportKind kind) const {
-        return counters_[static_cast<std::size_t>(kind) - 1];
-    }
-
   private:
-    void on_link_event(TransportKind kind, const LinkEvent& ev);
-
     asio::any_io_executor ex_;
     std::vector<std::unique_ptr<LinkService>> links_;
     std::vector<TransportKind> order_{kDefaultTransportOrder.begin(), kDefaultTransportOrder.end()};
-    std::array<Counters, kTransportKinds> counters_{};
-    // Outgoing sessions whose handshake has not completed yet.
-    std::vector<SessionId> opening_;
     LinkService::CellHandler cell_handler_;
     LinkService::EventHandler event_handler_;
 };

@@ -25,6 +25,8 @@ struct LinkStats {
     std::uint64_t cookies_received = 0;
     std::uint64_t sessions_dead = 0;
     std::uint64_t sessions_failed = 0;
+    std::uint64_t connects = 0;          // sessions this side started
+    std::uint64_t connect_failures = 0;  // of those, gone before they were ever established
     std::uint64_t drop_malformed = 0;
     std::uint64_t drop_unknown_index = 0;
     std::uint64_t drop_duplicate = 0;
@@ -64,6 +66,8 @@ struct LinkStats {
                 {"cookies_received", cookies_received},
                 {"sessions_dead", sessions_dead},
                 {"sessions_failed", sessions_failed},
+                {"connects", connects},
+                {"connect_failures", connect_failures},
                 {"drop_malformed", drop_malformed},
                 {"drop_unknown_index", drop_unknown_index},
                 {"drop_duplicate", drop_duplicate},
