@@ -1,5 +1,5 @@
 #pragma once
-// Loading of the shared test vectors (../shared/vectors) for the tests.
+// Loading of the test vectors in tests/vectors (copies, with their licences) for the tests.
 
 #include <gtest/gtest.h>
 
