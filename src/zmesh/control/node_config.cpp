@@ -1,4 +1,4 @@
-#include "zmesh/app/node_config.hpp"
+#include "zmesh/control/node_config.hpp"
 
 #include "zmesh/circuit/node.hpp"
 
@@ -8,11 +8,14 @@
 #include <iostream>
 #include <sstream>
 
-#include "zmesh/app/net_options.hpp"
+#include "zmesh/node/net_options.hpp"
 #include "zmesh/exit/policy.hpp"
 #include "zmesh/link/ws_link.hpp"
 
-namespace zmesh::app {
+namespace zmesh::control {
+
+using node::BootstrapNode;
+using node::Contact;
 
 std::optional<std::string> read_text_file(const std::string& path) {
     std::ifstream in(path);
@@ -53,66 +56,6 @@ std::vector<Contact> configured_relays(const control::Config& c) {
     for (const auto& line : std::get<std::vector<std::string>>(c.get("circuit.relays")))
         if (auto contact = parse_contact(line)) out.push_back(*contact);
     return out;
-}
-
-namespace {
-
-template <typename Key>
-bool parse_key(const std::string& hex, Key& out) {
-    auto bytes = from_hex(hex);
-    if (!bytes || bytes->size() != Key::size()) return false;
-    std::copy(bytes->begin(), bytes->end(), out.bytes.begin());
-    return true;
-}
-
-}  // namespace
-
-std::optional<BootstrapNode> parse_bootstrap(const std::string& line) {
-    std::istringstream in(line);
-    std::string addr, key;
-    if (!(in >> addr >> key)) return std::nullopt;
-    auto at = parse_socket_address(addr);
-    BootstrapNode b{};
-    if (!at || at->port == 0 || !parse_key(key, b.key)) return std::nullopt;
-    b.directory = *at;
-    std::optional<std::vector<link::LinkAddress>> link_at;
-    std::optional<crypto::X25519Public> link_key, onion;
-    for (std::string tok; in >> tok;) {
-        auto eq = tok.find('=');
-        if (eq == std::string::npos) return std::nullopt;
-        auto name = tok.substr(0, eq);
-        auto value = tok.substr(eq + 1);
-        if (name == "dht" && !b.dht) {
-            b.dht = parse_socket_address(value);
-            if (!b.dht || b.dht->port == 0) return std::nullopt;
-        } else if (name == "link" && !link_at) {
-            link_at = parse_link_addresses(value, circuit::kMaxHopAddresses);
-            if (!link_at) return std::nullopt;
-        } else if (name == "linkkey" && !link_key) {
-            if (!parse_key(value, link_key.emplace())) return std::nullopt;
-        } else if (name == "onion" && !onion) {
-            if (!parse_key(value, onion.emplace())) return std::nullopt;
-        } else {
-            return std::nullopt;  // unknown or repeated
-        }
-    }
-    // The link needs all three, or none.
-    if (link_at.has_value() != link_key.has_value() || link_at.has_value() != onion.has_value())
-        return std::nullopt;
-    if (link_at)
-        b.link = Contact{
-            circuit::make_path_hop(crypto::node_id_of(b.key), *link_key, *onion, *link_at), false};
-    return b;
-}
-
-std::string format_bootstrap(const BootstrapNode& b) {
-    std::string s = format_socket_address(b.directory) + " " + to_hex(b.key.view());
-    if (b.dht) s += " dht=" + format_socket_address(*b.dht);
-    if (b.link)
-        s += " link=" + format_link_addresses(b.link->hop.hop.addresses) +
-             " linkkey=" + to_hex(b.link->hop.hop.link_key.view()) +
-             " onion=" + to_hex(b.link->hop.onion.view());
-    return s;
 }
 
 std::optional<fec::TetrysConfig> fec_config(const control::Config& c) {
@@ -282,4 +225,4 @@ link::WebRtcOptions webrtc_options(const control::Config& c) {
     return o;
 }
 
-}  // namespace zmesh::app
+}  // namespace zmesh::control

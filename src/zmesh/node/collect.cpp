@@ -1,6 +1,6 @@
-#include "zmesh/control/collect.hpp"
+#include "zmesh/node/collect.hpp"
 
-namespace zmesh::control {
+namespace zmesh::node {
 namespace {
 
 std::string words(std::string_view field) {
@@ -134,4 +134,4 @@ void collect_fec(Snapshot& s, const stream::FecCounters& c, const Labels& labels
                  labels);
 }
 
-}  // namespace zmesh::control
+}  // namespace zmesh::node

@@ -3,13 +3,13 @@
 
 #include "zmesh/circuit/client_table.hpp"
 #include "zmesh/circuit/relay_table.hpp"
-#include "zmesh/control/metrics.hpp"
+#include "zmesh/node/metrics.hpp"
 #include "zmesh/discovery/directory.hpp"
 #include "zmesh/link/link_set.hpp"
 #include "zmesh/link/stats.hpp"
 #include "zmesh/stream/stream.hpp"
 
-namespace zmesh::control {
+namespace zmesh::node {
 
 // One counter family per field: PREFIX<field>_total, help "WHAT: field words.".
 void add_counters(Snapshot& s, const std::string& prefix, const std::string& what,
@@ -36,4 +36,4 @@ void collect_directory(Snapshot& s, const discovery::Directory& dir, const Label
 // Forward erasure coding of a node's streams.
 void collect_fec(Snapshot& s, const stream::FecCounters& c, const Labels& labels);
 
-}  // namespace zmesh::control
+}  // namespace zmesh::node
