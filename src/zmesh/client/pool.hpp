@@ -78,8 +78,7 @@ class ClientPool {
     void open(const std::string& isolation, const std::string& target, OpenHandler done);
     // The same as a handle the application reads and writes (no socket). Such streams end
     // with their circuit (they are not moved to a new one).
-    void open_handle(const std::string& isolation, const std::string& target,
-                     HandleHandler done);
+    void open_handle(const std::string& isolation, const std::string& target, HandleHandler done);
 
     const PoolStats& stats() const { return stats_; }
     std::size_t circuits() const { return circuits_.size(); }

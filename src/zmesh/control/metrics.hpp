@@ -22,5 +22,4 @@ std::string to_json(const Snapshot& s);
 // One line per sample; `timestamp_ns` in nanoseconds since the epoch.
 std::string to_influx(const Snapshot& s, long long timestamp_ns);
 
-
 }  // namespace zmesh::control

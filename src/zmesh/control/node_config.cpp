@@ -1,21 +1,24 @@
 #include "zmesh/control/node_config.hpp"
 
-#include "zmesh/circuit/node.hpp"
-
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
-#include "zmesh/node/net_options.hpp"
+#include "zmesh/circuit/node.hpp"
 #include "zmesh/exit/policy.hpp"
 #include "zmesh/link/ws_link.hpp"
+#include "zmesh/node/net_options.hpp"
 
 namespace zmesh::control {
 
 using node::BootstrapNode;
 using node::Contact;
+using node::parse_bootstrap;
+using node::parse_contact;
+using node::parse_socket_address;
+using node::parse_turn_server;
 
 std::optional<std::string> read_text_file(const std::string& path) {
     std::ifstream in(path);
@@ -222,6 +225,105 @@ link::WebRtcOptions webrtc_options(const control::Config& c) {
     }
     for (const auto& t : std::get<std::vector<std::string>>(c.get("transport.turn_servers")))
         if (auto turn = parse_turn_server(t)) o.peer.turn.push_back(*turn);
+    return o;
+}
+
+namespace {
+
+std::optional<link::SocketAddress> listen_at(const Config& c, const std::string& key) {
+    const auto& at = c.string(key);
+    if (at.empty()) return std::nullopt;
+    return parse_socket_address(at);
+}
+
+node::LinkOptions link_options(const Config& c) {
+    node::LinkOptions l;
+    l.udp = listen_at(c, "transport.udp_listen");
+    l.tcp = listen_at(c, "transport.tcp_listen");
+    l.ws = listen_at(c, "transport.ws_listen");
+    l.webrtc = listen_at(c, "transport.webrtc_listen");
+    l.ws_options.path = c.string("transport.ws_path");
+    l.ws_options.host = c.string("transport.ws_host");
+    l.ws_options.connect_tls = c.boolean("transport.ws_tls");
+    if (l.ws && l.ws_options.connect_tls) {
+        const auto& cert = c.string("transport.tls_cert");
+        l.ws_options.server_tls = cert.empty()
+                                      ? link::self_signed_tls("localhost")
+                                      : link::tls_from_files(cert, c.string("transport.tls_key"));
+    }
+    if (l.webrtc) l.webrtc_options = webrtc_options(c);
+    l.advertise = listen_at(c, "transport.advertise");
+    l.order = transport_order(c);
+    l.hybrid = c.string("crypto.handshake") == "hybrid";
+    l.require_post_quantum = c.boolean("crypto.require_post_quantum");
+    l.packet_loss = c.number("development.packet_loss_rate");
+    l.fake_latency = std::chrono::milliseconds(c.integer("development.fake_latency_ms"));
+    l.bandwidth_limit = static_cast<std::uint64_t>(c.integer("development.bandwidth_limit"));
+    return l;
+}
+
+}  // namespace
+
+namespace {
+
+std::string value_text(const Value& v) {
+    return std::visit(
+        [](const auto& x) -> std::string {
+            using T = std::decay_t<decltype(x)>;
+            if constexpr (std::is_same_v<T, bool>)
+                return x ? "true" : "false";
+            else if constexpr (std::is_same_v<T, std::string>)
+                return x;
+            else if constexpr (std::is_same_v<T, std::vector<std::string>>)
+                return std::to_string(x.size()) + " entries";
+            else
+                return std::to_string(x);
+        },
+        v);
+}
+
+}  // namespace
+
+Reload apply_reloadable(Config& running, const Config& fresh) {
+    Reload r;
+    for (const auto& o : options()) {
+        auto name = o.name();
+        if (running.get(name) == fresh.get(name)) continue;
+        if (o.reloadable) {
+            running.set(name, fresh.get(name));
+            r.applied.push_back(name + "=" + value_text(fresh.get(name)));
+        } else {
+            r.restart.push_back(name);
+        }
+    }
+    return r;
+}
+
+node::Options node_options(const Config& c) {
+    node::Options o;
+    o.roles.client = has_role(c, "client");
+    o.roles.relay = has_role(c, "relay");
+    o.roles.exit = has_role(c, "exit");
+    o.roles.bootstrap = has_role(c, "bootstrap");
+    o.data_dir = c.string("core.data_dir");
+    o.links = link_options(c);
+    o.discovery.bootstrap = configured_bootstraps(c);
+    o.discovery.dht_listen = listen_at(c, "transport.dht_listen");
+    o.discovery.directory_listen = listen_at(c, "transport.directory_listen");
+    auto& ci = o.circuit;
+    ci.hops = static_cast<std::size_t>(c.integer("circuit.hops"));
+    ci.relays = configured_relays(c);
+    ci.guards = static_cast<std::size_t>(c.integer("circuit.guards"));
+    ci.guard_rotation = std::chrono::seconds(c.integer("circuit.guard_rotation_days") * 86400);
+    ci.preemptive = static_cast<std::size_t>(c.integer("circuit.preemptive_circuits"));
+    ci.resume_grace = std::chrono::seconds(c.integer("circuit.resume_grace_seconds"));
+    ci.max_circuits = static_cast<std::size_t>(c.integer("circuit.max_circuits"));
+    ci.idle_timeout = std::chrono::seconds(c.integer("circuit.idle_timeout_seconds"));
+    ci.weights = {c.number("circuit.weight_latency"), c.number("circuit.weight_reliability"),
+                  c.number("circuit.weight_bandwidth"), c.number("circuit.weight_diversity")};
+    o.exit.policy = std::get<std::vector<std::string>>(c.get("security.exit_policy"));
+    o.exit.allow_private = c.boolean("security.allow_private_exit");
+    o.fec = fec_config(c);
     return o;
 }
 

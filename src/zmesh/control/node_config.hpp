@@ -7,10 +7,11 @@
 #include <string>
 #include <vector>
 
-#include "zmesh/node/contact.hpp"
 #include "zmesh/control/config.hpp"
 #include "zmesh/fec/tetrys.hpp"
 #include "zmesh/link/webrtc_link.hpp"
+#include "zmesh/node/contact.hpp"
+#include "zmesh/node/options.hpp"
 
 namespace zmesh::control {
 
@@ -18,7 +19,7 @@ std::optional<std::string> read_text_file(const std::string& path);
 
 // Prints each error as FILE:LINE: key: message on stderr; nullopt on any error.
 std::optional<Config> load_or_explain(const std::string& path,
-                                               const std::vector<std::string>& sets);
+                                      const std::vector<std::string>& sets);
 
 bool has_role(const Config& c, const std::string& role);
 // "key: what is wrong", one per problem; empty when the node can start with it.
@@ -38,5 +39,17 @@ std::vector<node::BootstrapNode> configured_bootstraps(const Config& c);
 std::vector<link::TransportKind> configured_transports(const Config& c);
 // transport.order as transport kinds (duplicates dropped).
 std::vector<link::TransportKind> transport_order(const Config& c);
+
+// SIGHUP: the reloadable options that differ in `fresh` are set in `running`
+// ("key=value" each, in `applied`); the others that differ need a restart.
+struct Reload {
+    std::vector<std::string> applied;
+    std::vector<std::string> restart;
+};
+Reload apply_reloadable(Config& running, const Config& fresh);
+
+// The typed options of a Node from a configuration that passed node_config_problems.
+// Throws std::runtime_error when a TLS certificate or key file cannot be loaded.
+node::Options node_options(const Config& c);
 
 }  // namespace zmesh::control

@@ -3,8 +3,8 @@
 #include <sstream>
 #include <vector>
 
-#include "zmesh/node/net_options.hpp"
 #include "zmesh/circuit/node.hpp"
+#include "zmesh/node/net_options.hpp"
 
 namespace zmesh::node {
 namespace {
@@ -55,7 +55,6 @@ std::optional<Contact> parse_contact(const std::string& line, std::string* why) 
     c.hop = circuit::make_path_hop(c.hop.hop.id, c.hop.hop.link_key, c.hop.onion, *addrs);
     return c;
 }
-
 
 namespace {
 
@@ -116,6 +115,5 @@ std::string format_bootstrap(const BootstrapNode& b) {
              " onion=" + to_hex(b.link->hop.onion.view());
     return s;
 }
-
 
 }  // namespace zmesh::node

@@ -22,7 +22,6 @@ std::string format_contact(const Contact& c);
 // nullopt and a reason when the line is not a contact.
 std::optional<Contact> parse_contact(const std::string& line, std::string* why = nullptr);
 
-
 // A core.bootstrap entry:
 //   "HOST:PORT KEY [dht=HOST:PORT] [link=TRANSPORT://HOST:PORT[,...] linkkey=HEX onion=HEX]"
 // the HTTP directory address, the Ed25519 identity key (hex), its DHT node, and its zmesh

@@ -55,10 +55,10 @@ struct Status {
     std::uint64_t cells_relayed = 0;  // forward and backward, as a relay
     std::uint64_t link_bytes_in = 0;
     std::uint64_t link_bytes_out = 0;
-    std::string contact;         // relay roles: the contact line; else empty
+    std::string contact;  // relay roles: the contact line; else empty
     std::uint32_t relays_known = 0;
-    std::uint32_t guards = 0;    // client role
-    std::string bootstrap;       // bootstrap role: the line for others' core.bootstrap
+    std::uint32_t guards = 0;  // client role
+    std::string bootstrap;     // bootstrap role: the line for others' core.bootstrap
 };
 
 struct CircuitInfo {

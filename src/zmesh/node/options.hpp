@@ -44,7 +44,8 @@ struct LinkOptions {
     // Where other nodes reach this relay: with one link this address replaces its own,
     // with several its IP replaces theirs. Unset: the listen addresses.
     std::optional<link::SocketAddress> advertise;
-    // Transports in the order they are tried for a peer that offers several.
+    // Transports in the order they are tried for a peer that offers several (empty: the
+    // link layer's default order).
     std::vector<link::TransportKind> order;
     bool hybrid = true;                 // X25519 + ML-KEM-768 handshakes (else classical)
     bool require_post_quantum = false;  // refuse classical-only link and hop handshakes
@@ -55,7 +56,7 @@ struct LinkOptions {
 };
 
 struct DiscoveryOptions {
-    std::vector<BootstrapNode> bootstrap;  // where to publish / fetch descriptors
+    std::vector<BootstrapNode> bootstrap;                 // where to publish / fetch descriptors
     std::optional<link::SocketAddress> dht_listen;        // OpenDHT node; unset: none
     std::optional<link::SocketAddress> directory_listen;  // bootstrap role: HTTP directory
 };
@@ -65,11 +66,11 @@ struct CircuitOptions {
     std::vector<Contact> relays;  // named by hand, used with the discovered ones
     std::size_t guards = 3;
     std::chrono::seconds guard_rotation{60 * 86400};
-    std::size_t preemptive = 2;                // circuits built ahead of need
-    std::chrono::seconds resume_grace{30};     // streams of a dead circuit may move this long
-    std::size_t max_circuits = 65536;          // relayed circuits at once
-    std::chrono::seconds idle_timeout{600};    // relayed circuits without traffic
-    discovery::Weights weights;                // path selection
+    std::size_t preemptive = 2;              // circuits built ahead of need
+    std::chrono::seconds resume_grace{30};   // streams of a dead circuit may move this long
+    std::size_t max_circuits = 65536;        // relayed circuits at once
+    std::chrono::seconds idle_timeout{600};  // relayed circuits without traffic
+    discovery::Weights weights;              // path selection
 };
 
 struct ExitOptions {

@@ -25,9 +25,9 @@ struct TestnetOptions {
     bool hybrid = true;
     bool require_post_quantum = false;
     bool fec = true;
-    std::vector<std::string> exit_policy{"accept *:*"};  // private ranges allowed
-    bool browser_test = false;  // ws/webrtc: relays serve /zmesh-test.html
-    std::size_t preemptive = 2;  // the client's spare circuits
+    std::vector<std::string> exit_policy;  // empty: accept all; private ranges allowed
+    bool browser_test = false;             // ws/webrtc: relays serve /zmesh-test.html
+    std::size_t preemptive = 2;            // the client's spare circuits
 };
 
 // What is wrong with `o`, one line each; empty when it can start.

@@ -214,6 +214,7 @@ void MuxDriver::service() {
     handle(out);
     servicing_ = false;
     for (auto& pump : snapshot()) pump->poke();
+    if (serviced_) serviced_();
     arm_timer();
 }
 

@@ -40,6 +40,9 @@ class MuxDriver : public std::enable_shared_from_this<MuxDriver> {
 
     StreamMux& mux() { return mux_; }
     void on_event(EventHandler h) { handler_ = std::move(h); }
+    // After every service pass (acknowledgements may have made room to write): for
+    // writers that are not sockets.
+    void on_serviced(std::function<void()> h) { serviced_ = std::move(h); }
     // A relay message from the circuit.
     void deliver(const circuit::RelayMessage& m);
     // Polls the mux, sends its output, re-arms the timer. Call after any change.
@@ -74,6 +77,7 @@ class MuxDriver : public std::enable_shared_from_this<MuxDriver> {
     StreamMux mux_;
     Sender send_;
     EventHandler handler_;
+    std::function<void()> serviced_;
     asio::steady_timer timer_;
     std::unordered_map<std::uint16_t, std::shared_ptr<SocketPump>> pumps_;
     struct Source {
