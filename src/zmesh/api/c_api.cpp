@@ -280,8 +280,7 @@ void zmesh_stream_free(zmesh_stream* stream) {
     if (!stream) return;
     guarded([&] {
         // The callback names this handle: it must not run once the handle is gone.
-        stream->runtime->set_stream_callback(stream->state, nullptr);
-        stream->runtime->close(stream->state);
+        stream->runtime->release(stream->state);
         return report({});
     });
     delete stream;

@@ -28,8 +28,7 @@ struct Stream::Impl {
     std::shared_ptr<api::StreamState> state;
     ~Impl() {
         // The last handle: the stream ends (errors here have nobody to go to).
-        runtime->set_stream_callback(state, nullptr);
-        runtime->close(state);
+        runtime->release(state);
     }
 };
 

@@ -184,6 +184,9 @@ Error Runtime::start_testnet(const node::TestnetOptions& options, std::shared_pt
     if (!out) return fail(Code::invalid, "no place for the node handle (out is null)");
     auto problems = node::problems(options);
     if (!problems.empty()) return fail(Code::invalid, problems.front());
+    if (options.relays > kMaxTestnetRelays) {
+        return fail(Code::invalid, "relays: at most " + std::to_string(kMaxTestnetRelays));
+    }
     auto rt = std::shared_ptr<Runtime>(new Runtime());
     Error e = rt->launch([r = rt.get(), options]() -> Error {
         r->testnet_ = std::make_unique<node::Testnet>(r->loop_->io.get_executor(), options);
@@ -438,11 +441,10 @@ Error Runtime::open_stream(const std::string& host, std::uint16_t port,
             });
     });
     if (posted) return posted;
-    bool done =
-        wait_until(deadline_of(timeout), timeout.count() < 0, [&] { return opening->done; });
+    wait_until(deadline_of(timeout), timeout.count() < 0, [&] { return opening->done; });
     std::lock_guard lock(mutex_);
-    if (!done) {
-        opening->abandoned = true;
+    if (!opening->done) {
+        opening->abandoned = true;  // the callback closes a stream that comes later
         if (shut_down_) return stopped_error();
         return fail(Code::timeout, "the stream did not open in time");
     }
@@ -560,6 +562,21 @@ Error Runtime::close(const std::shared_ptr<StreamState>& s) {
         }
         if (s->handle) s->handle->close();
     });
+}
+
+void Runtime::release(const std::shared_ptr<StreamState>& s) {
+    if (!s) return;
+    // The handle belongs to the node thread: it is let go of there, never by the
+    // application's thread that drops the last reference.
+    Error e = call([&] {
+        s->callback = nullptr;
+        if (s->handle) s->handle->close();
+        s->handle.reset();
+        std::lock_guard lock(mutex_);
+        s->closed_here = true;
+    });
+    // Stopping: the node thread lets go of every handle when it shuts down.
+    if (e) wait_until(Clock::time_point::max(), true, [&] { return shut_down_; });
 }
 
 bool Runtime::is_open(const std::shared_ptr<StreamState>& s) {

@@ -51,6 +51,7 @@ inline Error ok() {
 
 inline constexpr std::size_t kMaxWrite = std::size_t{16} << 20;  // ZMESH_MAX_WRITE
 inline constexpr std::size_t kMaxHost = 255;                     // a DNS name's limit
+inline constexpr int kMaxTestnetRelays = 64;                     // nodes of one in-process network
 // How long stop() waits for the graceful end before it ends the loop anyway.
 inline constexpr std::chrono::seconds kStopGrace{10};
 // How long a testnet's client has to build its first circuit (wait_ready's own timeout
@@ -109,6 +110,8 @@ class Runtime {
     Error finish(const std::shared_ptr<StreamState>& s);
     Error close(const std::shared_ptr<StreamState>& s);
     bool is_open(const std::shared_ptr<StreamState>& s);
+    // The application's last reference goes: the stream closes and its callback is cleared.
+    void release(const std::shared_ptr<StreamState>& s);
     Error set_stream_callback(const std::shared_ptr<StreamState>& s,
                               std::function<void(StreamEvent)> callback);
 
