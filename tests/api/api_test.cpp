@@ -264,7 +264,7 @@ TEST_F(ApiNetwork, a_closed_stream_refuses_reads_and_writes) {
 struct CallbackProbe {
     std::atomic<int> readable{0};
     std::atomic<int> blocking_result{1};
-    std::atomic<int> read_result{1};
+    std::atomic<int> good_reads{0};
     std::atomic<size_t> bytes{0};
 };
 
@@ -278,7 +278,7 @@ TEST_F(ApiNetwork, callbacks_run_on_the_node_thread_and_may_not_block) {
         char buf[64];
         size_t got = 0;
         p->blocking_result = zmesh_stream_read(stream, buf, sizeof buf, 1000, &got);
-        p->read_result = zmesh_stream_read(stream, buf, sizeof buf, 0, &got);
+        if (zmesh_stream_read(stream, buf, sizeof buf, 0, &got) == ZMESH_OK) p->good_reads++;
         p->bytes += got;
         p->readable++;
     };
@@ -290,7 +290,7 @@ TEST_F(ApiNetwork, callbacks_run_on_the_node_thread_and_may_not_block) {
     }
     EXPECT_EQ(probe.bytes, 4u);
     EXPECT_EQ(probe.blocking_result, ZMESH_EWOULDBLOCK);
-    EXPECT_EQ(probe.read_result, ZMESH_OK);
+    EXPECT_GE(probe.good_reads, 1);
     zmesh_stream_free(s);  // clears the callback: probe may go
 }
 
