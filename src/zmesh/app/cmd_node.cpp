@@ -17,7 +17,6 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <random>
 
 #include "zmesh/app/commands.hpp"
 #include "zmesh/app/identity_errors.hpp"
@@ -30,7 +29,7 @@
 #include "zmesh/control/rpc_server.hpp"
 #include "zmesh/discovery/dht_node.hpp"
 #include "zmesh/discovery/directory_http.hpp"
-#include "zmesh/discovery/path_select.hpp"
+#include "zmesh/discovery/relay_service.hpp"
 #include "zmesh/exit/exit_service.hpp"
 #include "zmesh/link/tcp_link.hpp"
 #include "zmesh/link/udp_link.hpp"
@@ -46,12 +45,10 @@ using asio::ip::tcp;
 constexpr const char* kVersion = "0.1.0";
 // How long a stopping daemon keeps running its links so DESTROY cells reach the peers.
 constexpr auto kShutdownGrace = std::chrono::milliseconds(300);
-constexpr std::uint64_t kDescriptorLifetime = 24 * 3600;
-constexpr auto kRepublishInterval = std::chrono::hours(6);
-constexpr auto kRefetchInterval = std::chrono::minutes(10);
-constexpr std::uint64_t kMaxBundleAge = 3600;
-// A relay found unresponsive is left out of new paths this long.
-constexpr std::uint64_t kDownSeconds = 300;
+using discovery::kDescriptorLifetime;
+using discovery::kMaxBundleAge;
+using discovery::kRefetchInterval;
+using discovery::kRepublishInterval;
 
 std::uint64_t unix_now() {
     return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
@@ -134,12 +131,7 @@ class Daemon final : public control::ControlBackend {
     }
     asio::awaitable<std::optional<Bytes>> fetch_over_link(const Contact& bootstrap);
     asio::awaitable<bool> sleep(asio::steady_timer& timer, std::chrono::steady_clock::duration d);
-    struct Known {
-        Contact contact;
-        discovery::Candidate candidate;  // exit_ok means "is an exit"; the port is checked later
-        std::vector<std::string> exit_policy;
-    };
-    std::vector<Known> candidates() const;
+    void set_relays(std::vector<Contact> relays);
     // The transports this node can open links over, as discovery::transport_bit values.
     std::uint32_t reachable_transports() const;
     bool start_links(const link::EndpointConfig& lc);
@@ -160,8 +152,10 @@ class Daemon final : public control::ControlBackend {
     std::unique_ptr<control::MetricsServer> metrics_;
     std::unique_ptr<control::ControlServer> control_;
     std::vector<Contact> relays_;
-    discovery::Directory directory_;
-    discovery::PeerStore peers_;
+    // Known relays, their scores, blacklist and guards, and path choice.
+    discovery::RelayService discovery_;
+    discovery::Directory& directory_ = discovery_.directory();
+    discovery::PeerStore& peers_ = discovery_.peers();
     std::unique_ptr<asio::steady_timer> save_timer_;
     std::unique_ptr<discovery::DirectoryServer> directory_server_;
     std::unique_ptr<discovery::DhtNode> dht_;
@@ -173,7 +167,6 @@ class Daemon final : public control::ControlBackend {
     std::unique_ptr<asio::steady_timer> fetch_timer_;
     std::vector<std::pair<std::string, std::string>> listeners_;
     std::string contact_;
-    std::mt19937_64 rng_{std::random_device{}()};
     std::uint64_t reloads_ = 0;
     bool seccomp_ = false;
     bool stopping_ = false;
@@ -194,41 +187,13 @@ std::optional<exit::ExitPolicy> Daemon::exit_policy() const {
     return *p;
 }
 
-// Relays from circuit.relays and from the directory (verified descriptors), not this node.
-std::vector<Daemon::Known> Daemon::candidates() const {
-    std::vector<Known> out;
-    auto add = [&](const Contact& c, std::vector<crypto::NodeId> family, double bandwidth,
-                   std::vector<std::string> policy) {
-        if (c.hop.hop.addresses.empty() || std::any_of(out.begin(), out.end(), [&](const Known& k) {
-                return k.contact.hop.hop.id == c.hop.hop.id;
-            }))
-            return;
-        discovery::Candidate cand;
-        cand.id = c.hop.hop.id;
-        cand.ip = link::ip_bytes(c.hop.hop.addresses.front().at.ip);
-        for (const auto& a : c.hop.hop.addresses)
-            cand.transports |= discovery::transport_bit(a.kind);
-        cand.family = std::move(family);
-        cand.exit_ok = c.exit;
-        cand.advertised_bandwidth = bandwidth;
-        out.push_back({c, std::move(cand), std::move(policy)});
-    };
-    for (const auto& c : relays_) add(c, {}, 0, {});
-    auto me = identity_->node_id();
-    for (const auto& [id, e] : directory_.entries()) {
-        const auto& d = e.descriptor;
-        if (id == me || !d.has(discovery::kFlagRelay)) continue;
-        // Every address: a relay this node cannot reach itself may still be a later hop.
-        std::vector<link::LinkAddress> addresses;
-        for (const auto& a : d.addresses)
-            if (addresses.size() < circuit::kMaxHopAddresses)
-                addresses.push_back(discovery::to_link_address(a));
-        Contact c;
-        c.hop = circuit::make_path_hop(id, d.link_key, d.onion_key, std::move(addresses));
-        c.exit = d.has(discovery::kFlagExit);
-        add(c, d.family, static_cast<double>(d.bandwidth), d.exit_policy);
-    }
-    return out;
+// Relays from circuit.relays; the service adds those of the directory.
+void Daemon::set_relays(std::vector<Contact> relays) {
+    relays_ = std::move(relays);
+    std::vector<discovery::KnownRelay> known;
+    for (const auto& c : relays_)
+        if (auto k = discovery::known_relay(c.hop, c.exit)) known.push_back(std::move(*k));
+    discovery_.set_configured(std::move(known));
 }
 
 std::uint32_t Daemon::reachable_transports() const {
@@ -240,80 +205,32 @@ std::uint32_t Daemon::reachable_transports() const {
 }
 
 std::vector<circuit::PathHop> Daemon::pick_path(const PathRequest& req) {
-    auto known = candidates();
-    std::erase_if(known, [&](const Known& k) {
-        return std::find(req.avoid.begin(), req.avoid.end(), k.candidate.id) != req.avoid.end();
-    });
-    std::vector<discovery::Candidate> cands;
-    for (const auto& k : known) {
-        auto c = k.candidate;
-        if (c.exit_ok && !k.exit_policy.empty()) {
-            auto policy = exit::ExitPolicy::parse(k.exit_policy, false);
-            c.exit_ok = policy && policy->may_allow_port(req.port);
-        }
-        if (req.exit) c.exit_ok = c.exit_ok && c.id == *req.exit;
-        cands.push_back(std::move(c));
-    }
-    discovery::Weights w{
-        cfg_.number("circuit.weight_latency"), cfg_.number("circuit.weight_reliability"),
-        cfg_.number("circuit.weight_bandwidth"), cfg_.number("circuit.weight_diversity")};
-    auto now = unix_now();
-    // Guards are first hops: only relays this node has a transport in common with.
-    auto reach = reachable_transports();
-    std::vector<discovery::Candidate> guardable;
-    for (const auto& c : cands)
-        if (discovery::can_link(reach, c.transports)) guardable.push_back(c);
-    discovery::maintain_guards(
-        peers_, guardable, now, w, static_cast<std::size_t>(cfg_.integer("circuit.guards")),
-        static_cast<std::uint64_t>(cfg_.integer("circuit.guard_rotation_days")) * 86400, rng_);
-    auto hops = static_cast<std::size_t>(cfg_.integer("circuit.hops"));
-    auto path = discovery::select_path(cands, peers_, now, w, hops, rng_, reach);
-    if (!path) {
+    discovery::PathSettings ps;
+    ps.weights = {cfg_.number("circuit.weight_latency"), cfg_.number("circuit.weight_reliability"),
+                  cfg_.number("circuit.weight_bandwidth"), cfg_.number("circuit.weight_diversity")};
+    ps.hops = static_cast<std::size_t>(cfg_.integer("circuit.hops"));
+    ps.guards = static_cast<std::size_t>(cfg_.integer("circuit.guards"));
+    ps.guard_rotation_seconds =
+        static_cast<std::uint64_t>(cfg_.integer("circuit.guard_rotation_days")) * 86400;
+    ps.client_transports = reachable_transports();
+    auto path = discovery_.pick_path({req.port, req.exit, req.avoid}, ps, unix_now());
+    if (path.hops.empty())
         spdlog::warn(
             "no {}-hop path: {} relays known, none fitting the rules (an exit for the "
             "requested port, distinct subnets and families, a transport in common between "
             "neighbours)",
-            hops, cands.size());
-        return {};
-    }
-    std::vector<circuit::PathHop> hopsv;
-    for (auto i : *path) hopsv.push_back(known[i].contact.hop);
-    return hopsv;
+            ps.hops, path.candidates);
+    return std::move(path.hops);
 }
 
 void Daemon::on_circuit_result(const circuit::ClientEvent& ev) {
-    auto now = unix_now();
-    if (ev.kind == circuit::ClientEvent::Kind::built) {
-        for (std::size_t i = 0; i < ev.path.size(); ++i) {
-            peers_.observe_result(ev.path[i], true, now);
-            if (i < ev.hop_times.size())
-                peers_.observe_latency(
-                    ev.path[i], std::chrono::duration<double, std::milli>(ev.hop_times[i]).count(),
-                    now);
-        }
-    } else if (ev.failed_hop < ev.path.size()) {
-        const auto& id = ev.path[ev.failed_hop];
-        peers_.observe_result(id, false, now);
-        // A relay that stopped answering (liveness probes, a stalled build) or that its
-        // neighbour could not reach is most likely down: it is left out of paths for a few
-        // minutes, so new circuits and moved streams do not wait on it again.
-        bool down = ev.kind == circuit::ClientEvent::Kind::closed ||
-                    ev.reason == circuit::DestroyReason::timeout ||
-                    ev.reason == circuit::DestroyReason::connect_failed;
-        if (down && !peers_.blacklisted(id, now)) {
-            peers_.blacklist(id, now + kDownSeconds, "stopped answering");
-            spdlog::info("relay {} marked down for {} minutes: it stopped answering",
-                         crypto::node_id_string(id), kDownSeconds / 60);
-            return;
-        }
-        // A relay that keeps failing is set aside for an hour rather than retried.
-        const auto* r = peers_.find(id);
-        if (r && r->failures >= 5 && r->reliability < 0.1 && !peers_.blacklisted(id, now)) {
-            peers_.blacklist(id, now + 3600, "circuits keep failing at this relay");
-            spdlog::info("relay {} set aside for an hour: circuits keep failing there",
-                         crypto::node_id_string(id));
-        }
-    }
+    auto v = discovery_.observe(ev, unix_now());
+    if (v.kind == discovery::Verdict::Kind::marked_down)
+        spdlog::info("relay {} marked down for {} minutes: it stopped answering",
+                     crypto::node_id_string(v.relay), v.seconds / 60);
+    else if (v.kind == discovery::Verdict::Kind::set_aside)
+        spdlog::info("relay {} set aside for {} minutes: circuits keep failing there",
+                     crypto::node_id_string(v.relay), v.seconds / 60);
 }
 
 // The peer store is state worth keeping: written 0600 and atomically (a crash leaves the
@@ -327,7 +244,7 @@ void Daemon::save_peers() {
 
 asio::awaitable<void> Daemon::save_loop() {
     while (!stopping_) {
-        save_timer_->expires_after(std::chrono::minutes(5));
+        save_timer_->expires_after(discovery::kPeerSaveInterval);
         auto [ec] = co_await save_timer_->async_wait(asio::as_tuple(asio::use_awaitable));
         if (ec || stopping_) co_return;
         save_peers();
@@ -411,10 +328,7 @@ asio::awaitable<void> Daemon::fetch_loop() {
         }
         directory_.purge(unix_now());
         if (fresh > 0) spdlog::info("directory: {} relays known", directory_.size());
-        auto relays = candidates();
-        bool enough = relays.size() >= static_cast<std::size_t>(cfg_.integer("circuit.hops")) &&
-                      std::any_of(relays.begin(), relays.end(),
-                                  [](const Known& k) { return k.contact.exit; });
+        bool enough = discovery_.enough_for(static_cast<std::size_t>(cfg_.integer("circuit.hops")));
         if (enough && proxy_)  // builds the spare circuits, or replaces failed ones
             proxy_->set_preemptive(
                 static_cast<std::size_t>(cfg_.integer("circuit.preemptive_circuits")));
@@ -514,6 +428,12 @@ bool Daemon::start() {
     identity_ = load_or_create_key(data_dir_ / "identity.key", "identity key");
     onion_ = load_or_create_key(data_dir_ / "onion.key", "onion key");
     if (!identity_ || !onion_) return false;
+    discovery_.set_self(identity_->node_id());
+    // Exits whose published policy may accept the port of the circuit's first stream.
+    discovery_.set_exit_filter([](const std::vector<std::string>& rules, std::uint16_t port) {
+        auto policy = exit::ExitPolicy::parse(rules, false);
+        return policy && policy->may_allow_port(port);
+    });
 
     bool relay = has_role(cfg_, "relay") || has_role(cfg_, "exit") || has_role(cfg_, "bootstrap");
     bool hybrid = cfg_.string("crypto.handshake") == "hybrid";
@@ -573,7 +493,7 @@ bool Daemon::start() {
 
     try {
         if (has_role(cfg_, "client")) {
-            relays_ = configured_relays(cfg_);
+            set_relays(configured_relays(cfg_));
             if (auto text = read_text_file((data_dir_ / "peers.json").string())) {
                 std::string why;
                 if (auto store = discovery::PeerStore::parse(*text, &why)) {
@@ -595,8 +515,7 @@ bool Daemon::start() {
             proxy_->on_throughput([this](circuit::CircuitHandle h, double bytes_per_second) {
                 for (const auto& c : node_->client().list())
                     if (c.handle == h)
-                        for (const auto& id : c.path)
-                            peers_.observe_bandwidth(id, bytes_per_second, unix_now());
+                        discovery_.observe_throughput(c.path, bytes_per_second, unix_now());
             });
             // With relays named in the file the spares are built now; with discovery, once
             // the first relays are learned (fetch_loop).
@@ -744,7 +663,7 @@ void Daemon::apply(const std::string& name) {
     } else if (name == "transport.order") {
         links_->set_order(transport_order(cfg_));  // for links opened from now on
     } else if (name == "circuit.relays") {
-        relays_ = configured_relays(cfg_);
+        set_relays(configured_relays(cfg_));
     } else if (name == "circuit.preemptive_circuits") {
         if (proxy_) proxy_->set_preemptive(static_cast<std::size_t>(cfg_.integer(name)));
     } else if (name == "circuit.idle_timeout_seconds") {
@@ -937,7 +856,7 @@ control::v1::NodeStatus Daemon::status() {
     s.set_reloads(reloads_);
     s.set_contact(contact_);
     s.set_user(std::to_string(::geteuid()));
-    s.set_relays_known(static_cast<std::uint32_t>(candidates().size()));
+    s.set_relays_known(static_cast<std::uint32_t>(discovery_.known().size()));
     s.set_guards(static_cast<std::uint32_t>(peers_.guards().size()));
     s.set_bootstrap(bootstrap_line_);
     return s;
