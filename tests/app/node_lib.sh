@@ -65,6 +65,7 @@ $transport
 $4
 [circuit]
 preemptive_circuits = 0
+allow_private_addresses = true
 [monitoring]
 prometheus_addr = ""
 [security]

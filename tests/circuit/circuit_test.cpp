@@ -48,6 +48,7 @@ class Net {
             cfg.id = r.identity.node_id();
             cfg.onion = r.onion;
             cfg.exit = true;
+            cfg.allow_private_addresses = true;  // the paths name 127.0.0.1
             r.table = std::make_unique<RelayTable>(cfg);
         }
     }

@@ -95,6 +95,17 @@ std::optional<crypto::Identity> load_or_create_key(const fs::path& path, const c
     return load_identity_or_explain(path.string(), "zmesh node");
 }
 
+// When a key file was written, on the steady clock (its age; now if unknown).
+std::chrono::steady_clock::time_point onion_key_created(const fs::path& path) {
+    std::error_code ec;
+    auto written = fs::last_write_time(path, ec);
+    auto now = std::chrono::steady_clock::now();
+    if (ec) return now;
+    auto age = fs::file_time_type::clock::now() - written;
+    if (age < decltype(age)::zero()) return now;
+    return now - std::chrono::duration_cast<std::chrono::steady_clock::duration>(age);
+}
+
 class Daemon final : public control::ControlBackend {
   public:
     Daemon(control::Config cfg, NodeArgs args) : cfg_(std::move(cfg)), args_(std::move(args)) {}
@@ -124,6 +135,8 @@ class Daemon final : public control::ControlBackend {
     std::optional<exit::ExitPolicy> exit_policy() const;
     fs::path data_path(const std::string& key, const char* fallback) const;
     Bytes make_descriptor();
+    void restore_previous_onion_key(std::chrono::steady_clock::time_point current_created);
+    void save_onion_keys();
     asio::awaitable<void> publish_loop();
     asio::awaitable<void> fetch_loop();
     stream::StreamConfig stream_config() const {
@@ -337,7 +350,7 @@ asio::awaitable<void> Daemon::save_loop() {
 Bytes Daemon::make_descriptor() {
     discovery::Descriptor d;
     d.link_key = identity_->link.pub;
-    d.onion_key = onion_->link.pub;
+    d.onion_key = node_->relay().onion_keys().current().pub;
     d.flags = discovery::kFlagRelay;
     if (has_role(cfg_, "exit")) d.flags |= discovery::kFlagExit;
     if (has_role(cfg_, "bootstrap")) d.flags |= discovery::kFlagBootstrap;
@@ -347,6 +360,35 @@ Bytes Daemon::make_descriptor() {
     if (has_role(cfg_, "exit"))
         d.exit_policy = std::get<std::vector<std::string>>(cfg_.get("security.exit_policy"));
     return discovery::sign_descriptor(d, *identity_);
+}
+
+// Onion key rotation (circuit::OnionKeys): onion.key holds the current key, onion.key.old
+// the one it replaced, still accepted for kOnionKeyOverlap after the current one was made
+// (so across a restart too). The file's age is the key's age.
+void Daemon::restore_previous_onion_key(std::chrono::steady_clock::time_point current_created) {
+    auto path = data_dir_ / "onion.key.old";
+    if (!fs::exists(path)) return;
+    auto old = crypto::read_identity_file(path);
+    auto until = current_created + circuit::kOnionKeyOverlap;
+    if (old && until > std::chrono::steady_clock::now())
+        node_->relay().onion_keys().add_retired(old->link, until);
+}
+
+// The key ring rotated: both files are rewritten (0600, atomically) and the new key is
+// published at once (the publish loop wakes up).
+void Daemon::save_onion_keys() {
+    const auto& keys = node_->relay().onion_keys();
+    auto write = [&](const char* name, const crypto::X25519KeyPair& k) {
+        crypto::Identity file{crypto::Ed25519KeyPair::generate(), k};  // only `link` is used
+        if (!crypto::write_identity_file(data_dir_ / name, file, true))
+            spdlog::warn("cannot write {}", (data_dir_ / name).string());
+    };
+    if (const auto* previous = keys.previous()) write("onion.key.old", *previous);
+    write("onion.key", keys.current());
+    onion_->link = keys.current();
+    spdlog::info("onion key rotated; the previous one is accepted for {} more hours",
+                 std::chrono::duration_cast<std::chrono::hours>(circuit::kOnionKeyOverlap).count());
+    if (publish_timer_) publish_timer_->cancel();
 }
 
 asio::awaitable<bool> Daemon::sleep(asio::steady_timer& timer,
@@ -526,15 +568,21 @@ bool Daemon::start() {
     circuit::NodeConfig nc;
     nc.relay.id = identity_->node_id();
     nc.relay.onion = onion_->link;
+    nc.relay.onion_created = onion_key_created(data_dir_ / "onion.key");
+    nc.relay.link_key = identity_->link.pub;
+    nc.relay.allow_private_addresses = cfg_.boolean("circuit.allow_private_addresses");
     nc.relay.accept_circuits = relay;
     // A bootstrap node answers directory streams on circuits that end at it.
     nc.relay.exit = has_role(cfg_, "exit") || has_role(cfg_, "bootstrap");
     nc.relay.require_post_quantum = require_pq;
     nc.relay.max_circuits = static_cast<std::size_t>(cfg_.integer("circuit.max_circuits"));
     nc.relay.idle_timeout = std::chrono::seconds(cfg_.integer("circuit.idle_timeout_seconds"));
+    nc.client.max_lifetime = std::chrono::seconds(cfg_.integer("circuit.max_lifetime_seconds"));
     nc.client.handshake =
         hybrid ? circuit::HandshakeType::ntor_x25519_mlkem768 : circuit::HandshakeType::ntor_x25519;
     node_ = std::make_unique<circuit::CircuitNode>(*links_, nc);
+    restore_previous_onion_key(*nc.relay.onion_created);
+    node_->on_onion_key_rotated([this] { save_onion_keys(); });
     if (nc.relay.exit) {
         exit::ExitConfig ec2;
         ec2.policy = *exit_policy();

@@ -108,6 +108,8 @@ std::unique_ptr<Member> make_member(asio::io_context& io, const TestnetOptions& 
     nc.relay.onion = m->onion;
     nc.relay.exit = is_exit;
     nc.relay.require_post_quantum = o.require_pq;
+    nc.relay.link_key = m->identity.link.pub;
+    nc.relay.allow_private_addresses = true;  // every relay of the testnet is on loopback
     nc.client.handshake = o.handshake == "classical" ? circuit::HandshakeType::ntor_x25519
                                                      : circuit::HandshakeType::ntor_x25519_mlkem768;
     m->node = std::make_unique<circuit::CircuitNode>(*m->links, nc);

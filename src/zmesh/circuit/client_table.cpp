@@ -286,11 +286,18 @@ void ClientTable::on_cell(PeerRef from, const wire::Cell& cell, TimePoint now, C
 void ClientTable::on_tick(TimePoint now, ClientOutput& out) {
     std::vector<Circuit*> late;
     std::vector<Circuit*> built;
+    std::vector<Circuit*> old;
+    bool limited = cfg_.max_lifetime > Duration::zero();
     for (auto& [h, c] : circuits_) {
         if (!c->built && now - c->started >= build_timeout()) late.push_back(c.get());
-        if (c->built) built.push_back(c.get());
+        if (c->built && limited && now - c->started >= cfg_.max_lifetime)
+            old.push_back(c.get());
+        else if (c->built)
+            built.push_back(c.get());
     }
     for (Circuit* c : late) fail(*c, DestroyReason::timeout, true, out);
+    stats_.expired += old.size();
+    for (Circuit* c : old) fail(*c, DestroyReason::lifetime, true, out);
     for (Circuit* c : built) check_liveness(*c, now, out);
 }
 

@@ -67,6 +67,7 @@ struct ClientStats {
     Histogram build_seconds;        // first CREATE sent to last EXTENDED
     std::uint64_t probes_sent = 0;  // liveness probes (a PING to every hop)
     std::uint64_t dead_hops = 0;    // circuits closed because a hop stopped answering
+    std::uint64_t expired = 0;      // circuits closed at their maximum lifetime
 };
 
 // A circuit as the control API shows it.
@@ -97,6 +98,9 @@ struct ClientConfig {
     // dead and the circuit is closed. Zero turns probing off.
     Duration stall_after = std::chrono::milliseconds(150);
     Duration probe_timeout = std::chrono::milliseconds(200);
+    // A built circuit this old is closed (reason `lifetime`) so that its streams move to a
+    // fresh one (the stream layer's resume). Zero: no limit.
+    Duration max_lifetime = kMaxCircuitLifetime;
 };
 
 class ClientTable {

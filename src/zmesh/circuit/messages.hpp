@@ -47,6 +47,10 @@ enum class DestroyReason : std::uint8_t {
     handshake = 7,       // the hop handshake failed
     shutdown = 8,        // the node is shutting down
     refused = 9,         // this node does not relay
+    // The next hop of an EXTEND is internal, this relay or the previous hop.
+    extend_refused = 10,
+    // The client replaced a circuit that reached its maximum lifetime.
+    lifetime = 11,
 };
 const char* to_string(DestroyReason r);
 

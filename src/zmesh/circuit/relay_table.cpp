@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "zmesh/circuit/extend_policy.hpp"
+
 namespace zmesh::circuit {
 
 struct RelayTable::Circuit {
@@ -22,7 +24,10 @@ struct RelayTable::Circuit {
     TimePoint extend_started{};
 };
 
-RelayTable::RelayTable(RelayConfig config) : cfg_(std::move(config)) {}
+RelayTable::RelayTable(RelayConfig config)
+    : cfg_(std::move(config)), onion_keys_(cfg_.onion, cfg_.onion_created, cfg_.onion_policy) {
+    cfg_.onion = {};  // the only copy is the key ring's, which erases it when replaced
+}
 RelayTable::~RelayTable() = default;
 
 RelayTable::Circuit* RelayTable::by_prev(const LinkCircuit& c) {
@@ -161,7 +166,18 @@ void RelayTable::accept_create(const LinkCircuit& lc, HandshakeType type, ByteVi
         out.cells.push_back({lc.peer, make_destroy(lc, DestroyReason::handshake)});
         return;
     }
-    auto reply = ntor_server(cfg_.id, cfg_.onion, handshake, type);
+    // The onionskin names the onion key it was made for (ID | B | X): the current key, or
+    // one replaced less than the overlap ago.
+    auto named = handshake.size() >= 64 ? crypto::X25519Public::from(handshake.subspan(32, 32))
+                                        : std::nullopt;
+    const crypto::X25519KeyPair* onion = named ? onion_keys_.find(*named) : nullptr;
+    if (onion == nullptr) {
+        ++stats_.refused_handshake;
+        ++stats_.refused_onion_key;
+        out.cells.push_back({lc.peer, make_destroy(lc, DestroyReason::handshake)});
+        return;
+    }
+    auto reply = ntor_server(cfg_.id, *onion, handshake, type);
     if (!reply) {
         ++stats_.refused_handshake;
         out.cells.push_back({lc.peer, make_destroy(lc, DestroyReason::handshake)});
@@ -246,6 +262,14 @@ void RelayTable::on_message(Circuit& c, const Body& body, TimePoint now, RelayOu
             if (!ext || c.next || c.link_request || c.awaiting_created) {
                 ++stats_.drop_malformed;
                 destroy(c.prev, DestroyReason::protocol, out);
+                return;
+            }
+            ExtendContext ctx{cfg_.id, cfg_.link_key,
+                              peer_key_ ? peer_key_(c.prev.peer) : std::nullopt,
+                              cfg_.allow_private_addresses};
+            if (check_extend(ext->next, ctx) != ExtendRefusal::none) {
+                ++stats_.refused_extend;
+                destroy(c.prev, DestroyReason::extend_refused, out);
                 return;
             }
             std::uint64_t request = next_request_++;
@@ -389,6 +413,7 @@ void RelayTable::on_link_closed(PeerRef peer, RelayOutput& out) {
 }
 
 void RelayTable::on_tick(TimePoint now, RelayOutput& out) {
+    if (onion_keys_.on_tick(now)) ++stats_.onion_key_rotations;
     std::erase_if(pending_creates_,
                   [&](const auto& kv) { return now - kv.second.started >= cfg_.extend_timeout; });
     std::vector<std::pair<LinkCircuit, DestroyReason>> expired;
