@@ -363,8 +363,8 @@ Bytes Daemon::make_descriptor() {
 }
 
 // Onion key rotation (circuit::OnionKeys): onion.key holds the current key, onion.key.old
-// the one it replaced, still accepted for kOnionKeyOverlap after the current one was made
-// (so across a restart too). The file's age is the key's age.
+// the one it replaced while that is still accepted (kOnionKeyOverlap after the current
+// one was made), so a restart keeps both. The file's age is the key's age.
 void Daemon::restore_previous_onion_key(std::chrono::steady_clock::time_point current_created) {
     auto path = data_dir_ / "onion.key.old";
     if (!fs::exists(path)) return;
@@ -372,10 +372,13 @@ void Daemon::restore_previous_onion_key(std::chrono::steady_clock::time_point cu
     auto until = current_created + circuit::kOnionKeyOverlap;
     if (old && until > std::chrono::steady_clock::now())
         node_->relay().onion_keys().add_retired(old->link, until);
+    else
+        save_onion_keys();  // its overlap is over: the file goes
 }
 
-// The key ring rotated: both files are rewritten (0600, atomically) and the new key is
-// published at once (the publish loop wakes up).
+// The key ring changed: a new key (both files rewritten, 0600 and atomically, and the new
+// key published at once: the publish loop wakes up), or the replaced key's overlap ended
+// (onion.key.old removed).
 void Daemon::save_onion_keys() {
     const auto& keys = node_->relay().onion_keys();
     auto write = [&](const char* name, const crypto::X25519KeyPair& k) {
@@ -383,7 +386,13 @@ void Daemon::save_onion_keys() {
         if (!crypto::write_identity_file(data_dir_ / name, file, true))
             spdlog::warn("cannot write {}", (data_dir_ / name).string());
     };
-    if (const auto* previous = keys.previous()) write("onion.key.old", *previous);
+    if (const auto* previous = keys.previous()) {
+        write("onion.key.old", *previous);
+    } else {
+        std::error_code ec;
+        fs::remove(data_dir_ / "onion.key.old", ec);
+    }
+    if (keys.current().pub == onion_->link.pub) return;
     write("onion.key", keys.current());
     onion_->link = keys.current();
     spdlog::info("onion key rotated; the previous one is accepted for {} more hours",
@@ -582,7 +591,7 @@ bool Daemon::start() {
         hybrid ? circuit::HandshakeType::ntor_x25519_mlkem768 : circuit::HandshakeType::ntor_x25519;
     node_ = std::make_unique<circuit::CircuitNode>(*links_, nc);
     restore_previous_onion_key(*nc.relay.onion_created);
-    node_->on_onion_key_rotated([this] { save_onion_keys(); });
+    node_->on_onion_keys_changed([this] { save_onion_keys(); });
     if (nc.relay.exit) {
         exit::ExitConfig ec2;
         ec2.policy = *exit_policy();

@@ -69,9 +69,10 @@ void CircuitNode::tick() {
     timer_.async_wait([this](boost::system::error_code ec) {
         if (ec || stopped_) return;
         auto now = Clock::now();
-        auto rotations = relay_.onion_keys().rotations();
+        const auto& keys = relay_.onion_keys();
+        auto before = std::pair(keys.rotations(), keys.size());
         relay_.on_tick(now, relay_out_);
-        if (relay_.onion_keys().rotations() != rotations && rotated_handler_) rotated_handler_();
+        if (std::pair(keys.rotations(), keys.size()) != before && keys_handler_) keys_handler_();
         client_.on_tick(now, client_out_);
         give_up_slow_links(now);
         flush();
