@@ -290,7 +290,7 @@ void ClientTable::on_tick(TimePoint now, ClientOutput& out) {
     bool limited = cfg_.max_lifetime > Duration::zero();
     for (auto& [h, c] : circuits_) {
         if (!c->built && now - c->started >= build_timeout()) late.push_back(c.get());
-        if (c->built && limited && now - c->started >= cfg_.max_lifetime)
+        if (c->built && limited && now - c->last_hop_done >= cfg_.max_lifetime)
             old.push_back(c.get());
         else if (c->built)
             built.push_back(c.get());

@@ -98,8 +98,8 @@ struct ClientConfig {
     // dead and the circuit is closed. Zero turns probing off.
     Duration stall_after = std::chrono::milliseconds(150);
     Duration probe_timeout = std::chrono::milliseconds(200);
-    // A built circuit this old is closed (reason `lifetime`) so that its streams move to a
-    // fresh one (the stream layer's resume). Zero: no limit.
+    // A circuit built this long ago is closed (reason `lifetime`) so that its streams move
+    // to a fresh one (the stream layer's resume). Zero: no limit.
     Duration max_lifetime = kMaxCircuitLifetime;
 };
 

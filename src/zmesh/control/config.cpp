@@ -170,7 +170,8 @@ const std::vector<Option>& options() {
          "streams end with their circuit).",
          int_range(0, 600)},
         {"circuit", "max_lifetime_seconds", T::integer, std::int64_t{3600},
-         "Client: a circuit this old is replaced; its streams move to a fresh circuit to the "
+         "Client: a circuit built this long ago is replaced; its streams move to a fresh circuit "
+         "to the "
          "same exit (needs resume_grace_seconds > 0, else they end with it).",
          int_range(1, 86400)},
         {"circuit", "max_circuits", T::integer, std::int64_t{65536},
