@@ -6,6 +6,7 @@
 // A relay keeps per circuit only its hop keys, its replay window, a backward counter
 // and the two link circuits it joins. It keeps no stream state.
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <unordered_map>
@@ -46,6 +47,9 @@ struct RelayConfig {
     std::size_t max_circuits = 65536;
     Duration idle_timeout = std::chrono::minutes(10);
     Duration extend_timeout = std::chrono::seconds(15);
+    // Cells per circuit and direction before the circuit must be replaced (at most
+    // kMaxCellsPerDirection: the counter never wraps).
+    std::uint32_t max_cells_per_direction = kMaxCellsPerDirection;
 };
 
 struct RelayOutput {
@@ -84,6 +88,10 @@ class RelayTable {
     // Options that may change while running (SIGHUP).
     void set_require_post_quantum(bool on) { cfg_.require_post_quantum = on; }
     void set_idle_timeout(Duration d) { cfg_.idle_timeout = d; }
+    // Called with each forward cell number this relay's layer accepts: what a relay learns
+    // of the counters (diagnostics, and the tests that check it reveals no position).
+    using ForwardTap = std::function<void(const LinkCircuit& prev, std::uint32_t number)>;
+    void set_forward_tap(ForwardTap tap) { forward_tap_ = std::move(tap); }
     void on_tick(TimePoint now, RelayOutput& out);
 
     std::size_t size() const { return circuits_.size(); }
@@ -103,7 +111,8 @@ class RelayTable {
     void on_forward(Circuit& c, const wire::Cell& cell, TimePoint now, RelayOutput& out);
     void on_backward(Circuit& c, const wire::Cell& cell, TimePoint now, RelayOutput& out);
     void on_message(Circuit& c, const Body& body, TimePoint now, RelayOutput& out);
-    void originate(Circuit& c, const RelayMessage& m, RelayOutput& out);
+    // False when the circuit ran out of backward cells and was destroyed.
+    bool originate(Circuit& c, const RelayMessage& m, RelayOutput& out);
     void remove(Circuit& c, RelayOutput& out);
     std::uint32_t allocate_id(PeerRef peer);
 
@@ -122,6 +131,7 @@ class RelayTable {
     std::unordered_map<LinkCircuit, PendingCreate, LinkCircuitHash> pending_creates_;
     std::uint64_t next_request_ = 1;
     RelayStats stats_;
+    ForwardTap forward_tap_;
 };
 
 }  // namespace zmesh::circuit
