@@ -185,6 +185,7 @@ TEST(HardeningRelayCrypto, backward_slot_flips_cannot_be_cancelled_across_an_hon
     // each drop one slot.
     constexpr std::size_t kUsable = kSlotArea - 2 * kSlotSize;
     std::uint32_t n = 0;
+    std::vector<std::size_t> accepted;  // slot bytes for which the cancel went through
     for (bool guard_after_wrap : {false, true}) {
         for (std::size_t j = 0; j < kUsable; ++j) {
             ++n;
@@ -197,10 +198,12 @@ TEST(HardeningRelayCrypto, backward_slot_flips_cannot_be_cancelled_across_an_hon
             wrap_backward(*path.keys[0], n, body);
             if (guard_after_wrap) body[j + 2 * kSlotSize] ^= 0x01;
             std::vector<link::ReplayWindow> windows(3);
-            auto r = open_backward(path.ptrs, windows, body);
-            ASSERT_FALSE(r) << "slot byte " << j << (guard_after_wrap ? " (after)" : " (before)");
+            if (open_backward(path.ptrs, windows, body)) accepted.push_back(j);
         }
     }
+    EXPECT_TRUE(accepted.empty()) << accepted.size() << " of " << 2 * kUsable
+                                  << " cancelled flips accepted, the first at slot byte "
+                                  << accepted.front();
 }
 
 // The same attack end to end: the client destroys the circuit.
