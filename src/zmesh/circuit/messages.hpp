@@ -76,6 +76,10 @@ enum class RelayCommand : std::uint8_t {
 inline constexpr std::uint8_t kMaxRelayCommand =
     static_cast<std::uint8_t>(RelayCommand::fec_report);
 inline constexpr std::size_t kMaxPingData = 16;
+// PONG: the PING's bytes (the client sends an 8-byte probe number), then the hop's
+// forward report: cells that reached its layer (4) | of them, out of order (4).
+inline constexpr std::size_t kPingIdSize = 8;
+inline constexpr std::size_t kForwardReportSize = 8;
 
 inline constexpr std::size_t kRelayHeaderSize = 8 + 1 + 2 + 2;  // marker, cmd, stream, length
 inline constexpr std::size_t kMaxRelayData = kPayloadSize - kRelayHeaderSize;  // 1054

@@ -14,6 +14,9 @@ struct RelayTable::Circuit {
     LayerKey backward;
     link::ReplayWindow window;
     std::uint32_t backward_seq = 0;
+    // The forward report a PONG carries: cells accepted, and of them out of order.
+    std::uint32_t forward_received = 0;
+    std::uint32_t forward_late = 0;
     TimePoint last_activity{};
     // Extending: waiting for a link (request) or for CREATED on the next hop.
     std::optional<std::uint64_t> link_request;
@@ -211,6 +214,9 @@ void RelayTable::on_forward(Circuit& c, const wire::Cell& cell, TimePoint now, R
         return;
     }
     c.last_activity = now;
+    if (*seq < c.window.highest()) ++c.forward_late;
+    ++c.forward_received;
+    if (forward_tap_) forward_tap_(c.prev, *seq);
     if (c.next && !recognised(body)) {
         wire::Cell fwd = make_cell(*c.next, wire::CellCommand::relay);
         std::copy(body.begin(), body.end(), cell_body(fwd).begin());
@@ -255,7 +261,15 @@ void RelayTable::on_message(Circuit& c, const Body& body, TimePoint now, RelayOu
                 destroy(c.prev, DestroyReason::protocol, out);
                 return;
             }
-            originate(c, {RelayCommand::pong, 0, std::move(msg->data)}, out);
+            // The PONG also reports what reached this layer, so the client notices cells
+            // dropped or reordered on the way that it did not cause.
+            {
+                std::size_t at = msg->data.size();
+                msg->data.resize(at + kForwardReportSize);
+                store_u32_be(msg->data.data() + at, c.forward_received);
+                store_u32_be(msg->data.data() + at + 4, c.forward_late);
+            }
+            (void)originate(c, {RelayCommand::pong, 0, std::move(msg->data)}, out);
             return;
         case RelayCommand::extend: {
             auto ext = decode_extend(msg->data);
@@ -316,7 +330,7 @@ void RelayTable::on_link_failed(std::uint64_t request, RelayOutput& out) {
     pending_links_.erase(it);
     c.link_request.reset();
     ++stats_.extend_failed;
-    originate(c, {RelayCommand::extended, 0, encode_extended({})}, out);
+    (void)originate(c, {RelayCommand::extended, 0, encode_extended({})}, out);
 }
 
 void RelayTable::on_created(Circuit& c, const wire::Cell& cell, TimePoint now, RelayOutput& out) {
@@ -329,14 +343,14 @@ void RelayTable::on_created(Circuit& c, const wire::Cell& cell, TimePoint now, R
         return;
     }
     ++stats_.circuits_extended;
-    originate(c, {RelayCommand::extended, 0, encode_extended({created->handshake})}, out);
+    (void)originate(c, {RelayCommand::extended, 0, encode_extended({created->handshake})}, out);
 }
 
 void RelayTable::on_backward(Circuit& c, const wire::Cell& cell, TimePoint now, RelayOutput& out) {
     Body body;
     auto in = cell_body(cell);
     std::copy(in.begin(), in.end(), body.begin());
-    if (c.backward_seq >= kMaxCellsPerDirection) {
+    if (c.backward_seq >= cfg_.max_cells_per_direction) {
         destroy(c.prev, DestroyReason::resource, out);
         return;
     }
@@ -348,11 +362,16 @@ void RelayTable::on_backward(Circuit& c, const wire::Cell& cell, TimePoint now, 
     ++stats_.cells_backward;
 }
 
-// A relay message that starts here (EXTENDED, or the exit's answers) towards the client.
-void RelayTable::originate(Circuit& c, const RelayMessage& m, RelayOutput& out) {
+// A relay message that starts here (EXTENDED, PONG, or the exit's answers) towards the
+// client. Every cell uses up a backward counter, so each one is checked against the limit.
+bool RelayTable::originate(Circuit& c, const RelayMessage& m, RelayOutput& out) {
     for (const auto& piece : split_relay(m)) {
+        if (c.backward_seq >= cfg_.max_cells_per_direction) {
+            destroy(c.prev, DestroyReason::resource, out);
+            return false;
+        }
         ByteArray<kPayloadSize> payload;
-        if (!encode_relay(piece, payload)) return;
+        if (!encode_relay(piece, payload)) return true;
         Body body;
         start_backward(payload, body);
         wrap_backward(c.backward, ++c.backward_seq, body);
@@ -360,6 +379,7 @@ void RelayTable::originate(Circuit& c, const RelayMessage& m, RelayOutput& out) 
         std::copy(body.begin(), body.end(), cell_body(back).begin());
         out.cells.push_back({c.prev.peer, back});
     }
+    return true;
 }
 
 Status RelayTable::send_backward(const LinkCircuit& circuit, const RelayMessage& m, TimePoint now,
@@ -367,9 +387,9 @@ Status RelayTable::send_backward(const LinkCircuit& circuit, const RelayMessage&
     Circuit* c = by_prev(circuit);
     if (c == nullptr) return Errc::unknown_peer;
     if (m.data.size() > kMaxRelayData) return Errc::oversized;
-    if (c->backward_seq >= kMaxCellsPerDirection) return Errc::exhausted;
+    if (c->backward_seq >= cfg_.max_cells_per_direction) return Errc::exhausted;
     c->last_activity = now;
-    originate(*c, m, out);
+    if (!originate(*c, m, out)) return Errc::exhausted;
     return {};
 }
 

@@ -60,6 +60,9 @@ struct RelayConfig {
     std::size_t max_circuits = 65536;
     Duration idle_timeout = std::chrono::minutes(10);
     Duration extend_timeout = std::chrono::seconds(15);
+    // Cells per circuit and direction before the circuit must be replaced (at most
+    // kMaxCellsPerDirection: the counter never wraps).
+    std::uint32_t max_cells_per_direction = kMaxCellsPerDirection;
 };
 
 struct RelayOutput {
@@ -104,6 +107,10 @@ class RelayTable {
     void set_peer_key_lookup(PeerKeyLookup f) { peer_key_ = std::move(f); }
     OnionKeys& onion_keys() { return onion_keys_; }
     const OnionKeys& onion_keys() const { return onion_keys_; }
+    // Called with each forward cell number this relay's layer accepts: what a relay learns
+    // of the counters (diagnostics, and the tests that check it reveals no position).
+    using ForwardTap = std::function<void(const LinkCircuit& prev, std::uint32_t number)>;
+    void set_forward_tap(ForwardTap tap) { forward_tap_ = std::move(tap); }
     void on_tick(TimePoint now, RelayOutput& out);
 
     std::size_t size() const { return circuits_.size(); }
@@ -123,7 +130,8 @@ class RelayTable {
     void on_forward(Circuit& c, const wire::Cell& cell, TimePoint now, RelayOutput& out);
     void on_backward(Circuit& c, const wire::Cell& cell, TimePoint now, RelayOutput& out);
     void on_message(Circuit& c, const Body& body, TimePoint now, RelayOutput& out);
-    void originate(Circuit& c, const RelayMessage& m, RelayOutput& out);
+    // False when the circuit ran out of backward cells and was destroyed.
+    bool originate(Circuit& c, const RelayMessage& m, RelayOutput& out);
     void remove(Circuit& c, RelayOutput& out);
     std::uint32_t allocate_id(PeerRef peer);
 
@@ -144,6 +152,7 @@ class RelayTable {
     std::unordered_map<LinkCircuit, PendingCreate, LinkCircuitHash> pending_creates_;
     std::uint64_t next_request_ = 1;
     RelayStats stats_;
+    ForwardTap forward_tap_;
 };
 
 }  // namespace zmesh::circuit
