@@ -24,6 +24,17 @@ inline constexpr std::size_t kMaxSessions = 65536;
 // Payload carried inside a Noise handshake message.
 inline constexpr std::size_t kMaxHandshakePayload = 256;
 
+// Fragmented first messages in reassembly (see docs/link.md, "Handshake floods"). A
+// source is an IPv4 address, an IPv6 /64 or one stream connection; a source that
+// exceeds its share loses its own oldest partial, a full table loses the oldest partial
+// of the source holding the most. Spoofed sources never pass the cookie check, which
+// the table demands once it is half full.
+inline constexpr std::size_t kMaxPartials = 1024;
+inline constexpr std::size_t kMaxPartialsPerSource = 16;
+inline constexpr std::size_t kPartialsLoadMark = kMaxPartials / 2;
+// Half-open responder sessions above which cookies are demanded, for the same reason.
+inline constexpr std::size_t kHalfOpenLoadMark = kMaxPendingResponders / 2;
+
 struct LinkTimers {
     Duration handshake_retry = milliseconds(500);    // first retransmission
     Duration handshake_retry_max = seconds(8);       // backoff ceiling
