@@ -175,5 +175,49 @@ TEST(HardeningLink, replayed_rekey_initiation_neither_moves_nor_breaks_the_sessi
     }
 }
 
+// Finding 4, the other order: the copy (from another address) reaches the responder
+// before the original. The session stays where it was until the new keys are confirmed:
+// the answer reaches the real initiator, which confirms at once, and no cell goes to the
+// copier meanwhile.
+TEST(HardeningLink, rekey_initiation_raced_ahead_from_elsewhere_does_not_move_the_session) {
+    for (Pattern pattern : {Pattern::NK, Pattern::IK, Pattern::XK}) {
+        SCOPED_TRACE(static_cast<int>(pattern));
+        Net net;
+        SessionId s = net.connect(pattern);
+        SessionId r = net.peer_session();
+        const PeerAddress attacker = address(66);
+        std::vector<InFlight> held;
+        bool raced = false;
+        net.filter = [&](const InFlight& f) {
+            if (raced || !rekey_first_message(f)) return true;
+            held.push_back(f);
+            if (held.size() < f.packet[7]) return false;  // wait for every fragment
+            raced = true;
+            for (const auto& h : held) net.deliver({1, attacker, h.packet});  // the copy
+            for (const auto& h : held) net.deliver(h);  // then the original, too late
+            return false;
+        };
+        net.advance(seconds(121));
+        ASSERT_TRUE(raced);
+        for (std::uint32_t i = 0; i < 5; ++i) net.send(1, r, numbered_cell(i));
+        net.send(0, s, numbered_cell(5));
+        EXPECT_EQ(net.a.cells.size(), 5u);
+        EXPECT_EQ(net.b.cells.size(), 1u);
+        EXPECT_EQ(net.b.count(LinkEvent::Kind::rekeyed), 1);
+        EXPECT_EQ(net.a.ep.stats().handshake_retransmits, 0u);
+        EXPECT_EQ(net.b.ep.stats().drop_replayed_rekey, 1u);  // the original, as a copy
+        for (const auto& o : net.elsewhere)
+            EXPECT_NE(o.packet[0], 3) << "a data packet went to the copier";
+        auto sessions = net.b.ep.sessions();
+        auto it = std::find_if(sessions.begin(), sessions.end(),
+                               [&](const auto& i) { return i.id == r; });
+        ASSERT_NE(it, sessions.end());
+        EXPECT_EQ(it->address, net.a.addr);
+        net.advance(seconds(40));
+        EXPECT_EQ(net.a.count(LinkEvent::Kind::closed), 0);
+        EXPECT_EQ(net.b.count(LinkEvent::Kind::closed), 0);
+    }
+}
+
 }  // namespace
 }  // namespace zmesh::link

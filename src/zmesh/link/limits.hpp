@@ -51,8 +51,12 @@ struct LinkTimers {
 
 struct LinkLimits {
     LinkTimers timers;
-    // Handshake initiations per second above which the endpoint demands cookies.
-    std::uint32_t handshake_load_threshold = 2000;
+    // Initiations (first fragments) per second above which the endpoint demands cookies.
+    // Derived, not chosen: the most expensive first message for a responder (hybrid IK)
+    // costs 352 us of CPU (responder_initiation in bench/link_bench.cpp), 2,840 a second
+    // per core; handshakes may take a quarter of the I/O thread's core before cookies
+    // start: 710, rounded down (docs/link.md, bench/RESULTS.md).
+    std::uint32_t handshake_load_threshold = 700;
 };
 
 }  // namespace zmesh::link
