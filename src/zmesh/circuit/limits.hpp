@@ -25,6 +25,14 @@ inline constexpr std::size_t kSeqSize = 4;
 // the per-cell counter is 32 bits and never wraps.
 inline constexpr std::uint32_t kMaxCellsPerDirection = 0xfffffff0u;
 
+// CREATE cells whose handshake continues in CREATE_CONTINUE cells, waiting for the rest
+// (extend_timeout at most): per link and in all. A link over its share loses its own
+// oldest, a full table the oldest of the link holding the most (core/fair_table.hpp), so
+// one link's flood never refuses another link's CREATE. A real CREATE's cells leave
+// together, so a link has a handful pending at most.
+inline constexpr std::size_t kMaxPendingCreates = 1024;
+inline constexpr std::size_t kMaxPendingCreatesPerLink = 32;
+
 // EXTEND: a next hop offers at most this many link addresses (one per transport).
 inline constexpr std::size_t kMaxHopAddresses = 6;
 inline constexpr std::size_t kExtendAddressSize = 1 + 16 + 2;     // transport, IP, port

@@ -100,10 +100,6 @@ void RelayTable::on_cell(PeerRef from, const wire::Cell& cell, TimePoint now, Re
     }
 }
 
-namespace {
-constexpr std::size_t kMaxPendingCreates = 1024;
-}
-
 void RelayTable::on_create(const LinkCircuit& lc, const wire::Cell& cell, TimePoint now,
                            RelayOutput& out) {
     if (!cfg_.accept_circuits) {
@@ -111,7 +107,7 @@ void RelayTable::on_create(const LinkCircuit& lc, const wire::Cell& cell, TimePo
         out.cells.push_back({lc.peer, make_destroy(lc, DestroyReason::refused)});
         return;
     }
-    if (by_prev(lc) || by_next(lc) || pending_creates_.contains(lc)) {
+    if (by_prev(lc) || by_next(lc) || pending_creates_.find(lc.peer, lc.id)) {
         ++stats_.drop_malformed;  // id already in use on this link
         out.cells.push_back({lc.peer, make_destroy(lc, DestroyReason::protocol)});
         return;
@@ -128,13 +124,12 @@ void RelayTable::on_create(const LinkCircuit& lc, const wire::Cell& cell, TimePo
         return;
     }
     if (create->handshake.size() < create->total) {
-        // The rest follows in CREATE_CONTINUE cells.
-        if (pending_creates_.size() >= kMaxPendingCreates) {
-            ++stats_.refused_table_full;
-            out.cells.push_back({lc.peer, make_destroy(lc, DestroyReason::resource)});
-            return;
-        }
-        pending_creates_[lc] = {create->type, std::move(create->handshake), create->total, now};
+        // The rest follows in CREATE_CONTINUE cells. Never refused for room: the table
+        // displaces the oldest of this link, or of the link holding the most.
+        std::uint64_t evicted = pending_creates_.evicted();
+        pending_creates_.insert(lc.peer, lc.id,
+                                {create->type, std::move(create->handshake), create->total, now});
+        stats_.pending_creates_evicted += pending_creates_.evicted() - evicted;
         return;
     }
     accept_create(lc, create->type, create->handshake, now, out);
@@ -142,23 +137,23 @@ void RelayTable::on_create(const LinkCircuit& lc, const wire::Cell& cell, TimePo
 
 void RelayTable::on_create_continue(const LinkCircuit& lc, const wire::Cell& cell, TimePoint now,
                                     RelayOutput& out) {
-    auto it = pending_creates_.find(lc);
-    if (it == pending_creates_.end()) {
+    PendingCreate* pending = pending_creates_.find(lc.peer, lc.id);
+    if (pending == nullptr) {
         ++stats_.drop_unknown_circuit;
         return;
     }
     auto more = decode_create_continue(cell_body(cell));
-    PendingCreate& p = it->second;
+    PendingCreate& p = *pending;
     if (!more || p.handshake.size() + more->size() > p.total) {
         ++stats_.refused_handshake;
-        pending_creates_.erase(it);
+        pending_creates_.erase(lc.peer, lc.id);
         out.cells.push_back({lc.peer, make_destroy(lc, DestroyReason::handshake)});
         return;
     }
     p.handshake.insert(p.handshake.end(), more->begin(), more->end());
     if (p.handshake.size() < p.total) return;
     PendingCreate done = std::move(p);
-    pending_creates_.erase(it);
+    pending_creates_.erase(lc.peer, lc.id);
     accept_create(lc, done.type, done.handshake, now, out);
 }
 
@@ -418,6 +413,7 @@ void RelayTable::remove(Circuit& c, RelayOutput& out) {
 }
 
 void RelayTable::on_link_closed(PeerRef peer, RelayOutput& out) {
+    pending_creates_.erase_source(peer);
     std::vector<Circuit*> hit;
     for (auto& [serial, c] : circuits_)
         if (c->prev.peer == peer || (c->next && c->next->peer == peer)) hit.push_back(c.get());
@@ -434,8 +430,8 @@ void RelayTable::on_link_closed(PeerRef peer, RelayOutput& out) {
 
 void RelayTable::on_tick(TimePoint now, RelayOutput& out) {
     if (onion_keys_.on_tick(now)) ++stats_.onion_key_rotations;
-    std::erase_if(pending_creates_,
-                  [&](const auto& kv) { return now - kv.second.started >= cfg_.extend_timeout; });
+    pending_creates_.erase_if(
+        [&](const PendingCreate& p) { return now - p.started >= cfg_.extend_timeout; });
     std::vector<std::pair<LinkCircuit, DestroyReason>> expired;
     for (auto& [serial, c] : circuits_) {
         bool extending = c->link_request || c->awaiting_created;

@@ -12,9 +12,11 @@
 #include <unordered_map>
 #include <vector>
 
+#include "zmesh/circuit/limits.hpp"
 #include "zmesh/circuit/onion_keys.hpp"
 #include "zmesh/circuit/relay_crypto.hpp"
 #include "zmesh/circuit/types.hpp"
+#include "zmesh/core/fair_table.hpp"
 
 namespace zmesh::circuit {
 
@@ -31,6 +33,7 @@ struct RelayStats {
     std::uint64_t drop_unknown_circuit = 0;
     std::uint64_t drop_malformed = 0;
     std::uint64_t refused_table_full = 0;
+    std::uint64_t pending_creates_evicted = 0;  // unfinished CREATEs displaced by newer ones
     std::uint64_t refused_handshake = 0;
     std::uint64_t refused_classical = 0;  // classical handshake while post-quantum is required
     std::uint64_t idle_closed = 0;
@@ -144,12 +147,14 @@ class RelayTable {
     std::unordered_map<LinkCircuit, Circuit*, LinkCircuitHash> next_index_;
     std::unordered_map<std::uint64_t, Circuit*> pending_links_;
     struct PendingCreate {
-        HandshakeType type;
+        HandshakeType type = HandshakeType::ntor_x25519;
         Bytes handshake;
-        std::size_t total;
-        TimePoint started;
+        std::size_t total = 0;
+        TimePoint started{};
     };
-    std::unordered_map<LinkCircuit, PendingCreate, LinkCircuitHash> pending_creates_;
+    // By link and circuit id: a link's flood displaces only its own (kMaxPendingCreates*).
+    FairTable<PeerRef, std::uint32_t, PendingCreate> pending_creates_{kMaxPendingCreatesPerLink,
+                                                                      kMaxPendingCreates};
     std::uint64_t next_request_ = 1;
     RelayStats stats_;
     ForwardTap forward_tap_;

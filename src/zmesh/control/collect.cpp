@@ -63,6 +63,7 @@ void collect_relay(Snapshot& s, const circuit::RelayStats& st, std::size_t circu
                   {"drop_unknown_circuit", st.drop_unknown_circuit},
                   {"drop_malformed", st.drop_malformed},
                   {"refused_table_full", st.refused_table_full},
+                  {"pending_creates_evicted", st.pending_creates_evicted},
                   {"refused_handshake", st.refused_handshake},
                   {"refused_classical", st.refused_classical},
                   {"idle_closed", st.idle_closed},
