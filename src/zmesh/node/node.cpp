@@ -79,6 +79,17 @@ std::optional<std::string> read_text_file(const fs::path& path) {
     return s.str();
 }
 
+// When a key file was written, on the steady clock (its age; now if unknown).
+std::chrono::steady_clock::time_point onion_key_created(const fs::path& path) {
+    std::error_code ec;
+    auto written = fs::last_write_time(path, ec);
+    auto now = std::chrono::steady_clock::now();
+    if (ec) return now;
+    auto age = fs::file_time_type::clock::now() - written;
+    if (age < decltype(age)::zero()) return now;
+    return now - std::chrono::duration_cast<std::chrono::steady_clock::duration>(age);
+}
+
 }  // namespace
 
 // ---- keys, links, circuits ------------------------------------------------------------
@@ -163,15 +174,23 @@ void Node::Impl::start_circuits() {
     circuit::NodeConfig nc;
     nc.relay.id = identity_->node_id();
     nc.relay.onion = onion_->link;
+    nc.relay.onion_created = opts_.data_dir.empty()
+                                 ? std::chrono::steady_clock::now()
+                                 : onion_key_created(opts_.data_dir / "onion.key");
+    nc.relay.link_key = identity_->link.pub;
+    nc.relay.allow_private_addresses = opts_.circuit.allow_private_addresses;
     nc.relay.accept_circuits = roles.accepts_circuits();
     // A bootstrap node answers directory streams on circuits that end at it.
     nc.relay.exit = roles.exit || roles.bootstrap;
     nc.relay.require_post_quantum = opts_.links.require_post_quantum;
     nc.relay.max_circuits = opts_.circuit.max_circuits;
     nc.relay.idle_timeout = opts_.circuit.idle_timeout;
+    nc.client.max_lifetime = opts_.circuit.max_lifetime;
     nc.client.handshake = opts_.links.hybrid ? circuit::HandshakeType::ntor_x25519_mlkem768
                                              : circuit::HandshakeType::ntor_x25519;
     circuits_ = std::make_unique<circuit::CircuitNode>(*links_, nc);
+    restore_previous_onion_key(*nc.relay.onion_created);
+    circuits_->on_onion_keys_changed([this] { save_onion_keys(); });
     if (nc.relay.exit) {
         exit::ExitConfig ec;
         ec.policy = *exit_policy();
@@ -320,7 +339,7 @@ asio::awaitable<bool> Node::Impl::sleep(asio::steady_timer& timer,
 Bytes Node::Impl::make_descriptor() {
     discovery::Descriptor d;
     d.link_key = identity_->link.pub;
-    d.onion_key = onion_->link.pub;
+    d.onion_key = circuits_->relay().onion_keys().current().pub;
     d.flags = discovery::kFlagRelay;
     if (opts_.roles.exit) d.flags |= discovery::kFlagExit;
     if (opts_.roles.bootstrap) d.flags |= discovery::kFlagBootstrap;
@@ -329,6 +348,49 @@ Bytes Node::Impl::make_descriptor() {
     for (const auto& a : advertised_) d.addresses.push_back(discovery::to_address(a));
     if (opts_.roles.exit) d.exit_policy = opts_.exit.policy;
     return discovery::sign_descriptor(d, *identity_);
+}
+
+// Onion key rotation (circuit::OnionKeys): onion.key holds the current key, onion.key.old
+// the one it replaced while that is still accepted (kOnionKeyOverlap after the current
+// one was made), so a restart keeps both. The file's age is the key's age.
+void Node::Impl::restore_previous_onion_key(std::chrono::steady_clock::time_point current_created) {
+    if (opts_.data_dir.empty()) return;
+    auto path = opts_.data_dir / "onion.key.old";
+    if (!fs::exists(path)) return;
+    auto old = crypto::read_identity_file(path);
+    auto until = current_created + circuit::kOnionKeyOverlap;
+    if (old && until > std::chrono::steady_clock::now())
+        circuits_->relay().onion_keys().add_retired(old->link, until);
+    else
+        save_onion_keys();  // its overlap is over: the file goes
+}
+
+// The key ring changed: a new key (both files rewritten, 0600 and atomically, and the new
+// key published at once: the publish loop wakes up), or the replaced key's overlap ended
+// (onion.key.old removed). In memory (no data_dir) only the contact follows the new key.
+void Node::Impl::save_onion_keys() {
+    const auto& keys = circuits_->relay().onion_keys();
+    const auto& dir = opts_.data_dir;
+    auto write = [&](const char* name, const crypto::X25519KeyPair& k) {
+        crypto::Identity file{crypto::Ed25519KeyPair::generate(), k};  // only `link` is used
+        if (!crypto::write_identity_file(dir / name, file, true))
+            spdlog::warn("cannot write {}", (dir / name).string());
+    };
+    if (!dir.empty()) {
+        if (const auto* previous = keys.previous()) {
+            write("onion.key.old", *previous);
+        } else {
+            std::error_code ec;
+            fs::remove(dir / "onion.key.old", ec);
+        }
+    }
+    if (keys.current().pub == onion_->link.pub) return;
+    if (!dir.empty()) write("onion.key", keys.current());
+    onion_->link = keys.current();
+    if (contact_) contact_->hop = circuit::make_path_hop(*identity_, onion_->link.pub, advertised_);
+    spdlog::info("onion key rotated; the previous one is accepted for {} more hours",
+                 std::chrono::duration_cast<std::chrono::hours>(circuit::kOnionKeyOverlap).count());
+    if (publish_timer_) publish_timer_->cancel();
 }
 
 // Relays publish a fresh descriptor to every bootstrap node, again before it gets old;

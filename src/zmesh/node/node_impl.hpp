@@ -90,6 +90,8 @@ class Node::Impl {
     void on_circuit_result(const circuit::ClientEvent& ev);
     void save_peers();
     Bytes make_descriptor();
+    void restore_previous_onion_key(std::chrono::steady_clock::time_point current_created);
+    void save_onion_keys();
     void set_relays(const std::vector<Contact>& relays);
     asio::awaitable<void> save_loop();
     asio::awaitable<void> publish_loop();
