@@ -31,8 +31,11 @@ void seal_forward_hops(benchmark::State& state) {
     auto p = ptrs(k);
     Bytes payload(kPayloadSize, 0);
     Body body;
-    std::uint32_t seq = 0;
-    for (auto _ : state) benchmark::DoNotOptimize(seal_forward(p, ++seq, payload, body));
+    std::vector<std::uint32_t> numbers(p.size(), 0);
+    for (auto _ : state) {
+        for (auto& n : numbers) ++n;
+        benchmark::DoNotOptimize(seal_forward(p, numbers, payload, body));
+    }
     state.counters["cells/s"] =
         benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
@@ -46,7 +49,8 @@ void peel_forward_one_hop(benchmark::State& state) {
     for (auto _ : state) {
         state.PauseTiming();
         static std::uint32_t seq = 0;
-        (void)seal_forward(p, ++seq, payload, sealed);
+        std::uint32_t number[1] = {++seq};
+        (void)seal_forward(p, number, payload, sealed);
         link::ReplayWindow w;
         state.ResumeTiming();
         benchmark::DoNotOptimize(peel_forward(*k[0], w, sealed));

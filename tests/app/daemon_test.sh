@@ -32,6 +32,8 @@ data_dir = "$dir/r$i"
 udp_listen = "127.0.0.1:0"
 [monitoring]
 prometheus_addr = ""
+[circuit]
+allow_private_addresses = true
 [security]
 allow_private_exit = true
 EOF

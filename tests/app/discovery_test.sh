@@ -17,6 +17,8 @@ udp_listen = "127.0.0.1:0"
 $4
 [monitoring]
 prometheus_addr = ""
+[circuit]
+allow_private_addresses = true
 [security]
 allow_private_exit = true
 EOF

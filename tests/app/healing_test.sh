@@ -9,19 +9,7 @@ zmesh=$1
 mib=${ZMESH_HEAL_MIB:-100}
 . "$(dirname "$0")/node_lib.sh" healing
 
-mkdir -p "$dir/www"
-head -c $((mib * 1048576)) /dev/urandom > "$dir/www/big"
-want=$(sha256sum < "$dir/www/big" | cut -d' ' -f1)
-python3 -m http.server 0 --bind 127.0.0.1 --directory "$dir/www" > "$dir/www.out" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do grep -q "port" "$dir/www.out" && break; sleep 0.05; done
-port=$(sed -n 's/.*port \([0-9]*\).*/\1/p' "$dir/www.out" | head -1)
-[ -n "$port" ] || fail "no file server"
-
-metric() {  # CONFIG NAME: the value of an unlabelled sample
-  "$zmesh" metrics --config "$1" > "$dir/m.txt" 2>/dev/null
-  awk -v n="$2" '$1 == n { print $2 }' "$dir/m.txt"
-}
+start_file_server big $((mib * 1048576))
 
 run() {  # NET (tcp, udp or webrtc links)
   local net=$1

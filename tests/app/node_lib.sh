@@ -21,15 +21,22 @@ wait_ready() {  # FILE: the daemon printed "ready"
   for _ in $(seq 200); do grep -q '^ready$' "$1" 2>/dev/null && return 0; sleep 0.05; done
   fail "no ready line in $1"
 }
-# Serves $dir/www (3 MB of random bytes as "blob") on loopback; sets $port.
-start_file_server() {
+# Serves $dir/www on loopback, with NAME (default "blob"), BYTES (default 3 MB) of random
+# bytes; sets $port and $want (the file's SHA-256).
+start_file_server() {  # [NAME BYTES]
   mkdir -p "$dir/www"
-  head -c 3000000 /dev/urandom > "$dir/www/blob"
+  head -c "${2:-3000000}" /dev/urandom > "$dir/www/${1:-blob}"
+  want=$(sha256sum < "$dir/www/${1:-blob}" | cut -d' ' -f1)
   python3 -m http.server 0 --bind 127.0.0.1 --directory "$dir/www" > "$dir/www.out" 2>&1 &
   pids+=($!)
   for _ in $(seq 100); do grep -q "port" "$dir/www.out" && break; sleep 0.05; done
   port=$(sed -n 's/.*port \([0-9]*\).*/\1/p' "$dir/www.out" | head -1)
   [ -n "$port" ] || fail "no file server"
+}
+
+metric() {  # CONFIG NAME: the value of an unlabelled sample of a node's metrics
+  "$zmesh" metrics --config "$1" > "$dir/m.txt" 2>/dev/null
+  awk -v n="$2" '$1 == n { print $2 }' "$dir/m.txt"
 }
 
 # A small zmesh network on loopback: a bootstrap (also a relay), RELAYS relays of which
@@ -65,6 +72,7 @@ $transport
 $4
 [circuit]
 preemptive_circuits = 0
+allow_private_addresses = true
 [monitoring]
 prometheus_addr = ""
 [security]

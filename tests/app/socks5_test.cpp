@@ -45,5 +45,148 @@ TEST(Socks5, reply_codes_for_end_reasons) {
     EXPECT_EQ(r[1], 5);
 }
 
+// Feeds `in` in pieces of `piece` bytes, writing what the parser sends into `sent`.
+Step drive(Parser& p, const Bytes& in, std::size_t piece, Bytes& sent) {
+    for (std::size_t at = 0; at < in.size(); at += piece) {
+        EXPECT_TRUE(p.feed(ByteView(in).subspan(at, std::min(piece, in.size() - at))));
+        for (;;) {
+            auto s = p.poll();
+            sent.insert(sent.end(), s.bytes.begin(), s.bytes.end());
+            if (s.kind == Step::Kind::send) continue;
+            if (s.kind == Step::Kind::need_more) break;
+            return s;
+        }
+    }
+    return {};
+}
+
+Bytes bytes_of(std::string_view s) {
+    auto v = as_bytes(s);
+    return {v.begin(), v.end()};
+}
+
+Bytes cat(std::initializer_list<Bytes> parts) {
+    Bytes out;
+    for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
+    return out;
+}
+
+const Bytes kNoAuth{5, 1, 0};
+const Bytes kConnectV4{5, 1, 0, 1, 10, 1, 2, 3, 0x01, 0xbb};
+
+TEST(Socks5Parser, connect_without_credentials_in_any_split) {
+    for (std::size_t piece : {1u, 2u, 3u, 7u, 100u}) {
+        Parser p;
+        Bytes sent;
+        auto s = drive(p, cat({kNoAuth, kConnectV4}), piece, sent);
+        ASSERT_EQ(s.kind, Step::Kind::request) << piece;
+        EXPECT_EQ(s.request.target, "10.1.2.3:443");
+        EXPECT_EQ(s.request.isolation, "");
+        EXPECT_EQ(sent, (Bytes{5, 0}));
+        EXPECT_TRUE(p.take_rest().empty());
+    }
+}
+
+TEST(Socks5Parser, credentials_choose_the_isolation_and_early_data_is_kept) {
+    Bytes auth{1, 3, 'b', 'o', 'b', 2, 'p', 'w'};
+    Bytes domain{5, 1, 0, 3, 11};
+    auto name = bytes_of("example.org");
+    domain.insert(domain.end(), name.begin(), name.end());
+    domain.insert(domain.end(), {0x1f, 0x90});
+    for (std::size_t piece : {1u, 5u, 1000u}) {
+        Parser p;
+        Bytes sent;
+        auto s = drive(p, cat({{5, 2, 0, 2}, auth, domain, bytes_of("GET /")}), piece, sent);
+        ASSERT_EQ(s.kind, Step::Kind::request);
+        EXPECT_EQ(s.request.target, "example.org:8080");
+        EXPECT_EQ(s.request.isolation, std::string("bob\0pw", 6));
+        EXPECT_EQ(sent, (Bytes{5, 2, 1, 0}));  // user/pass chosen, then accepted
+        auto rest = p.take_rest();
+        if (piece == 1000) EXPECT_EQ(rest, bytes_of("GET /"));  // fed with the request
+        EXPECT_EQ(p.poll().kind, Step::Kind::request);          // it stays there
+    }
+}
+
+TEST(Socks5Parser, ipv6_target) {
+    Parser p;
+    Bytes sent;
+    Bytes req{5, 1, 0, 4};
+    req.resize(4 + 15, 0);
+    req.push_back(1);
+    req.insert(req.end(), {0, 80});
+    auto s = drive(p, cat({kNoAuth, req}), 4, sent);
+    ASSERT_EQ(s.kind, Step::Kind::request);
+    EXPECT_EQ(s.request.target, "[::1]:80");
+}
+
+TEST(Socks5Parser, not_socks5_or_no_method_closes_without_an_answer) {
+    for (const Bytes& in : {Bytes{4, 1, 0}, Bytes{5, 0}, Bytes{0x16, 3, 1}}) {
+        Parser p;
+        Bytes sent;
+        auto s = drive(p, in, 1, sent);
+        EXPECT_EQ(s.kind, Step::Kind::close);
+        EXPECT_TRUE(s.bad);
+        EXPECT_TRUE(sent.empty());
+    }
+}
+
+TEST(Socks5Parser, no_acceptable_method_is_refused) {
+    Parser p;
+    Bytes sent;
+    auto s = drive(p, {5, 2, 1, 0x80}, 10, sent);
+    EXPECT_EQ(s.kind, Step::Kind::close);
+    EXPECT_TRUE(s.bad);
+    EXPECT_EQ(sent, (Bytes{5, 0xff}));
+}
+
+TEST(Socks5Parser, a_wrong_credentials_version_fails_authentication) {
+    Parser p;
+    Bytes sent;
+    auto s = drive(p, {5, 1, 2, 5, 1, 'a', 1, 'b'}, 1, sent);
+    EXPECT_EQ(s.kind, Step::Kind::close);
+    EXPECT_TRUE(s.bad);
+    EXPECT_EQ(sent, (Bytes{5, 2, 1, 1}));
+}
+
+TEST(Socks5Parser, request_errors_get_their_reply_codes) {
+    struct Case {
+        Bytes request;
+        Reply reply;
+    };
+    for (const auto& c :
+         {Case{{5, 2, 0, 1, 1, 2, 3, 4, 0, 80}, Reply::command_not_supported},
+          Case{{5, 3, 0, 1, 1, 2, 3, 4, 0, 80}, Reply::command_not_supported},
+          Case{{5, 1, 0, 9}, Reply::address_type_not_supported},
+          Case{{4, 1, 0, 1}, Reply::general_failure}, Case{{5, 1, 1, 1}, Reply::general_failure},
+          Case{{5, 1, 0, 1, 1, 2, 3, 4, 0, 0}, Reply::general_failure},  // port 0
+          Case{{5, 1, 0, 3, 0, 0, 80}, Reply::general_failure},          // empty name
+          Case{{5, 1, 0, 3, 3, 'a', ' ', 'b', 0, 80}, Reply::general_failure},
+          Case{{5, 1, 0, 3, 3, 'a', ':', 'b', 0, 80}, Reply::general_failure}}) {
+        Parser p;
+        Bytes sent;
+        auto s = drive(p, cat({kNoAuth, c.request}), 3, sent);
+        ASSERT_EQ(s.kind, Step::Kind::close);
+        EXPECT_TRUE(s.bad);
+        EXPECT_EQ(sent, cat({{5, 0}, make_reply(c.reply)}));
+        EXPECT_EQ(p.poll().kind, Step::Kind::close);
+        EXPECT_FALSE(p.feed(Bytes{5}));  // nothing more is taken
+    }
+}
+
+TEST(Socks5Parser, an_incomplete_request_waits_and_a_flood_is_refused) {
+    Parser p;
+    EXPECT_TRUE(p.feed(cat({kNoAuth, {5, 1, 0, 3, 200, 'a'}})));
+    EXPECT_EQ(p.poll().kind, Step::Kind::send);
+    EXPECT_EQ(p.poll().kind, Step::Kind::need_more);
+    EXPECT_TRUE(p.take_rest().empty());
+    Parser q;
+    EXPECT_FALSE(q.feed(Bytes(kMaxBuffered + 1, 5)));
+    EXPECT_EQ(q.poll().kind, Step::Kind::close);
+    Parser r;  // fed without being polled: the bound holds across calls
+    EXPECT_TRUE(r.feed(Bytes(kMaxBuffered - 10, 5)));
+    EXPECT_FALSE(r.feed(Bytes(11, 5)));
+    EXPECT_EQ(r.poll().kind, Step::Kind::close);
+}
+
 }  // namespace
 }  // namespace zmesh::app::socks5

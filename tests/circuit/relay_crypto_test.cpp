@@ -35,6 +35,11 @@ struct Path {
     std::vector<link::ReplayWindow> client_windows;
 };
 
+// The same cell number at each of n hops (every hop sees every cell of these tests).
+std::vector<std::uint32_t> numbers(std::size_t n, std::uint32_t number) {
+    return std::vector<std::uint32_t>(n, number);
+}
+
 Bytes payload_with(std::uint8_t fill) {
     Bytes p(kPayloadSize, fill);
     std::fill_n(p.begin(), 8, 0);  // the recognised marker
@@ -45,7 +50,7 @@ Bytes payload_with(std::uint8_t fill) {
 std::vector<Body> forward_trace(Path& path, std::uint32_t seq, const Bytes& payload) {
     std::vector<Body> trace;
     Body body;
-    EXPECT_TRUE(seal_forward(path.fwd_ptrs, seq, payload, body));
+    EXPECT_TRUE(seal_forward(path.fwd_ptrs, numbers(path.fwd.size(), seq), payload, body));
     for (std::size_t i = 0; i < path.fwd.size(); ++i) {
         trace.push_back(body);
         link::ReplayWindow scratch;
@@ -59,7 +64,7 @@ TEST(RelayCrypto, forward_round_trip_for_every_length) {
         Path path(n);
         auto payload = payload_with(static_cast<std::uint8_t>(n));
         Body body;
-        ASSERT_TRUE(seal_forward(path.fwd_ptrs, 7, payload, body));
+        ASSERT_TRUE(seal_forward(path.fwd_ptrs, numbers(n, 7), payload, body));
         for (std::size_t i = 0; i < n; ++i) {
             auto seq = peel_forward(*path.fwd[i], path.relay_windows[i], body);
             ASSERT_TRUE(seq) << "n=" << n << " hop " << i;
@@ -69,7 +74,7 @@ TEST(RelayCrypto, forward_round_trip_for_every_length) {
         auto got = payload_of(body);
         EXPECT_EQ(Bytes(got.begin(), got.end()), payload);
     }
-    EXPECT_FALSE(seal_forward({}, 1, payload_with(1), *std::make_unique<Body>()));
+    EXPECT_FALSE(seal_forward({}, {}, payload_with(1), *std::make_unique<Body>()));
 }
 
 TEST(RelayCrypto, backward_round_trip_from_every_origin) {
@@ -146,8 +151,8 @@ TEST(RelayCrypto, replays_refused_and_reordering_tolerated) {
     auto payload = payload_with(1);
     Body c5;
     Body c3;
-    ASSERT_TRUE(seal_forward(path.fwd_ptrs, 5, payload, c5));
-    ASSERT_TRUE(seal_forward(path.fwd_ptrs, 3, payload, c3));
+    ASSERT_TRUE(seal_forward(path.fwd_ptrs, numbers(2, 5), payload, c5));
+    ASSERT_TRUE(seal_forward(path.fwd_ptrs, numbers(2, 3), payload, c3));
     Body copy = c5;
     EXPECT_TRUE(peel_forward(*path.fwd[0], path.relay_windows[0], c5));
     EXPECT_TRUE(peel_forward(*path.fwd[0], path.relay_windows[0], c3));  // older, still fresh

@@ -2,135 +2,15 @@
 // that the tests can make lose, duplicate, reorder or corrupt packets; time is virtual.
 #include <gtest/gtest.h>
 
-#include <algorithm>
-#include <deque>
-#include <functional>
 #include <random>
+#include <set>
 
-#include "zmesh/link/endpoint.hpp"
+#include "link/endpoint_net.hpp"
 
 namespace zmesh::link {
 namespace {
 
-using noise::Pattern;
-
-wire::Cell numbered_cell(std::uint32_t n) {
-    wire::Cell c{};
-    wire::set_cell_header(c, 7, wire::CellCommand::data);
-    store_u32_be(c.data() + wire::kCellHeaderSize, n);
-    for (std::size_t i = wire::kCellHeaderSize + 4; i < c.size(); ++i)
-        c[i] = static_cast<std::uint8_t>(n * 31 + i);
-    return c;
-}
-
-std::uint32_t number_of(const wire::Cell& c) {
-    return load_u32_be(c.data() + wire::kCellHeaderSize);
-}
-
-PeerAddress address(std::uint8_t n) {
-    PeerAddress p;
-    p.bytes[15] = n;
-    p.bytes[17] = n;
-    return p;
-}
-
-struct Node {
-    explicit Node(std::uint8_t n, LinkLimits limits, bool hybrid = true, bool require_pq = false)
-        : addr(address(n)),
-          ep({crypto::X25519KeyPair::generate(), {}, limits, hybrid, require_pq}) {}
-    PeerAddress addr;
-    Endpoint ep;
-    std::vector<Delivered> cells;
-    std::vector<LinkEvent> events;
-    int count(LinkEvent::Kind k) const {
-        return static_cast<int>(std::count_if(events.begin(), events.end(),
-                                              [k](const LinkEvent& e) { return e.kind == k; }));
-    }
-};
-
-struct InFlight {
-    int to;
-    PeerAddress from;
-    Packet packet;
-};
-
-class Net {
-  public:
-    explicit Net(LinkLimits limits = {}, bool hybrid = true, bool b_requires_pq = false)
-        : a(1, limits, hybrid), b(2, limits, hybrid, b_requires_pq) {}
-
-    Node& node(int i) { return i == 0 ? a : b; }
-    int index_of(const PeerAddress& p) const { return p == a.addr ? 0 : 1; }
-
-    void collect(int from, Output& out) {
-        Node& n = node(from);
-        for (auto& p : out.packets) wire_.push_back({index_of(p.to), n.addr, p.packet});
-        for (auto& c : out.cells) n.cells.push_back(c);
-        for (auto& e : out.events) n.events.push_back(e);
-        out.clear();
-    }
-
-    // Delivers everything in flight (and what it triggers) unless `hold` keeps it.
-    void run() {
-        while (!wire_.empty() && !hold) {
-            InFlight f = wire_.front();
-            wire_.pop_front();
-            if (filter && !filter(f)) continue;
-            deliver(f);
-        }
-    }
-
-    void deliver(const InFlight& f) {
-        Output out;
-        node(f.to).ep.on_packet(f.from, f.packet, now, out);
-        collect(f.to, out);
-    }
-
-    SessionId connect(Pattern p) {
-        Output out;
-        auto id = a.ep.connect(b.addr, b.ep.static_public(), p, now, out);
-        EXPECT_TRUE(id);
-        collect(0, out);
-        run();
-        return *id;
-    }
-
-    SessionId peer_session() const {
-        for (const auto& e : b.events)
-            if (e.kind == LinkEvent::Kind::established) return e.session;
-        return 0;
-    }
-
-    void send(int from, SessionId s, const wire::Cell& c) {
-        Output out;
-        EXPECT_TRUE(node(from).ep.send_cell(s, c, now, out));
-        collect(from, out);
-        run();
-    }
-
-    void advance(Duration d, Duration step = milliseconds(100)) {
-        for (Duration t{}; t < d; t += step) {
-            now += step;
-            for (int i : {0, 1}) {
-                Output out;
-                node(i).ep.on_tick(now, out);
-                collect(i, out);
-            }
-            run();
-        }
-    }
-
-    std::deque<InFlight>& wire() { return wire_; }
-
-    Node a;
-    Node b;
-    TimePoint now{seconds(1000)};
-    bool hold = false;
-    std::function<bool(const InFlight&)> filter;
-
-  private:
-    std::deque<InFlight> wire_;
-};
+using namespace test;
 
 class Patterns : public ::testing::TestWithParam<Pattern> {};
 

@@ -1,14 +1,14 @@
 #include "zmesh/app/proxy.hpp"
 
+#include <array>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/read.hpp>
-#include <boost/asio/read_until.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/streambuf.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include "zmesh/app/http_connect.hpp"
 #include "zmesh/app/socks5.hpp"
 #include "zmesh/client/limits.hpp"
 #include "zmesh/link/service.hpp"
@@ -21,9 +21,6 @@ using stream::EndReason;
 using Opened = client::ClientPool::Opened;
 
 namespace {
-
-constexpr std::size_t kMaxHttpHeader = 8192;
-constexpr std::size_t kMaxIsolationKey = 512;
 
 const auto kAwait = asio::as_tuple(asio::use_awaitable);
 
@@ -104,119 +101,63 @@ asio::awaitable<void> ProxyFrontEnd::accept_loop(tcp::acceptor& acceptor, bool h
 
 asio::awaitable<void> ProxyFrontEnd::serve_socks(tcp::socket socket) {
     using namespace socks5;
-    auto reply = [&](Reply r) -> asio::awaitable<void> {
-        auto bytes = make_reply(r);
-        co_await asio::async_write(socket, asio::buffer(bytes), kAwait);
-    };
-    std::uint8_t head[2];
-    if (auto [ec, n] = co_await asio::async_read(socket, asio::buffer(head), kAwait); ec) co_return;
-    if (head[0] != kVersion || head[1] == 0) {
-        ++stats_.bad_requests;
-        co_return;  // not SOCKS5: close without an answer, as RFC 1928 has none for this
-    }
-    std::vector<std::uint8_t> methods(head[1]);
-    if (auto [ec, n] = co_await asio::async_read(socket, asio::buffer(methods), kAwait); ec)
-        co_return;
-    std::uint8_t method = select_method(methods);
-    std::uint8_t choice[2] = {kVersion, method};
-    co_await asio::async_write(socket, asio::buffer(choice), kAwait);
-    if (method == kMethodRefused) {
-        ++stats_.bad_requests;
-        co_return;
-    }
-    std::string isolation;
-    if (method == kMethodUserPass) {
-        // RFC 1929: VER(1) ULEN UNAME PLEN PASSWD. Any credentials are accepted; they only
-        // choose the circuit.
-        std::uint8_t vl[2];
-        if (auto [ec, n] = co_await asio::async_read(socket, asio::buffer(vl), kAwait); ec)
-            co_return;
-        std::string user(vl[1], '\0');
-        if (auto [ec, n] = co_await asio::async_read(socket, asio::buffer(user), kAwait); ec)
-            co_return;
-        std::uint8_t plen = 0;
-        if (auto [ec, n] = co_await asio::async_read(socket, asio::buffer(&plen, 1), kAwait); ec)
-            co_return;
-        std::string pass(plen, '\0');
-        if (auto [ec, n] = co_await asio::async_read(socket, asio::buffer(pass), kAwait); ec)
-            co_return;
-        bool ok = vl[0] == 1;
-        std::uint8_t status[2] = {1, static_cast<std::uint8_t>(ok ? 0 : 1)};
-        co_await asio::async_write(socket, asio::buffer(status), kAwait);
-        if (!ok) {
-            ++stats_.bad_requests;
+    Parser parser;
+    std::array<std::uint8_t, 512> buf;
+    Request request;
+    for (bool asked = false; !asked;) {
+        auto step = parser.poll();
+        if (step.kind == Step::Kind::need_more) {
+            auto [ec, n] = co_await socket.async_read_some(asio::buffer(buf), kAwait);
+            if (ec) co_return;
+            if (!parser.feed(ByteView(buf.data(), n))) {
+                ++stats_.bad_requests;
+                co_return;
+            }
+            continue;
+        }
+        if (!step.bytes.empty())
+            co_await asio::async_write(socket, asio::buffer(step.bytes), kAwait);
+        if (step.kind == Step::Kind::close) {
+            if (step.bad) ++stats_.bad_requests;
             co_return;
         }
-        isolation = user + '\0' + pass;
-        if (isolation.size() > kMaxIsolationKey) isolation.resize(kMaxIsolationKey);
+        asked = step.kind == Step::Kind::request;
+        if (asked) request = std::move(step.request);
     }
-    std::uint8_t req[4];
-    if (auto [ec, n] = co_await asio::async_read(socket, asio::buffer(req), kAwait); ec) co_return;
-    auto check = check_request_header(req);
-    if (!check.header) {
-        ++stats_.bad_requests;
-        co_await reply(check.error);
-        co_return;
-    }
-    std::vector<std::uint8_t> addr;
-    if (check.header->address_type == 3) {
-        std::uint8_t len = 0;
-        if (auto [ec, n] = co_await asio::async_read(socket, asio::buffer(&len, 1), kAwait); ec)
-            co_return;
-        addr.resize(len);
-    } else {
-        addr.resize(address_length(check.header->address_type, 0));
-    }
-    std::uint8_t port_bytes[2];
-    if (auto [ec, n] = co_await asio::async_read(socket, asio::buffer(addr), kAwait); ec) co_return;
-    if (auto [ec, n] = co_await asio::async_read(socket, asio::buffer(port_bytes), kAwait); ec)
-        co_return;
-    auto target = target_from(check.header->address_type, addr, load_u16_be(port_bytes));
-    if (!target) {
-        ++stats_.bad_requests;
-        co_await reply(Reply::general_failure);
-        co_return;
-    }
-    auto [opened, reason] = co_await open_async(isolation, *target);
+    auto [opened, reason] = co_await open_async(request.isolation, request.target);
+    auto reply = make_reply(opened ? Reply::succeeded : reply_for(reason));
+    co_await asio::async_write(socket, asio::buffer(reply), kAwait);
     if (!opened) {
-        co_await reply(reply_for(reason));
         co_return;
     }
-    co_await reply(Reply::succeeded);
+    if (auto early = parser.take_rest(); !early.empty())
+        opened->driver->mux().write(opened->stream, early);
     opened->driver->attach(opened->stream, std::move(socket));
     opened->driver->service();
 }
 
 asio::awaitable<void> ProxyFrontEnd::serve_http(tcp::socket socket) {
-    asio::streambuf buf(kMaxHttpHeader);
-    auto [ec, n] = co_await asio::async_read_until(socket, buf, "\r\n\r\n", kAwait);
+    http_connect::Parser parser;
+    std::array<std::uint8_t, 2048> buf;
+    http_connect::Step step;
+    while (step.kind == http_connect::Step::Kind::need_more) {
+        auto [ec, n] = co_await socket.async_read_some(asio::buffer(buf), kAwait);
+        if (ec) {
+            ++stats_.bad_requests;
+            co_return;
+        }
+        step = parser.feed(ByteView(buf.data(), n));
+    }
     auto respond = [&](std::string_view status) -> asio::awaitable<void> {
-        std::string r = "HTTP/1.1 " + std::string(status) + "\r\n\r\n";
+        auto r = http_connect::response(status);
         co_await asio::async_write(socket, asio::buffer(r), kAwait);
     };
-    if (ec) {
+    if (step.kind == http_connect::Step::Kind::error) {
         ++stats_.bad_requests;
-        if (ec == asio::error::not_found) co_await respond("431 Request Header Fields Too Large");
+        co_await respond(step.status);
         co_return;
     }
-    std::string header(asio::buffers_begin(buf.data()), asio::buffers_begin(buf.data()) + n);
-    buf.consume(n);
-    std::string_view line(header.data(), header.find("\r\n"));
-    auto sp1 = line.find(' ');
-    auto sp2 = line.rfind(' ');
-    if (sp1 == std::string_view::npos || sp2 == sp1 ||
-        !line.substr(sp2 + 1).starts_with("HTTP/1.")) {
-        ++stats_.bad_requests;
-        co_await respond("400 Bad Request");
-        co_return;
-    }
-    if (line.substr(0, sp1) != "CONNECT") {
-        ++stats_.bad_requests;
-        co_await respond("405 Method Not Allowed");
-        co_return;
-    }
-    std::string target(line.substr(sp1 + 1, sp2 - sp1 - 1));
-    auto [opened, reason] = co_await open_async("", target);
+    auto [opened, reason] = co_await open_async("", step.target);
     if (!opened) {
         co_await respond(reason == EndReason::refused   ? "403 Forbidden"
                          : reason == EndReason::timeout ? "504 Gateway Timeout"
@@ -225,11 +166,8 @@ asio::awaitable<void> ProxyFrontEnd::serve_http(tcp::socket socket) {
     }
     co_await respond("200 Connection established");
     // Bytes the client sent after the header already belong to the stream.
-    if (buf.size() > 0) {
-        std::vector<std::uint8_t> early(buf.size());
-        asio::buffer_copy(asio::buffer(early), buf.data());
+    if (auto early = parser.take_rest(); !early.empty())
         opened->driver->mux().write(opened->stream, early);
-    }
     opened->driver->attach(opened->stream, std::move(socket));
     opened->driver->service();
 }

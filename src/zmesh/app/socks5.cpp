@@ -57,15 +57,18 @@ std::optional<std::string> target_from(std::uint8_t type, ByteView address, std:
         host = "[" + ip::address_v6(b).to_string() + "]";
     } else if (type == 3 && !address.empty()) {
         host.assign(address.begin(), address.end());
-        bool printable = std::all_of(host.begin(), host.end(), [](char ch) {
-            return ch > 0x20 && ch < 0x7f && ch != ':' && ch != '/' && ch != '[' && ch != ']';
-        });
-        if (!printable) return std::nullopt;
+        if (!valid_host_name(host)) return std::nullopt;
     } else {
         return std::nullopt;
     }
     if (port == 0) return std::nullopt;
     return host + ":" + std::to_string(port);
+}
+
+bool valid_host_name(std::string_view host) {
+    return !host.empty() && std::all_of(host.begin(), host.end(), [](char ch) {
+        return ch > 0x20 && ch < 0x7f && ch != ':' && ch != '/' && ch != '[' && ch != ']';
+    });
 }
 
 Bytes make_reply(Reply r) {
@@ -88,6 +91,122 @@ Reply reply_for(stream::EndReason r) {
         default:
             return Reply::general_failure;
     }
+}
+
+bool Parser::feed(ByteView bytes) {
+    if (state_ == State::failed) return false;
+    buf_.erase(buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(pos_));
+    pos_ = 0;
+    if (buf_.size() + bytes.size() > kMaxBuffered) {
+        state_ = State::failed;
+        return false;
+    }
+    buf_.insert(buf_.end(), bytes.begin(), bytes.end());
+    return true;
+}
+
+Step Parser::fail(Bytes reply) {
+    state_ = State::failed;
+    Step s;
+    s.kind = Step::Kind::close;
+    s.bytes = std::move(reply);
+    s.bad = true;
+    return s;
+}
+
+Step Parser::poll() {
+    switch (state_) {
+        case State::greeting:
+            return greeting();
+        case State::credentials:
+            return credentials();
+        case State::request:
+            return request();
+        case State::done: {
+            Step s;
+            s.kind = Step::Kind::request;
+            s.request = request_;
+            return s;
+        }
+        case State::failed:
+            break;
+    }
+    Step s;
+    s.kind = Step::Kind::close;
+    return s;
+}
+
+// VER NMETHODS METHODS...
+Step Parser::greeting() {
+    ByteView in = ByteView(buf_).subspan(pos_);
+    if (in.size() >= 1 && in[0] != kVersion) return fail({});  // not SOCKS5: no answer exists
+    if (in.size() >= 2 && in[1] == 0) return fail({});
+    if (in.size() < 2 || in.size() < 2u + in[1]) return {};
+    std::uint8_t method = select_method(in.subspan(2, in[1]));
+    pos_ += 2u + in[1];
+    if (method == kMethodRefused) return fail({kVersion, kMethodRefused});
+    state_ = method == kMethodUserPass ? State::credentials : State::request;
+    Step s;
+    s.kind = Step::Kind::send;
+    s.bytes = {kVersion, method};
+    return s;
+}
+
+// RFC 1929: VER(1) ULEN UNAME PLEN PASSWD. Any credentials are accepted: they only choose
+// the circuit.
+Step Parser::credentials() {
+    ByteView in = ByteView(buf_).subspan(pos_);
+    if (in.size() >= 1 && in[0] != 1) return fail({1, 1});
+    if (in.size() < 2) return {};
+    std::size_t ulen = in[1];
+    if (in.size() < 3 + ulen) return {};
+    std::size_t plen = in[2 + ulen];
+    if (in.size() < 3 + ulen + plen) return {};
+    auto user = in.subspan(2, ulen);
+    auto pass = in.subspan(3 + ulen, plen);
+    isolation_.assign(user.begin(), user.end());
+    isolation_ += '\0';
+    isolation_.append(pass.begin(), pass.end());
+    if (isolation_.size() > kMaxIsolationKey) isolation_.resize(kMaxIsolationKey);
+    pos_ += 3 + ulen + plen;
+    state_ = State::request;
+    Step s;
+    s.kind = Step::Kind::send;
+    s.bytes = {1, 0};
+    return s;
+}
+
+// VER CMD RSV ATYP ADDR PORT; a domain's address starts with its length.
+Step Parser::request() {
+    ByteView in = ByteView(buf_).subspan(pos_);
+    if (in.size() < 4) return {};
+    auto check = check_request_header(in.first(4));
+    if (!check.header) return fail(make_reply(check.error));
+    std::size_t at = 4;
+    if (check.header->address_type == 3) {
+        if (in.size() < 5) return {};
+        at = 5;
+    }
+    std::size_t alen = address_length(check.header->address_type, in.size() > 4 ? in[4] : 0);
+    if (in.size() < at + alen + 2) return {};
+    auto target = target_from(check.header->address_type, in.subspan(at, alen),
+                              load_u16_be(in.data() + at + alen));
+    if (!target) return fail(make_reply(Reply::general_failure));
+    pos_ += at + alen + 2;
+    state_ = State::done;
+    request_ = {std::move(*target), std::move(isolation_)};
+    Step s;
+    s.kind = Step::Kind::request;
+    s.request = request_;
+    return s;
+}
+
+Bytes Parser::take_rest() {
+    if (state_ != State::done) return {};
+    Bytes rest(buf_.begin() + static_cast<std::ptrdiff_t>(pos_), buf_.end());
+    buf_.clear();
+    pos_ = 0;
+    return rest;
 }
 
 }  // namespace zmesh::app::socks5

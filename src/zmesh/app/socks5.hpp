@@ -1,9 +1,12 @@
 #pragma once
 // SOCKS5 (RFC 1928) with username/password authentication (RFC 1929): pure parsing
-// and reply building for the entry proxy. Only CONNECT is offered.
+// and reply building for the entry proxy. Only CONNECT is offered. Parser takes the
+// client's bytes as they arrive (any split) and says what to send and when the request
+// is complete; the socket code around it only reads, writes and opens the stream.
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "zmesh/core/result.hpp"
 #include "zmesh/stream/mux.hpp"
@@ -47,5 +50,56 @@ std::optional<std::string> target_from(std::uint8_t type, ByteView address, std:
 
 Bytes make_reply(Reply r);
 Reply reply_for(stream::EndReason r);
+
+// A host name a client may ask for: printable, no spaces, ':', '/', '[' or ']'.
+bool valid_host_name(std::string_view host);
+
+// The isolation key of a user name and password (different keys: different circuits).
+inline constexpr std::size_t kMaxIsolationKey = 512;
+// Bytes buffered ahead of the parser at most: a whole handshake (greeting, credentials and
+// request are at most 1,038 bytes) and what a client sends early after it.
+inline constexpr std::size_t kMaxBuffered = 4096;
+
+struct Request {
+    std::string target;     // "host:port", "[v6]:port" for IPv6
+    std::string isolation;  // user '\0' password; empty without credentials
+};
+
+// What the connection does next.
+struct Step {
+    enum class Kind {
+        need_more,  // read more bytes and feed them
+        send,       // write `bytes` (a method choice, an auth status), then poll again
+        request,    // the CONNECT request is complete: open `request.target`
+        close,      // write `bytes` (maybe none: an error reply), then close
+    };
+    Kind kind = Kind::need_more;
+    Bytes bytes;
+    Request request;
+    bool bad = false;  // close: the client broke the protocol (counted as a bad request)
+};
+
+class Parser {
+  public:
+    // Appends the client's bytes; false (and the parser fails) beyond kMaxBuffered.
+    bool feed(ByteView bytes);
+    // The next step over what was fed; after `request` or `close` it stays there.
+    Step poll();
+    // Bytes that followed the request (the client's first data): they belong to the stream.
+    Bytes take_rest();
+
+  private:
+    enum class State { greeting, credentials, request, done, failed };
+    Step fail(Bytes reply);
+    Step greeting();
+    Step credentials();
+    Step request();
+
+    State state_ = State::greeting;
+    Bytes buf_;
+    std::size_t pos_ = 0;  // parsed up to here
+    std::string isolation_;
+    Request request_;
+};
 
 }  // namespace zmesh::app::socks5

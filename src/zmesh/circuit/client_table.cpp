@@ -15,8 +15,11 @@ struct ClientTable::Circuit {
     std::vector<const LayerKey*> backward_ptrs;
     std::vector<link::ReplayWindow> windows;
     std::optional<NtorClient> pending;  // the handshake with hop forward.size()
-    Reassembler reassembler;
-    std::uint32_t forward_seq = 0;
+    // Per hop: fragments of a message from that hop (a hop cannot add to another's), and
+    // how many forward cells have passed through that hop's layer (its cell numbers).
+    std::vector<Reassembler> reassemblers;
+    std::vector<std::uint32_t> forward_numbers;
+    std::uint32_t next_report = 0;  // forward_numbers.back() at which to probe again
     TimePoint started{};
     TimePoint last_hop_done{};
     std::vector<Duration> hop_times;
@@ -27,6 +30,7 @@ struct ClientTable::Circuit {
     std::uint64_t probe_id = 0;
     std::vector<bool> answered;
     std::vector<Duration> hop_rtt;
+    std::vector<std::uint32_t> probe_numbers;  // each hop's PING: its number at that hop
 };
 
 ClientTable::ClientTable(ClientConfig config) : cfg_(config) {}
@@ -147,6 +151,8 @@ void ClientTable::on_hop_done(Circuit& c, ByteView reply, TimePoint now, ClientO
     c.forward_ptrs.push_back(c.forward.back().get());
     c.backward_ptrs.push_back(c.backward.back().get());
     c.windows.emplace_back();
+    c.reassemblers.emplace_back();
+    c.forward_numbers.push_back(0);
     c.hop_times.push_back(now - (c.hop_times.empty() ? c.started : c.last_hop_done));
     c.last_hop_done = now;
     std::size_t done = c.forward.size();
@@ -154,6 +160,7 @@ void ClientTable::on_hop_done(Circuit& c, ByteView reply, TimePoint now, ClientO
         c.built = true;
         c.hop_rtt = c.hop_times;  // a first estimate (it includes the handshakes)
         c.answered.assign(c.path.size(), false);
+        c.next_report = cfg_.report_every;
         ++stats_.circuits_built;
         ++stats_.built_by_hops[c.path.size()];
         ClientEvent ev{ClientEvent::Kind::built, c.handle};
@@ -176,14 +183,18 @@ void ClientTable::on_hop_done(Circuit& c, ByteView reply, TimePoint now, ClientO
 
 Status ClientTable::send_to_hop(Circuit& c, std::size_t hop, const RelayMessage& m,
                                 ClientOutput& out) {
+    auto hops = std::span<const LayerKey* const>(c.forward_ptrs).first(hop + 1);
+    auto numbers = std::span<std::uint32_t>(c.forward_numbers).first(hop + 1);
     for (const auto& piece : split_relay(m)) {
-        if (c.forward_seq >= kMaxCellsPerDirection) return Errc::exhausted;
+        // A cell advances the counter of each hop it passes through, and no other.
+        for (std::uint32_t n : numbers)
+            if (n >= kMaxCellsPerDirection) return Errc::exhausted;
         ByteArray<kPayloadSize> payload;
         if (auto st = encode_relay(piece, payload); !st) return st;
         wire::Cell cell = make_cell(*c.link, wire::CellCommand::relay);
         Body body;
-        auto hops = std::span<const LayerKey* const>(c.forward_ptrs).first(hop + 1);
-        if (auto st = seal_forward(hops, ++c.forward_seq, payload, body); !st) return st;
+        for (std::uint32_t& n : numbers) ++n;
+        if (auto st = seal_forward(hops, numbers, payload, body); !st) return st;
         std::copy(body.begin(), body.end(), cell_body(cell).begin());
         out.cells.push_back({c.link->peer, cell});
         ++stats_.cells_sent;
@@ -196,7 +207,13 @@ Status ClientTable::send(CircuitHandle h, const RelayMessage& m, TimePoint now, 
     if (c == nullptr) return Errc::unknown_peer;
     if (!c->built) return Errc::bad_state;
     if (!c->awaiting_since) c->awaiting_since = now;
-    return send_to_hop(*c, c->forward.size() - 1, m, out);
+    if (auto st = send_to_hop(*c, c->forward.size() - 1, m, out); !st) return st;
+    if (cfg_.report_every != 0 && c->forward_numbers.back() >= c->next_report) {
+        c->next_report = c->forward_numbers.back() + cfg_.report_every;
+        if (c->next_report < cfg_.report_every) c->next_report = kMaxCellsPerDirection;
+        (void)probe(h, now, out);  // at most one probe at a time: may be a no-op
+    }
+    return {};
 }
 
 void ClientTable::on_cell(PeerRef from, const wire::Cell& cell, TimePoint now, ClientOutput& out) {
@@ -248,7 +265,7 @@ void ClientTable::on_cell(PeerRef from, const wire::Cell& cell, TimePoint now, C
     ++stats_.cells_received;
     c.awaiting_since.reset();  // the circuit carries
     if (msg->command == RelayCommand::fragment) {
-        auto whole = c.reassembler.add(*msg);
+        auto whole = c.reassemblers[*hop].add(*msg);
         if (!whole) {
             ++stats_.drop_malformed;
             fail(c, DestroyReason::protocol, true, out);
@@ -267,7 +284,7 @@ void ClientTable::on_cell(PeerRef from, const wire::Cell& cell, TimePoint now, C
         on_hop_done(c, ext->handshake, now, out);
         return;
     }
-    if (msg->command == RelayCommand::pong) on_pong(c, *hop, msg->data, now);
+    if (msg->command == RelayCommand::pong && !on_pong(c, *hop, msg->data, now, out)) return;
     // Any cell from a hop proves it and every hop before it alive: a busy circuit answers
     // a probe with its traffic, even when the PONGs queue behind it.
     if (c.probe_sent && *hop < c.answered.size()) {
@@ -286,11 +303,18 @@ void ClientTable::on_cell(PeerRef from, const wire::Cell& cell, TimePoint now, C
 void ClientTable::on_tick(TimePoint now, ClientOutput& out) {
     std::vector<Circuit*> late;
     std::vector<Circuit*> built;
+    std::vector<Circuit*> old;
+    bool limited = cfg_.max_lifetime > Duration::zero();
     for (auto& [h, c] : circuits_) {
         if (!c->built && now - c->started >= build_timeout()) late.push_back(c.get());
-        if (c->built) built.push_back(c.get());
+        if (c->built && limited && now - c->last_hop_done >= cfg_.max_lifetime)
+            old.push_back(c.get());
+        else if (c->built)
+            built.push_back(c.get());
     }
     for (Circuit* c : late) fail(*c, DestroyReason::timeout, true, out);
+    stats_.expired += old.size();
+    for (Circuit* c : old) fail(*c, DestroyReason::lifetime, true, out);
     for (Circuit* c : built) check_liveness(*c, now, out);
 }
 
@@ -335,22 +359,43 @@ Status ClientTable::probe(CircuitHandle h, TimePoint now, ClientOutput& out) {
     ++c->probe_id;
     Bytes id(8);
     store_u64_be(id.data(), c->probe_id);
-    for (std::size_t hop = 0; hop < c->forward.size(); ++hop)
+    c->probe_numbers.assign(c->forward.size(), 0);
+    for (std::size_t hop = 0; hop < c->forward.size(); ++hop) {
         if (auto st = send_to_hop(*c, hop, {RelayCommand::ping, 0, id}, out); !st) return st;
+        c->probe_numbers[hop] = c->forward_numbers[hop];
+    }
     c->probe_sent = now;
     c->answered.assign(c->path.size(), false);
     ++stats_.probes_sent;
     return {};
 }
 
-void ClientTable::on_pong(Circuit& c, std::size_t hop, ByteView data, TimePoint now) {
-    if (!c.probe_sent || data.size() != 8 || load_u64_be(data.data()) != c.probe_id ||
-        hop >= c.answered.size())
-        return;  // a late answer to an earlier probe, or not ours
+bool ClientTable::on_pong(Circuit& c, std::size_t hop, ByteView data, TimePoint now,
+                          ClientOutput& out) {
+    if (!c.probe_sent || data.size() != kPingIdSize + kForwardReportSize ||
+        load_u64_be(data.data()) != c.probe_id || hop >= c.answered.size() ||
+        hop >= c.probe_numbers.size())
+        return true;  // a late answer to an earlier probe, or not ours
+    // The hop's report: forward cells that reached its layer, and how many of them came
+    // after a later one. Cells the client sent through the hop up to this PING and that
+    // never arrived, or came reordered, were dropped or swapped on the way: by a lossy
+    // link, or by a relay writing a watermark for a colluding later hop.
+    std::uint32_t received = load_u32_be(data.data() + kPingIdSize);
+    std::uint32_t late = load_u32_be(data.data() + kPingIdSize + 4);
+    std::uint32_t sent = c.probe_numbers[hop];
+    double missing = sent > received ? static_cast<double>(sent - received) : 0.0;
+    double allowed = cfg_.watermark_slack +
+                     cfg_.loss_allowance * static_cast<double>(sent) * static_cast<double>(hop + 1);
+    if (missing + late > allowed) {
+        ++stats_.watermark_closed;
+        fail(c, DestroyReason::integrity, true, out);
+        return false;
+    }
     c.answered[hop] = true;
     if (hop < c.hop_rtt.size()) c.hop_rtt[hop] = now - *c.probe_sent;
     if (std::all_of(c.answered.begin(), c.answered.end(), [](bool b) { return b; }))
         c.probe_sent.reset();
+    return true;
 }
 
 }  // namespace zmesh::circuit

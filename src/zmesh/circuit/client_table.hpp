@@ -67,6 +67,10 @@ struct ClientStats {
     Histogram build_seconds;        // first CREATE sent to last EXTENDED
     std::uint64_t probes_sent = 0;  // liveness probes (a PING to every hop)
     std::uint64_t dead_hops = 0;    // circuits closed because a hop stopped answering
+    std::uint64_t expired = 0;      // circuits closed at their maximum lifetime
+    // Circuits closed because a hop reported more missing or reordered cells than loss
+    // explains (a drop or reorder watermark, docs/protocol.md).
+    std::uint64_t watermark_closed = 0;
 };
 
 // A circuit as the control API shows it.
@@ -97,6 +101,18 @@ struct ClientConfig {
     // dead and the circuit is closed. Zero turns probing off.
     Duration stall_after = std::chrono::milliseconds(150);
     Duration probe_timeout = std::chrono::milliseconds(200);
+    // A circuit built this long ago is closed (reason `lifetime`) so that its streams move
+    // to a fresh one (the stream layer's resume). Zero: no limit.
+    Duration max_lifetime = kMaxCircuitLifetime;
+    // Drop and reorder watermarks: every hop's PONG reports how many forward cells
+    // reached its layer and how many of them came out of order. A hop whose missing plus
+    // reordered cells exceed `watermark_slack` plus `loss_allowance` of the cells sent
+    // through it for each link on the way (i + 1 links to hop i) closes the circuit.
+    // A built circuit is probed every `report_every` cells to its last hop (0: only when
+    // it stalls), so busy circuits report too.
+    std::uint32_t watermark_slack = 4;
+    double loss_allowance = 0.05;
+    std::uint32_t report_every = 2048;
 };
 
 class ClientTable {
@@ -136,7 +152,8 @@ class ClientTable {
     Circuit* find(CircuitHandle h);
     void fail(Circuit& c, DestroyReason reason, bool send_destroy, ClientOutput& out,
               std::optional<std::size_t> dead_hop = std::nullopt);
-    void on_pong(Circuit& c, std::size_t hop, ByteView data, TimePoint now);
+    // False when the hop's report closed the circuit.
+    bool on_pong(Circuit& c, std::size_t hop, ByteView data, TimePoint now, ClientOutput& out);
     void check_liveness(Circuit& c, TimePoint now, ClientOutput& out);
     void on_hop_done(Circuit& c, ByteView reply, TimePoint now, ClientOutput& out);
     Status send_to_hop(Circuit& c, std::size_t hop, const RelayMessage& m, ClientOutput& out);

@@ -1,6 +1,7 @@
 #pragma once
 // Sizes and limits of the circuit layer, in one place.
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 
@@ -24,9 +25,32 @@ inline constexpr std::size_t kSeqSize = 4;
 // the per-cell counter is 32 bits and never wraps.
 inline constexpr std::uint32_t kMaxCellsPerDirection = 0xfffffff0u;
 
+// CREATE cells whose handshake continues in CREATE_CONTINUE cells, waiting for the rest
+// (extend_timeout at most): per link and in all. A link over its share loses its own
+// oldest, a full table the oldest of the link holding the most (core/fair_table.hpp), so
+// one link's flood never refuses another link's CREATE. A real CREATE's cells leave
+// together, so a link has a handful pending at most.
+inline constexpr std::size_t kMaxPendingCreates = 1024;
+inline constexpr std::size_t kMaxPendingCreatesPerLink = 32;
+
 // EXTEND: a next hop offers at most this many link addresses (one per transport).
 inline constexpr std::size_t kMaxHopAddresses = 6;
 inline constexpr std::size_t kExtendAddressSize = 1 + 16 + 2;     // transport, IP, port
 inline constexpr std::size_t kExtendFixed = 32 + 32 + 1 + 2 + 2;  // id, key, count, type, len
+
+// Key lifetimes (docs/protocol.md, "Key lifetimes").
+// A relay makes a new onion key this often and publishes it in its next descriptor.
+inline constexpr std::chrono::seconds kOnionKeyRotation = std::chrono::hours(24 * 7);
+// The replaced key is still accepted this long, then erased. It must outlast every
+// descriptor that names it: a descriptor lives 24 hours (clients may hold one that long),
+// and a relay republishes every 6, so two days leaves a day of margin for slow fetches
+// and clock skew.
+inline constexpr std::chrono::seconds kOnionKeyOverlap = std::chrono::hours(48);
+// Onion keys a relay holds at once: the current one and replaced ones still accepted.
+inline constexpr std::size_t kMaxOnionKeys = 4;
+// A client replaces a circuit this old: its streams move to a fresh circuit (new hop
+// keys, new middle relays), which bounds how long one set of hop keys protects traffic and
+// how much of a client's activity one path sees.
+inline constexpr std::chrono::seconds kMaxCircuitLifetime = std::chrono::hours(1);
 
 }  // namespace zmesh::circuit

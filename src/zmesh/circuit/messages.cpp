@@ -92,6 +92,10 @@ const char* to_string(DestroyReason r) {
             return "node shutting down";
         case DestroyReason::refused:
             return "not a relay";
+        case DestroyReason::extend_refused:
+            return "extend refused";
+        case DestroyReason::lifetime:
+            return "circuit lifetime reached";
     }
     return "unknown";
 }

@@ -47,6 +47,10 @@ enum class DestroyReason : std::uint8_t {
     handshake = 7,       // the hop handshake failed
     shutdown = 8,        // the node is shutting down
     refused = 9,         // this node does not relay
+    // The next hop of an EXTEND is internal, this relay or the previous hop.
+    extend_refused = 10,
+    // The client replaced a circuit that reached its maximum lifetime.
+    lifetime = 11,
 };
 const char* to_string(DestroyReason r);
 
@@ -72,6 +76,10 @@ enum class RelayCommand : std::uint8_t {
 inline constexpr std::uint8_t kMaxRelayCommand =
     static_cast<std::uint8_t>(RelayCommand::fec_report);
 inline constexpr std::size_t kMaxPingData = 16;
+// PONG: the PING's bytes (the client sends an 8-byte probe number), then the hop's
+// forward report: cells that reached its layer (4) | of them, out of order (4).
+inline constexpr std::size_t kPingIdSize = 8;
+inline constexpr std::size_t kForwardReportSize = 8;
 
 inline constexpr std::size_t kRelayHeaderSize = 8 + 1 + 2 + 2;  // marker, cmd, stream, length
 inline constexpr std::size_t kMaxRelayData = kPayloadSize - kRelayHeaderSize;  // 1054

@@ -33,6 +33,11 @@ CircuitNode::CircuitNode(link::LinkSet& link, NodeConfig config)
       timer_(link.executor()) {
     link_.on_cell([this](link::SessionId s, const wire::Cell& c) { on_cell(s, c); });
     link_.on_event([this](const link::LinkEvent& ev) { on_link_event(ev); });
+    relay_.set_peer_key_lookup([this](PeerRef p) -> std::optional<crypto::X25519Public> {
+        auto it = session_keys_.find(p);
+        if (it == session_keys_.end()) return std::nullopt;
+        return it->second;
+    });
 }
 
 CircuitNode::~CircuitNode() {
@@ -64,7 +69,10 @@ void CircuitNode::tick() {
     timer_.async_wait([this](boost::system::error_code ec) {
         if (ec || stopped_) return;
         auto now = Clock::now();
+        const auto& keys = relay_.onion_keys();
+        auto before = std::pair(keys.rotations(), keys.size());
         relay_.on_tick(now, relay_out_);
+        if (std::pair(keys.rotations(), keys.size()) != before && keys_handler_) keys_handler_();
         client_.on_tick(now, client_out_);
         give_up_slow_links(now);
         flush();

@@ -64,6 +64,9 @@ class CircuitNode {
     // Exit role: messages that end here, answers, and circuits that went away.
     void on_exit_message(ExitHandler h) { exit_handler_ = std::move(h); }
     void on_exit_closed(ClosedHandler h) { closed_handler_ = std::move(h); }
+    // Relay role: the onion keys changed, a new one made or a replaced one erased (publish
+    // and store them: relay().onion_keys()).
+    void on_onion_keys_changed(std::function<void()> h) { keys_handler_ = std::move(h); }
     Status exit_reply(const LinkCircuit& c, const RelayMessage& m);
 
     const RelayTable& relay() const { return relay_; }
@@ -97,6 +100,7 @@ class CircuitNode {
     ClientHandler client_handler_;
     ExitHandler exit_handler_;
     ClosedHandler closed_handler_;
+    std::function<void()> keys_handler_;
     // Established sessions by the peer's static key, and requests waiting for a session.
     std::unordered_map<link::SessionId, crypto::X25519Public> session_keys_;
     struct Waiting {

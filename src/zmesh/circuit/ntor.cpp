@@ -9,13 +9,13 @@ namespace {
 struct Labels {
     std::string_view proto, key, verify, mac, expand;
 };
-constexpr Labels kClassical{"zmesh-ntor-x25519-sha256-1", "zmesh-ntor-x25519-sha256-1:key_extract",
-                            "zmesh-ntor-x25519-sha256-1:verify", "zmesh-ntor-x25519-sha256-1:mac",
-                            "zmesh-ntor-x25519-sha256-1:key_expand"};
+constexpr Labels kClassical{"zmesh-ntor-x25519-sha256-2", "zmesh-ntor-x25519-sha256-2:key_extract",
+                            "zmesh-ntor-x25519-sha256-2:verify", "zmesh-ntor-x25519-sha256-2:mac",
+                            "zmesh-ntor-x25519-sha256-2:key_expand"};
 constexpr Labels kHybrid{
-    "zmesh-ntor-x25519-mlkem768-sha256-1", "zmesh-ntor-x25519-mlkem768-sha256-1:key_extract",
-    "zmesh-ntor-x25519-mlkem768-sha256-1:verify", "zmesh-ntor-x25519-mlkem768-sha256-1:mac",
-    "zmesh-ntor-x25519-mlkem768-sha256-1:key_expand"};
+    "zmesh-ntor-x25519-mlkem768-sha256-2", "zmesh-ntor-x25519-mlkem768-sha256-2:key_extract",
+    "zmesh-ntor-x25519-mlkem768-sha256-2:verify", "zmesh-ntor-x25519-mlkem768-sha256-2:mac",
+    "zmesh-ntor-x25519-mlkem768-sha256-2:key_expand"};
 const Labels& labels(HandshakeType t) {
     return t == HandshakeType::ntor_x25519 ? kClassical : kHybrid;
 }

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "zmesh/circuit/extend_policy.hpp"
+
 namespace zmesh::circuit {
 
 struct RelayTable::Circuit {
@@ -12,6 +14,9 @@ struct RelayTable::Circuit {
     LayerKey backward;
     link::ReplayWindow window;
     std::uint32_t backward_seq = 0;
+    // The forward report a PONG carries: cells accepted, and of them out of order.
+    std::uint32_t forward_received = 0;
+    std::uint32_t forward_late = 0;
     TimePoint last_activity{};
     // Extending: waiting for a link (request) or for CREATED on the next hop.
     std::optional<std::uint64_t> link_request;
@@ -22,7 +27,10 @@ struct RelayTable::Circuit {
     TimePoint extend_started{};
 };
 
-RelayTable::RelayTable(RelayConfig config) : cfg_(std::move(config)) {}
+RelayTable::RelayTable(RelayConfig config)
+    : cfg_(std::move(config)), onion_keys_(cfg_.onion, cfg_.onion_created, cfg_.onion_policy) {
+    cfg_.onion = {};  // the only copy is the key ring's, which erases it when replaced
+}
 RelayTable::~RelayTable() = default;
 
 RelayTable::Circuit* RelayTable::by_prev(const LinkCircuit& c) {
@@ -92,10 +100,6 @@ void RelayTable::on_cell(PeerRef from, const wire::Cell& cell, TimePoint now, Re
     }
 }
 
-namespace {
-constexpr std::size_t kMaxPendingCreates = 1024;
-}
-
 void RelayTable::on_create(const LinkCircuit& lc, const wire::Cell& cell, TimePoint now,
                            RelayOutput& out) {
     if (!cfg_.accept_circuits) {
@@ -103,7 +107,7 @@ void RelayTable::on_create(const LinkCircuit& lc, const wire::Cell& cell, TimePo
         out.cells.push_back({lc.peer, make_destroy(lc, DestroyReason::refused)});
         return;
     }
-    if (by_prev(lc) || by_next(lc) || pending_creates_.contains(lc)) {
+    if (by_prev(lc) || by_next(lc) || pending_creates_.find(lc.peer, lc.id)) {
         ++stats_.drop_malformed;  // id already in use on this link
         out.cells.push_back({lc.peer, make_destroy(lc, DestroyReason::protocol)});
         return;
@@ -120,13 +124,12 @@ void RelayTable::on_create(const LinkCircuit& lc, const wire::Cell& cell, TimePo
         return;
     }
     if (create->handshake.size() < create->total) {
-        // The rest follows in CREATE_CONTINUE cells.
-        if (pending_creates_.size() >= kMaxPendingCreates) {
-            ++stats_.refused_table_full;
-            out.cells.push_back({lc.peer, make_destroy(lc, DestroyReason::resource)});
-            return;
-        }
-        pending_creates_[lc] = {create->type, std::move(create->handshake), create->total, now};
+        // The rest follows in CREATE_CONTINUE cells. Never refused for room: the table
+        // displaces the oldest of this link, or of the link holding the most.
+        std::uint64_t evicted = pending_creates_.evicted();
+        pending_creates_.insert(lc.peer, lc.id,
+                                {create->type, std::move(create->handshake), create->total, now});
+        stats_.pending_creates_evicted += pending_creates_.evicted() - evicted;
         return;
     }
     accept_create(lc, create->type, create->handshake, now, out);
@@ -134,23 +137,23 @@ void RelayTable::on_create(const LinkCircuit& lc, const wire::Cell& cell, TimePo
 
 void RelayTable::on_create_continue(const LinkCircuit& lc, const wire::Cell& cell, TimePoint now,
                                     RelayOutput& out) {
-    auto it = pending_creates_.find(lc);
-    if (it == pending_creates_.end()) {
+    PendingCreate* pending = pending_creates_.find(lc.peer, lc.id);
+    if (pending == nullptr) {
         ++stats_.drop_unknown_circuit;
         return;
     }
     auto more = decode_create_continue(cell_body(cell));
-    PendingCreate& p = it->second;
+    PendingCreate& p = *pending;
     if (!more || p.handshake.size() + more->size() > p.total) {
         ++stats_.refused_handshake;
-        pending_creates_.erase(it);
+        pending_creates_.erase(lc.peer, lc.id);
         out.cells.push_back({lc.peer, make_destroy(lc, DestroyReason::handshake)});
         return;
     }
     p.handshake.insert(p.handshake.end(), more->begin(), more->end());
     if (p.handshake.size() < p.total) return;
     PendingCreate done = std::move(p);
-    pending_creates_.erase(it);
+    pending_creates_.erase(lc.peer, lc.id);
     accept_create(lc, done.type, done.handshake, now, out);
 }
 
@@ -161,7 +164,18 @@ void RelayTable::accept_create(const LinkCircuit& lc, HandshakeType type, ByteVi
         out.cells.push_back({lc.peer, make_destroy(lc, DestroyReason::handshake)});
         return;
     }
-    auto reply = ntor_server(cfg_.id, cfg_.onion, handshake, type);
+    // The onionskin names the onion key it was made for (ID | B | X): the current key, or
+    // one replaced less than the overlap ago.
+    auto named = handshake.size() >= 64 ? crypto::X25519Public::from(handshake.subspan(32, 32))
+                                        : std::nullopt;
+    const crypto::X25519KeyPair* onion = named ? onion_keys_.find(*named) : nullptr;
+    if (onion == nullptr) {
+        ++stats_.refused_handshake;
+        ++stats_.refused_onion_key;
+        out.cells.push_back({lc.peer, make_destroy(lc, DestroyReason::handshake)});
+        return;
+    }
+    auto reply = ntor_server(cfg_.id, *onion, handshake, type);
     if (!reply) {
         ++stats_.refused_handshake;
         out.cells.push_back({lc.peer, make_destroy(lc, DestroyReason::handshake)});
@@ -195,6 +209,9 @@ void RelayTable::on_forward(Circuit& c, const wire::Cell& cell, TimePoint now, R
         return;
     }
     c.last_activity = now;
+    if (*seq < c.window.highest()) ++c.forward_late;
+    ++c.forward_received;
+    if (forward_tap_) forward_tap_(c.prev, *seq);
     if (c.next && !recognised(body)) {
         wire::Cell fwd = make_cell(*c.next, wire::CellCommand::relay);
         std::copy(body.begin(), body.end(), cell_body(fwd).begin());
@@ -239,13 +256,29 @@ void RelayTable::on_message(Circuit& c, const Body& body, TimePoint now, RelayOu
                 destroy(c.prev, DestroyReason::protocol, out);
                 return;
             }
-            originate(c, {RelayCommand::pong, 0, std::move(msg->data)}, out);
+            // The PONG also reports what reached this layer, so the client notices cells
+            // dropped or reordered on the way that it did not cause.
+            {
+                std::size_t at = msg->data.size();
+                msg->data.resize(at + kForwardReportSize);
+                store_u32_be(msg->data.data() + at, c.forward_received);
+                store_u32_be(msg->data.data() + at + 4, c.forward_late);
+            }
+            (void)originate(c, {RelayCommand::pong, 0, std::move(msg->data)}, out);
             return;
         case RelayCommand::extend: {
             auto ext = decode_extend(msg->data);
             if (!ext || c.next || c.link_request || c.awaiting_created) {
                 ++stats_.drop_malformed;
                 destroy(c.prev, DestroyReason::protocol, out);
+                return;
+            }
+            ExtendContext ctx{cfg_.id, cfg_.link_key,
+                              peer_key_ ? peer_key_(c.prev.peer) : std::nullopt,
+                              cfg_.allow_private_addresses};
+            if (check_extend(ext->next, ctx) != ExtendRefusal::none) {
+                ++stats_.refused_extend;
+                destroy(c.prev, DestroyReason::extend_refused, out);
                 return;
             }
             std::uint64_t request = next_request_++;
@@ -292,7 +325,7 @@ void RelayTable::on_link_failed(std::uint64_t request, RelayOutput& out) {
     pending_links_.erase(it);
     c.link_request.reset();
     ++stats_.extend_failed;
-    originate(c, {RelayCommand::extended, 0, encode_extended({})}, out);
+    (void)originate(c, {RelayCommand::extended, 0, encode_extended({})}, out);
 }
 
 void RelayTable::on_created(Circuit& c, const wire::Cell& cell, TimePoint now, RelayOutput& out) {
@@ -305,14 +338,14 @@ void RelayTable::on_created(Circuit& c, const wire::Cell& cell, TimePoint now, R
         return;
     }
     ++stats_.circuits_extended;
-    originate(c, {RelayCommand::extended, 0, encode_extended({created->handshake})}, out);
+    (void)originate(c, {RelayCommand::extended, 0, encode_extended({created->handshake})}, out);
 }
 
 void RelayTable::on_backward(Circuit& c, const wire::Cell& cell, TimePoint now, RelayOutput& out) {
     Body body;
     auto in = cell_body(cell);
     std::copy(in.begin(), in.end(), body.begin());
-    if (c.backward_seq >= kMaxCellsPerDirection) {
+    if (c.backward_seq >= cfg_.max_cells_per_direction) {
         destroy(c.prev, DestroyReason::resource, out);
         return;
     }
@@ -324,11 +357,16 @@ void RelayTable::on_backward(Circuit& c, const wire::Cell& cell, TimePoint now, 
     ++stats_.cells_backward;
 }
 
-// A relay message that starts here (EXTENDED, or the exit's answers) towards the client.
-void RelayTable::originate(Circuit& c, const RelayMessage& m, RelayOutput& out) {
+// A relay message that starts here (EXTENDED, PONG, or the exit's answers) towards the
+// client. Every cell uses up a backward counter, so each one is checked against the limit.
+bool RelayTable::originate(Circuit& c, const RelayMessage& m, RelayOutput& out) {
     for (const auto& piece : split_relay(m)) {
+        if (c.backward_seq >= cfg_.max_cells_per_direction) {
+            destroy(c.prev, DestroyReason::resource, out);
+            return false;
+        }
         ByteArray<kPayloadSize> payload;
-        if (!encode_relay(piece, payload)) return;
+        if (!encode_relay(piece, payload)) return true;
         Body body;
         start_backward(payload, body);
         wrap_backward(c.backward, ++c.backward_seq, body);
@@ -336,6 +374,7 @@ void RelayTable::originate(Circuit& c, const RelayMessage& m, RelayOutput& out) 
         std::copy(body.begin(), body.end(), cell_body(back).begin());
         out.cells.push_back({c.prev.peer, back});
     }
+    return true;
 }
 
 Status RelayTable::send_backward(const LinkCircuit& circuit, const RelayMessage& m, TimePoint now,
@@ -343,9 +382,9 @@ Status RelayTable::send_backward(const LinkCircuit& circuit, const RelayMessage&
     Circuit* c = by_prev(circuit);
     if (c == nullptr) return Errc::unknown_peer;
     if (m.data.size() > kMaxRelayData) return Errc::oversized;
-    if (c->backward_seq >= kMaxCellsPerDirection) return Errc::exhausted;
+    if (c->backward_seq >= cfg_.max_cells_per_direction) return Errc::exhausted;
     c->last_activity = now;
-    originate(*c, m, out);
+    if (!originate(*c, m, out)) return Errc::exhausted;
     return {};
 }
 
@@ -374,6 +413,7 @@ void RelayTable::remove(Circuit& c, RelayOutput& out) {
 }
 
 void RelayTable::on_link_closed(PeerRef peer, RelayOutput& out) {
+    pending_creates_.erase_source(peer);
     std::vector<Circuit*> hit;
     for (auto& [serial, c] : circuits_)
         if (c->prev.peer == peer || (c->next && c->next->peer == peer)) hit.push_back(c.get());
@@ -389,8 +429,9 @@ void RelayTable::on_link_closed(PeerRef peer, RelayOutput& out) {
 }
 
 void RelayTable::on_tick(TimePoint now, RelayOutput& out) {
-    std::erase_if(pending_creates_,
-                  [&](const auto& kv) { return now - kv.second.started >= cfg_.extend_timeout; });
+    if (onion_keys_.on_tick(now)) ++stats_.onion_key_rotations;
+    pending_creates_.erase_if(
+        [&](const PendingCreate& p) { return now - p.started >= cfg_.extend_timeout; });
     std::vector<std::pair<LinkCircuit, DestroyReason>> expired;
     for (auto& [serial, c] : circuits_) {
         bool extending = c->link_request || c->awaiting_created;

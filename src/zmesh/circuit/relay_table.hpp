@@ -6,13 +6,17 @@
 // A relay keeps per circuit only its hop keys, its replay window, a backward counter
 // and the two link circuits it joins. It keeps no stream state.
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <unordered_map>
 #include <vector>
 
+#include "zmesh/circuit/limits.hpp"
+#include "zmesh/circuit/onion_keys.hpp"
 #include "zmesh/circuit/relay_crypto.hpp"
 #include "zmesh/circuit/types.hpp"
+#include "zmesh/core/fair_table.hpp"
 
 namespace zmesh::circuit {
 
@@ -29,10 +33,16 @@ struct RelayStats {
     std::uint64_t drop_unknown_circuit = 0;
     std::uint64_t drop_malformed = 0;
     std::uint64_t refused_table_full = 0;
+    std::uint64_t pending_creates_evicted = 0;  // unfinished CREATEs displaced by newer ones
     std::uint64_t refused_handshake = 0;
     std::uint64_t refused_classical = 0;  // classical handshake while post-quantum is required
     std::uint64_t idle_closed = 0;
     std::uint64_t refused_not_relay = 0;  // CREATE at a node without the relay role
+    // EXTEND to an internal address, to this relay or back to the previous hop.
+    std::uint64_t refused_extend = 0;
+    // Of refused_handshake: CREATE naming an onion key no longer (or never) held.
+    std::uint64_t refused_onion_key = 0;
+    std::uint64_t onion_key_rotations = 0;
 };
 
 struct RelayConfig {
@@ -43,9 +53,19 @@ struct RelayConfig {
     // bootstrap node's directory.
     bool exit = false;
     bool require_post_quantum = false;  // refuse classical-only hop handshakes
+    // When `onion` was made (unset: at the first tick), and how keys rotate after it.
+    std::optional<TimePoint> onion_created;
+    OnionKeyPolicy onion_policy;
+    // This relay's static link key (EXTEND to it is refused; unset: checked by id only).
+    std::optional<crypto::X25519Public> link_key;
+    // EXTEND to loopback, private and link-local addresses (a test network on one host).
+    bool allow_private_addresses = false;
     std::size_t max_circuits = 65536;
     Duration idle_timeout = std::chrono::minutes(10);
     Duration extend_timeout = std::chrono::seconds(15);
+    // Cells per circuit and direction before the circuit must be replaced (at most
+    // kMaxCellsPerDirection: the counter never wraps).
+    std::uint32_t max_cells_per_direction = kMaxCellsPerDirection;
 };
 
 struct RelayOutput {
@@ -84,6 +104,16 @@ class RelayTable {
     // Options that may change while running (SIGHUP).
     void set_require_post_quantum(bool on) { cfg_.require_post_quantum = on; }
     void set_idle_timeout(Duration d) { cfg_.idle_timeout = d; }
+    // The static link key of the neighbour on a link, when it has one (relays do, clients
+    // do not): EXTEND back to the previous hop is refused.
+    using PeerKeyLookup = std::function<std::optional<crypto::X25519Public>(PeerRef)>;
+    void set_peer_key_lookup(PeerKeyLookup f) { peer_key_ = std::move(f); }
+    OnionKeys& onion_keys() { return onion_keys_; }
+    const OnionKeys& onion_keys() const { return onion_keys_; }
+    // Called with each forward cell number this relay's layer accepts: what a relay learns
+    // of the counters (diagnostics, and the tests that check it reveals no position).
+    using ForwardTap = std::function<void(const LinkCircuit& prev, std::uint32_t number)>;
+    void set_forward_tap(ForwardTap tap) { forward_tap_ = std::move(tap); }
     void on_tick(TimePoint now, RelayOutput& out);
 
     std::size_t size() const { return circuits_.size(); }
@@ -103,25 +133,31 @@ class RelayTable {
     void on_forward(Circuit& c, const wire::Cell& cell, TimePoint now, RelayOutput& out);
     void on_backward(Circuit& c, const wire::Cell& cell, TimePoint now, RelayOutput& out);
     void on_message(Circuit& c, const Body& body, TimePoint now, RelayOutput& out);
-    void originate(Circuit& c, const RelayMessage& m, RelayOutput& out);
+    // False when the circuit ran out of backward cells and was destroyed.
+    bool originate(Circuit& c, const RelayMessage& m, RelayOutput& out);
     void remove(Circuit& c, RelayOutput& out);
     std::uint32_t allocate_id(PeerRef peer);
 
     RelayConfig cfg_;
+    OnionKeys onion_keys_;
+    PeerKeyLookup peer_key_;
     std::unordered_map<std::uint64_t, std::unique_ptr<Circuit>> circuits_;
     std::uint64_t next_serial_ = 1;
     std::unordered_map<LinkCircuit, Circuit*, LinkCircuitHash> prev_index_;
     std::unordered_map<LinkCircuit, Circuit*, LinkCircuitHash> next_index_;
     std::unordered_map<std::uint64_t, Circuit*> pending_links_;
     struct PendingCreate {
-        HandshakeType type;
+        HandshakeType type = HandshakeType::ntor_x25519;
         Bytes handshake;
-        std::size_t total;
-        TimePoint started;
+        std::size_t total = 0;
+        TimePoint started{};
     };
-    std::unordered_map<LinkCircuit, PendingCreate, LinkCircuitHash> pending_creates_;
+    // By link and circuit id: a link's flood displaces only its own (kMaxPendingCreates*).
+    FairTable<PeerRef, std::uint32_t, PendingCreate> pending_creates_{kMaxPendingCreatesPerLink,
+                                                                      kMaxPendingCreates};
     std::uint64_t next_request_ = 1;
     RelayStats stats_;
+    ForwardTap forward_tap_;
 };
 
 }  // namespace zmesh::circuit

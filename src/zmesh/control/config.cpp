@@ -169,10 +169,19 @@ const std::vector<Option>& options() {
          "dead circuit and the client tries to move them to a new circuit to the same exit (0: "
          "streams end with their circuit).",
          int_range(0, 600)},
+        {"circuit", "max_lifetime_seconds", T::integer, std::int64_t{3600},
+         "Client: a circuit built this long ago is replaced; its streams move to a fresh circuit "
+         "to the "
+         "same exit (needs resume_grace_seconds > 0, else they end with it).",
+         int_range(1, 86400)},
         {"circuit", "max_circuits", T::integer, std::int64_t{65536},
          "Circuits this relay carries at most.", int_range(1, 1 << 20)},
         {"circuit", "idle_timeout_seconds", T::integer, std::int64_t{600},
          "Idle circuits are closed after this.", int_range(10, 86400), true},
+        {"circuit", "allow_private_addresses", T::boolean, false,
+         "Relay: extend circuits to loopback, private and link-local addresses (a test "
+         "network on one machine or a LAN; off on the Internet).",
+         any()},
         {"circuit", "weight_latency", T::number, 0.4, "Path selection weight of latency.",
          number_range(0, 1), true},
         {"circuit", "weight_reliability", T::number, 0.3, "Path selection weight of reliability.",

@@ -319,6 +319,8 @@ node::Options node_options(const Config& c) {
     ci.resume_grace = std::chrono::seconds(c.integer("circuit.resume_grace_seconds"));
     ci.max_circuits = static_cast<std::size_t>(c.integer("circuit.max_circuits"));
     ci.idle_timeout = std::chrono::seconds(c.integer("circuit.idle_timeout_seconds"));
+    ci.max_lifetime = std::chrono::seconds(c.integer("circuit.max_lifetime_seconds"));
+    ci.allow_private_addresses = c.boolean("circuit.allow_private_addresses");
     ci.weights = {c.number("circuit.weight_latency"), c.number("circuit.weight_reliability"),
                   c.number("circuit.weight_bandwidth"), c.number("circuit.weight_diversity")};
     o.exit.policy = std::get<std::vector<std::string>>(c.get("security.exit_policy"));

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include "zmesh/discovery/limits.hpp"
+
 namespace zmesh::discovery {
 namespace {
 
@@ -192,7 +194,8 @@ void maintain_guards(PeerStore& peers, const std::vector<Candidate>& cands, std:
         const auto* r = peers.find(g);
         // A guard that is down for a few minutes stays a guard (paths use the others
         // meanwhile); one set aside for an hour or more is replaced.
-        bool long_out = peers.blacklisted(g, now) && r && r->blacklisted_until >= now + 3600;
+        bool long_out =
+            peers.blacklisted(g, now) && r && r->blacklisted_until >= now + kGuardDropSeconds;
         if (long_out || (r && r->guard_since + rotation_seconds <= now)) peers.drop_guard(g);
     }
     auto s = score_all(cands, peers, now, w);

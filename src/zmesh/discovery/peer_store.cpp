@@ -49,7 +49,8 @@ void PeerStore::blacklist(const crypto::NodeId& id, std::uint64_t until, std::st
     auto& r = touch(id, 0);
     r.blacklisted_until = until;
     r.blacklist_reason = std::move(reason);
-    r.guard_since = 0;
+    // A guard stays one: maintain_guards() replaces it only when it is out for long, so a
+    // guard knocked offline for a few minutes does not make the client pick new guards.
 }
 
 bool PeerStore::blacklisted(const crypto::NodeId& id, std::uint64_t now) const {

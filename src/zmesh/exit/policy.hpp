@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "zmesh/core/result.hpp"
+#include "zmesh/link/ip_ranges.hpp"
 
 namespace zmesh::exit {
 
@@ -43,7 +44,6 @@ class ExitPolicy {
     bool allow_private_ = false;
 };
 
-// Loopback, RFC 1918, CGNAT, link-local, unique-local, multicast, unspecified, documentation.
-bool is_private(const boost::asio::ip::address& addr);
+using link::is_private;  // the destinations refused unless allow_private
 
 }  // namespace zmesh::exit

@@ -13,10 +13,11 @@ using noise::Role;
 
 namespace {
 
-constexpr std::size_t kMaxPartials = 1024;
 constexpr std::uint8_t kPayloadVersion = 1;
 constexpr std::uint8_t kFlagRekey = 1;
 constexpr std::size_t kBindingSize = 16;
+constexpr std::size_t kRekeySeqSize = 8;
+constexpr std::size_t kRekeyPayloadSize = 2 + kRekeySeqSize + kBindingSize;
 
 std::uint8_t suite_byte(noise::Suite s) {
     return static_cast<std::uint8_t>((static_cast<std::uint8_t>(s.cipher) << 4) |
@@ -40,10 +41,16 @@ std::optional<Pattern> parse_pattern(std::uint8_t b) {
 }
 
 // A rekey handshake proves it comes from the holder of the session being rekeyed:
-// MAC(binding secret of the current keys, initiator ephemeral).
-ByteArray<kBindingSize> rekey_binding(const crypto::SymmetricKey& secret, ByteView ephemeral) {
+// MAC(binding secret of the current keys, initiator ephemeral | attempt number). The
+// attempt number grows with every rekey message the initiator writes in the session, so
+// the responder can tell a replayed message 1 from a new one.
+ByteArray<kBindingSize> rekey_binding(const crypto::SymmetricKey& secret, ByteView ephemeral,
+                                      std::uint64_t seq) {
+    Bytes in(ephemeral.begin(), ephemeral.end());
+    in.resize(in.size() + kRekeySeqSize);
+    store_u64_be(in.data() + ephemeral.size(), seq);
     ByteArray<kBindingSize> out;
-    crypto::blake2b(out, ephemeral, secret.view());
+    crypto::blake2b(out, in, secret.view());
     return out;
 }
 
@@ -96,6 +103,9 @@ struct Endpoint::Session {
     TimePoint last_received{};
     bool ever_established = false;
     bool rekey_requested = false;
+    // Rekey message 1 attempt numbers: the last one written (initiator) or accepted
+    // (responder); a responder takes only higher ones.
+    std::uint64_t rekey_seq = 0;
 };
 
 Endpoint::Endpoint(EndpointConfig config)
@@ -220,9 +230,11 @@ void Endpoint::send_handshake(Session& s, TimePoint now, Output& out) {
     std::uint32_t receiver = 0;
     Bytes payload{kPayloadVersion, 0};
     if (p.rekey && s.current) {
-        // Only the holder of this session's keys may rekey it.
+        // Only the holder of this session's keys may rekey it, and each attempt only once.
         payload[1] = kFlagRekey;
-        auto binding = rekey_binding(s.current->binding, hc.ephemeral->pub.view());
+        payload.resize(2 + kRekeySeqSize);
+        store_u64_be(payload.data() + 2, ++s.rekey_seq);
+        auto binding = rekey_binding(s.current->binding, hc.ephemeral->pub.view(), s.rekey_seq);
         payload.insert(payload.end(), binding.begin(), binding.end());
         receiver = s.current->remote_index;
     }
@@ -298,12 +310,18 @@ void Endpoint::on_handshake(const PeerAddress& from, const HandshakeView& hs, Ti
     }
 }
 
-bool Endpoint::under_load(TimePoint now) {
+// Under load, initiations must carry a cookie (mac2), which spoofed sources never get.
+// Load is a rate of initiations (first fragments: each costs the Diffie-Hellman and
+// ML-KEM work of one handshake, the other fragments only a MAC and a table slot), or a
+// reassembly or half-open table that is filling up.
+bool Endpoint::under_load(const HandshakeHeader& h, TimePoint now) {
     if (now - load_window_start_ >= seconds(1)) {
         load_window_start_ = now;
         load_window_count_ = 0;
     }
-    return ++load_window_count_ > cfg_.limits.handshake_load_threshold;
+    if (h.fragment == 0) ++load_window_count_;
+    return load_window_count_ > cfg_.limits.handshake_load_threshold ||
+           partials_.size() >= kPartialsLoadMark || half_open_ >= kHalfOpenLoadMark;
 }
 
 // ---- responder -----------------------------------------------------------------------------
@@ -314,7 +332,7 @@ void Endpoint::on_initiation(const PeerAddress& from, const HandshakeView& hs, T
         ++stats_.drop_bad_mac1;
         return;
     }
-    if (under_load(now) && !checker_.mac2_valid(hs, from.bytes, now)) {
+    if (under_load(hs.header, now) && !checker_.mac2_valid(hs, from.bytes, now)) {
         out.packets.push_back({from, checker_.make_reply(hs, from.bytes, now)});
         ++stats_.packets_out;
         ++stats_.cookies_sent;
@@ -327,32 +345,13 @@ void Endpoint::on_initiation(const PeerAddress& from, const HandshakeView& hs, T
     }
     // Reassemble a fragmented first message; every fragment passed the mac checks above.
     ++stats_.fragments_in;
-    auto key = std::make_pair(from, hs.header.sender);
-    auto it = partials_.find(key);
-    if (it == partials_.end()) {
-        if (partials_.size() >= kMaxPartials) {
-            ++stats_.drop_table_full;
-            return;
-        }
-        it = partials_.emplace(key, Partial{}).first;
-        it->second.count = hs.header.fragments;
-        it->second.started = now;
-    }
-    Partial& part = it->second;
-    if (part.count != hs.header.fragments) {
+    auto added = partials_.add(source_of(from.bytes), hs.header, hs.message, now);
+    stats_.partials_evicted = partials_.evicted();
+    if (added.inconsistent) {
         ++stats_.drop_malformed;
-        partials_.erase(it);
         return;
     }
-    Bytes& slot = part.parts[hs.header.fragment];
-    if (slot.empty()) ++part.have;
-    slot.assign(hs.message.begin(), hs.message.end());  // a retransmission may replace it
-    if (part.have < part.count) return;
-    Bytes whole;
-    for (std::size_t i = 0; i < part.count; ++i)
-        whole.insert(whole.end(), part.parts[i].begin(), part.parts[i].end());
-    partials_.erase(it);
-    process_initiation(from, hs.header, whole, now, out);
+    if (added.whole) process_initiation(from, hs.header, *added.whole, now, out);
 }
 
 void Endpoint::process_initiation(const PeerAddress& from, const HandshakeHeader& header,
@@ -403,18 +402,30 @@ void Endpoint::process_initiation(const PeerAddress& from, const HandshakeHeader
         return;
     }
     if (rekey) {
+        if (payload->size() != kRekeyPayloadSize) {
+            ++stats_.drop_handshake_failed;
+            return;
+        }
+        std::uint64_t seq = load_u64_be(payload->data() + 2);
         auto expected =
-            rekey_binding(existing->current->binding, state->remote_ephemeral()->view());
+            rekey_binding(existing->current->binding, state->remote_ephemeral()->view(), seq);
         // IK names the peer now and must name the same one; XK does so in message 3;
         // NK peers are anonymous and the binding alone ties the rekey to the session.
         bool same_peer =
             *pattern != Pattern::IK || (state->remote_static() && existing->remote_static &&
                                         *state->remote_static() == *existing->remote_static);
-        if (payload->size() != 2 + kBindingSize ||
-            !crypto::ct_equal(expected, ByteView{*payload}.subspan(2)) || !same_peer) {
+        if (!crypto::ct_equal(expected, ByteView{*payload}.subspan(2 + kRekeySeqSize)) ||
+            !same_peer) {
             ++stats_.drop_handshake_failed;
             return;
         }
+        // A copy of a message 1 already answered (replayed, from anywhere, or duplicated
+        // by the network) must not displace the keys it led to.
+        if (seq <= existing->rekey_seq) {
+            ++stats_.drop_replayed_rekey;
+            return;
+        }
+        existing->rekey_seq = seq;
     }
     Bytes reply{kPayloadVersion, 0};
     auto msg = state->write_message(reply);
@@ -429,12 +440,12 @@ void Endpoint::process_initiation(const PeerAddress& from, const HandshakeHeader
         fresh->suite = *suite;
         fresh->hybrid = hybrid;
         fresh->created = now;
+        fresh->addr = from;
+        fresh->last_received = now;
         s = fresh.get();
         sessions_.emplace(s->id, std::move(fresh));
         ++half_open_;
     }
-    s->addr = from;
-    s->last_received = now;
     if (s->pending) release_index(s->pending->local_index);
     s->pending.reset();
     std::uint32_t local = allocate_index(s->id);
@@ -444,6 +455,14 @@ void Endpoint::process_initiation(const PeerAddress& from, const HandshakeHeader
     if (!packet) return;
     out.packets.push_back({from, *packet});
     ++stats_.packets_out;
+    // A rekey moves the session's address only once a packet arrives on the new keys
+    // (message 3 for XK, the first data packet otherwise). Until then the answer goes to
+    // where the message came from (the initiator may have roamed) and to where the
+    // session is, so a copy raced ahead from elsewhere still reaches the initiator.
+    if (existing && from != s->addr) {
+        out.packets.push_back({s->addr, *packet});
+        ++stats_.packets_out;
+    }
 
     if (state->complete()) {
         // NK/IK: keys are ready, but used for sending only once the initiator proves it has
@@ -693,9 +712,7 @@ void Endpoint::on_data(const PeerAddress& from, const DataView& d, TimePoint now
 // ---- timers --------------------------------------------------------------------------------
 
 void Endpoint::on_tick(TimePoint now, Output& out) {
-    std::erase_if(partials_, [&](const auto& kv) {
-        return now - kv.second.started >= cfg_.limits.timers.handshake_retry_max;
-    });
+    partials_.expire(now, cfg_.limits.timers.handshake_retry_max);
     std::vector<SessionId> dead;
     for (auto& [id, s] : sessions_) tick_session(*s, now, out, dead);
     for (SessionId id : dead)

@@ -14,6 +14,7 @@
 #include "zmesh/link/limits.hpp"
 #include "zmesh/link/noise/handshake.hpp"
 #include "zmesh/link/packet.hpp"
+#include "zmesh/link/reassembly.hpp"
 #include "zmesh/link/replay_window.hpp"
 #include "zmesh/link/stats.hpp"
 
@@ -141,7 +142,7 @@ class Endpoint {
     void send_link_cell(Session& s, wire::CellCommand cmd, TimePoint now, Output& out);
     void seal_cell(Session& s, Keypair& kp, const wire::Cell& cell, TimePoint now, Output& out);
     void flush_queue(Session& s, TimePoint now, Output& out);
-    bool under_load(TimePoint now);
+    bool under_load(const HandshakeHeader& h, TimePoint now);
     void tick_session(Session& s, TimePoint now, Output& out, std::vector<SessionId>& dead);
 
     EndpointConfig cfg_;
@@ -151,13 +152,7 @@ class Endpoint {
     SessionId next_session_id_ = 1;
     std::size_t half_open_ = 0;
     // First messages arriving in fragments, by source and sender index.
-    struct Partial {
-        std::array<Bytes, kMaxFragments> parts;
-        std::uint8_t count = 0;
-        std::uint8_t have = 0;
-        TimePoint started{};
-    };
-    std::map<std::pair<PeerAddress, std::uint32_t>, Partial> partials_;
+    Reassembly partials_;
     TimePoint load_window_start_{};
     std::uint32_t load_window_count_ = 0;
     LinkStats stats_;

@@ -24,6 +24,17 @@ inline constexpr std::size_t kMaxSessions = 65536;
 // Payload carried inside a Noise handshake message.
 inline constexpr std::size_t kMaxHandshakePayload = 256;
 
+// Fragmented first messages in reassembly (see docs/link.md, "Handshake floods"). A
+// source is an IPv4 address, an IPv6 /64 or one stream connection; a source that
+// exceeds its share loses its own oldest partial, a full table loses the oldest partial
+// of the source holding the most. Spoofed sources never pass the cookie check, which
+// the table demands once it is half full.
+inline constexpr std::size_t kMaxPartials = 1024;
+inline constexpr std::size_t kMaxPartialsPerSource = 16;
+inline constexpr std::size_t kPartialsLoadMark = kMaxPartials / 2;
+// Half-open responder sessions above which cookies are demanded, for the same reason.
+inline constexpr std::size_t kHalfOpenLoadMark = kMaxPendingResponders / 2;
+
 struct LinkTimers {
     Duration handshake_retry = milliseconds(500);    // first retransmission
     Duration handshake_retry_max = seconds(8);       // backoff ceiling
@@ -40,8 +51,12 @@ struct LinkTimers {
 
 struct LinkLimits {
     LinkTimers timers;
-    // Handshake initiations per second above which the endpoint demands cookies.
-    std::uint32_t handshake_load_threshold = 2000;
+    // Initiations (first fragments) per second above which the endpoint demands cookies.
+    // Derived, not chosen: the most expensive first message for a responder (hybrid IK)
+    // costs 352 us of CPU (responder_initiation in bench/link_bench.cpp), 2,840 a second
+    // per core; handshakes may take a quarter of the I/O thread's core before cookies
+    // start: 710, rounded down (docs/link.md, bench/RESULTS.md).
+    std::uint32_t handshake_load_threshold = 700;
 };
 
 }  // namespace zmesh::link

@@ -40,14 +40,17 @@ struct LinkStats {
     std::uint64_t drop_expired_key = 0;
     std::uint64_t drop_queue_full = 0;
     std::uint64_t drop_classical_refused = 0;  // classical peer while post-quantum is required
+    std::uint64_t drop_replayed_rekey = 0;     // a rekey initiation seen before
     std::uint64_t fragments_in = 0;
+    std::uint64_t partials_evicted = 0;  // partial first messages displaced by newer ones
     // Handshakes this side started: first message sent to keys ready.
     Histogram handshake_seconds;
 
     std::uint64_t dropped() const {
         return drop_malformed + drop_unknown_index + drop_duplicate + drop_too_old +
                drop_auth_failed + drop_bad_mac1 + drop_under_load + drop_handshake_failed +
-               drop_refused + drop_table_full + drop_expired_key + drop_classical_refused;
+               drop_refused + drop_table_full + drop_expired_key + drop_classical_refused +
+               drop_replayed_rekey;
     }
 
     // Name/value pairs for printing and metrics.
@@ -81,7 +84,9 @@ struct LinkStats {
                 {"drop_expired_key", drop_expired_key},
                 {"drop_queue_full", drop_queue_full},
                 {"drop_classical_refused", drop_classical_refused},
-                {"fragments_in", fragments_in}};
+                {"drop_replayed_rekey", drop_replayed_rekey},
+                {"fragments_in", fragments_in},
+                {"partials_evicted", partials_evicted}};
     }
 };
 

@@ -63,10 +63,14 @@ void collect_relay(Snapshot& s, const circuit::RelayStats& st, std::size_t circu
                   {"drop_unknown_circuit", st.drop_unknown_circuit},
                   {"drop_malformed", st.drop_malformed},
                   {"refused_table_full", st.refused_table_full},
+                  {"pending_creates_evicted", st.pending_creates_evicted},
                   {"refused_handshake", st.refused_handshake},
                   {"refused_classical", st.refused_classical},
                   {"idle_closed", st.idle_closed},
-                  {"refused_not_relay", st.refused_not_relay}},
+                  {"refused_not_relay", st.refused_not_relay},
+                  {"refused_extend", st.refused_extend},
+                  {"refused_onion_key", st.refused_onion_key},
+                  {"onion_key_rotations", st.onion_key_rotations}},
                  labels);
     s.add("zmesh_relay_circuits", "Relayed circuits: open now.", MetricType::gauge, labels,
           static_cast<double>(circuits));
@@ -85,7 +89,8 @@ void collect_client(Snapshot& s, const circuit::ClientStats& st, std::size_t cir
                   {"drop_unknown_circuit", st.drop_unknown_circuit},
                   {"drop_malformed", st.drop_malformed},
                   {"probes_sent", st.probes_sent},
-                  {"dead_hops", st.dead_hops}},
+                  {"dead_hops", st.dead_hops},
+                  {"circuits_expired", st.expired}},
                  labels);
     s.add("zmesh_client_circuits", "Client circuits: open now.", MetricType::gauge, labels,
           static_cast<double>(circuits));

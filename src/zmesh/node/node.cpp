@@ -13,7 +13,6 @@
 #include <sstream>
 
 #include "zmesh/discovery/descriptor.hpp"
-#include "zmesh/discovery/path_select.hpp"
 #include "zmesh/link/tcp_link.hpp"
 #include "zmesh/link/webrtc_link.hpp"
 #include "zmesh/link/ws_link.hpp"
@@ -78,6 +77,17 @@ std::optional<std::string> read_text_file(const fs::path& path) {
     std::ostringstream s;
     s << in.rdbuf();
     return s.str();
+}
+
+// When a key file was written, on the steady clock (its age; now if unknown).
+std::chrono::steady_clock::time_point onion_key_created(const fs::path& path) {
+    std::error_code ec;
+    auto written = fs::last_write_time(path, ec);
+    auto now = std::chrono::steady_clock::now();
+    if (ec) return now;
+    auto age = fs::file_time_type::clock::now() - written;
+    if (age < decltype(age)::zero()) return now;
+    return now - std::chrono::duration_cast<std::chrono::steady_clock::duration>(age);
 }
 
 }  // namespace
@@ -164,15 +174,23 @@ void Node::Impl::start_circuits() {
     circuit::NodeConfig nc;
     nc.relay.id = identity_->node_id();
     nc.relay.onion = onion_->link;
+    nc.relay.onion_created = opts_.data_dir.empty()
+                                 ? std::chrono::steady_clock::now()
+                                 : onion_key_created(opts_.data_dir / "onion.key");
+    nc.relay.link_key = identity_->link.pub;
+    nc.relay.allow_private_addresses = opts_.circuit.allow_private_addresses;
     nc.relay.accept_circuits = roles.accepts_circuits();
     // A bootstrap node answers directory streams on circuits that end at it.
     nc.relay.exit = roles.exit || roles.bootstrap;
     nc.relay.require_post_quantum = opts_.links.require_post_quantum;
     nc.relay.max_circuits = opts_.circuit.max_circuits;
     nc.relay.idle_timeout = opts_.circuit.idle_timeout;
+    nc.client.max_lifetime = opts_.circuit.max_lifetime;
     nc.client.handshake = opts_.links.hybrid ? circuit::HandshakeType::ntor_x25519_mlkem768
                                              : circuit::HandshakeType::ntor_x25519;
     circuits_ = std::make_unique<circuit::CircuitNode>(*links_, nc);
+    restore_previous_onion_key(*nc.relay.onion_created);
+    circuits_->on_onion_keys_changed([this] { save_onion_keys(); });
     if (nc.relay.exit) {
         exit::ExitConfig ec;
         ec.policy = *exit_policy();
@@ -218,14 +236,15 @@ void Node::Impl::start_client() {
         if (auto text = read_text_file(path)) {
             std::string why;
             if (auto store = discovery::PeerStore::parse(*text, &why)) {
-                peers_ = std::move(*store);
-                spdlog::info("peer store: {} relays, {} guards", peers_.size(),
-                             peers_.guards().size());
+                relays_.peers() = std::move(*store);
+                spdlog::info("peer store: {} relays, {} guards", relays_.peers().size(),
+                             relays_.peers().guards().size());
             } else {
                 spdlog::warn("{}: {}; starting with an empty peer store", path.string(), why);
             }
         }
     }
+    set_relays(opts_.circuit.relays);
     pool_ = std::make_unique<client::ClientPool>(
         *circuits_, [this](const client::PathRequest& req) { return pick_path(req); },
         stream_config());
@@ -234,9 +253,7 @@ void Node::Impl::start_client() {
     // Every relay of the circuit carried that rate: each gets the sample.
     pool_->on_throughput([this](circuit::CircuitHandle h, double bytes_per_second) {
         for (const auto& c : circuits_->client().list())
-            if (c.handle == h)
-                for (const auto& id : c.path)
-                    peers_.observe_bandwidth(id, bytes_per_second, unix_now());
+            if (c.handle == h) relays_.observe_throughput(c.path, bytes_per_second, unix_now());
     });
     pool_->on_event(
         [this](const client::PoolEvent& e) { emit(event_kind(e.kind), e.circuit, e.detail); });
@@ -249,41 +266,12 @@ void Node::Impl::start_client() {
     }
 }
 
-// Relays from the options and from the directory (verified descriptors), not this node.
-std::vector<Node::Impl::Known> Node::Impl::candidates() const {
-    std::vector<Known> out;
-    auto add = [&](const Contact& c, std::vector<crypto::NodeId> family, double bandwidth,
-                   std::vector<std::string> policy) {
-        if (c.hop.hop.addresses.empty() || std::any_of(out.begin(), out.end(), [&](const Known& k) {
-                return k.contact.hop.hop.id == c.hop.hop.id;
-            }))
-            return;
-        discovery::Candidate cand;
-        cand.id = c.hop.hop.id;
-        cand.ip = link::ip_bytes(c.hop.hop.addresses.front().at.ip);
-        for (const auto& a : c.hop.hop.addresses)
-            cand.transports |= discovery::transport_bit(a.kind);
-        cand.family = std::move(family);
-        cand.exit_ok = c.exit;
-        cand.advertised_bandwidth = bandwidth;
-        out.push_back({c, std::move(cand), std::move(policy)});
-    };
-    for (const auto& c : opts_.circuit.relays) add(c, {}, 0, {});
-    auto me = identity_->node_id();
-    for (const auto& [id, e] : directory_.entries()) {
-        const auto& d = e.descriptor;
-        if (id == me || !d.has(discovery::kFlagRelay)) continue;
-        // Every address: a relay this node cannot reach itself may still be a later hop.
-        std::vector<link::LinkAddress> addresses;
-        for (const auto& a : d.addresses)
-            if (addresses.size() < circuit::kMaxHopAddresses)
-                addresses.push_back(discovery::to_link_address(a));
-        Contact c;
-        c.hop = circuit::make_path_hop(id, d.link_key, d.onion_key, std::move(addresses));
-        c.exit = d.has(discovery::kFlagExit);
-        add(c, d.family, static_cast<double>(d.bandwidth), d.exit_policy);
-    }
-    return out;
+// Relays named in the options; the relay service adds those of the directory.
+void Node::Impl::set_relays(const std::vector<Contact>& relays) {
+    std::vector<discovery::KnownRelay> known;
+    for (const auto& c : relays)
+        if (auto k = discovery::known_relay(c.hop, c.exit)) known.push_back(std::move(*k));
+    relays_.set_configured(std::move(known));
 }
 
 std::uint32_t Node::Impl::reachable_transports() const {
@@ -295,78 +283,32 @@ std::uint32_t Node::Impl::reachable_transports() const {
 }
 
 std::vector<circuit::PathHop> Node::Impl::pick_path(const client::PathRequest& req) {
-    auto known = candidates();
-    std::erase_if(known, [&](const Known& k) {
-        return std::find(req.avoid.begin(), req.avoid.end(), k.candidate.id) != req.avoid.end();
-    });
-    std::vector<discovery::Candidate> cands;
-    for (const auto& k : known) {
-        auto c = k.candidate;
-        if (c.exit_ok && !k.exit_policy.empty()) {
-            auto policy = exit::ExitPolicy::parse(k.exit_policy, false);
-            c.exit_ok = policy && policy->may_allow_port(req.port);
-        }
-        if (req.exit) c.exit_ok = c.exit_ok && c.id == *req.exit;
-        cands.push_back(std::move(c));
-    }
     const auto& co = opts_.circuit;
-    auto now = unix_now();
+    discovery::PathSettings ps;
+    ps.weights = co.weights;
+    ps.hops = co.hops;
+    ps.guards = co.guards;
+    ps.guard_rotation_seconds = static_cast<std::uint64_t>(co.guard_rotation.count());
     // Guards are first hops: only relays this node has a transport in common with.
-    auto reach = reachable_transports();
-    std::vector<discovery::Candidate> guardable;
-    for (const auto& c : cands)
-        if (discovery::can_link(reach, c.transports)) guardable.push_back(c);
-    discovery::maintain_guards(peers_, guardable, now, co.weights, co.guards,
-                               static_cast<std::uint64_t>(co.guard_rotation.count()), rng_);
-    auto path = discovery::select_path(cands, peers_, now, co.weights, co.hops, rng_, reach);
-    if (!path) {
+    ps.client_transports = reachable_transports();
+    auto path = relays_.pick_path({req.port, req.exit, req.avoid}, ps, unix_now());
+    if (path.hops.empty())
         spdlog::warn(
             "no {}-hop path: {} relays known, none fitting the rules (an exit for the "
             "requested port, distinct subnets and families, a transport in common between "
             "neighbours)",
-            co.hops, cands.size());
-        return {};
-    }
-    std::vector<circuit::PathHop> hops;
-    for (auto i : *path) hops.push_back(known[i].contact.hop);
-    return hops;
+            ps.hops, path.candidates);
+    return std::move(path.hops);
 }
 
 void Node::Impl::on_circuit_result(const circuit::ClientEvent& ev) {
-    auto now = unix_now();
-    if (ev.kind == circuit::ClientEvent::Kind::built) {
-        for (std::size_t i = 0; i < ev.path.size(); ++i) {
-            peers_.observe_result(ev.path[i], true, now);
-            if (i < ev.hop_times.size())
-                peers_.observe_latency(
-                    ev.path[i], std::chrono::duration<double, std::milli>(ev.hop_times[i]).count(),
-                    now);
-        }
-        return;
-    }
-    if (ev.failed_hop >= ev.path.size()) return;
-    const auto& id = ev.path[ev.failed_hop];
-    peers_.observe_result(id, false, now);
-    // A relay that stopped answering (liveness probes, a stalled build) or that its
-    // neighbour could not reach is most likely down: it is left out of paths for a few
-    // minutes, so new circuits and moved streams do not wait on it again.
-    bool down = ev.kind == circuit::ClientEvent::Kind::closed ||
-                ev.reason == circuit::DestroyReason::timeout ||
-                ev.reason == circuit::DestroyReason::connect_failed;
-    if (down && !peers_.blacklisted(id, now)) {
-        peers_.blacklist(id, now + kDownSeconds, "stopped answering");
+    auto v = relays_.observe(ev, unix_now());
+    if (v.kind == discovery::Verdict::Kind::marked_down)
         spdlog::info("relay {} marked down for {} minutes: it stopped answering",
-                     crypto::node_id_string(id), kDownSeconds / 60);
-        return;
-    }
-    // A relay that keeps failing is set aside for an hour rather than retried.
-    const auto* r = peers_.find(id);
-    if (r && r->failures >= kFailingMinFailures && r->reliability < kFailingMaxReliability &&
-        !peers_.blacklisted(id, now)) {
-        peers_.blacklist(id, now + kFailingSeconds, "circuits keep failing at this relay");
-        spdlog::info("relay {} set aside for an hour: circuits keep failing there",
-                     crypto::node_id_string(id));
-    }
+                     crypto::node_id_string(v.relay), v.seconds / 60);
+    else if (v.kind == discovery::Verdict::Kind::set_aside)
+        spdlog::info("relay {} set aside for {} minutes: circuits keep failing there",
+                     crypto::node_id_string(v.relay), v.seconds / 60);
 }
 
 // The peer store is state worth keeping: written 0600 and atomically (a crash leaves the
@@ -374,7 +316,7 @@ void Node::Impl::on_circuit_result(const circuit::ClientEvent& ev) {
 void Node::Impl::save_peers() {
     if (!pool_ || opts_.data_dir.empty()) return;
     auto path = opts_.data_dir / "peers.json";
-    if (!crypto::write_private_file(path, peers_.serialize(), true))
+    if (!crypto::write_private_file(path, relays_.peers().serialize(), true))
         spdlog::warn("cannot write {}", path.string());
 }
 
@@ -397,7 +339,7 @@ asio::awaitable<bool> Node::Impl::sleep(asio::steady_timer& timer,
 Bytes Node::Impl::make_descriptor() {
     discovery::Descriptor d;
     d.link_key = identity_->link.pub;
-    d.onion_key = onion_->link.pub;
+    d.onion_key = circuits_->relay().onion_keys().current().pub;
     d.flags = discovery::kFlagRelay;
     if (opts_.roles.exit) d.flags |= discovery::kFlagExit;
     if (opts_.roles.bootstrap) d.flags |= discovery::kFlagBootstrap;
@@ -406,6 +348,49 @@ Bytes Node::Impl::make_descriptor() {
     for (const auto& a : advertised_) d.addresses.push_back(discovery::to_address(a));
     if (opts_.roles.exit) d.exit_policy = opts_.exit.policy;
     return discovery::sign_descriptor(d, *identity_);
+}
+
+// Onion key rotation (circuit::OnionKeys): onion.key holds the current key, onion.key.old
+// the one it replaced while that is still accepted (kOnionKeyOverlap after the current
+// one was made), so a restart keeps both. The file's age is the key's age.
+void Node::Impl::restore_previous_onion_key(std::chrono::steady_clock::time_point current_created) {
+    if (opts_.data_dir.empty()) return;
+    auto path = opts_.data_dir / "onion.key.old";
+    if (!fs::exists(path)) return;
+    auto old = crypto::read_identity_file(path);
+    auto until = current_created + circuit::kOnionKeyOverlap;
+    if (old && until > std::chrono::steady_clock::now())
+        circuits_->relay().onion_keys().add_retired(old->link, until);
+    else
+        save_onion_keys();  // its overlap is over: the file goes
+}
+
+// The key ring changed: a new key (both files rewritten, 0600 and atomically, and the new
+// key published at once: the publish loop wakes up), or the replaced key's overlap ended
+// (onion.key.old removed). In memory (no data_dir) only the contact follows the new key.
+void Node::Impl::save_onion_keys() {
+    const auto& keys = circuits_->relay().onion_keys();
+    const auto& dir = opts_.data_dir;
+    auto write = [&](const char* name, const crypto::X25519KeyPair& k) {
+        crypto::Identity file{crypto::Ed25519KeyPair::generate(), k};  // only `link` is used
+        if (!crypto::write_identity_file(dir / name, file, true))
+            spdlog::warn("cannot write {}", (dir / name).string());
+    };
+    if (!dir.empty()) {
+        if (const auto* previous = keys.previous()) {
+            write("onion.key.old", *previous);
+        } else {
+            std::error_code ec;
+            fs::remove(dir / "onion.key.old", ec);
+        }
+    }
+    if (keys.current().pub == onion_->link.pub) return;
+    if (!dir.empty()) write("onion.key", keys.current());
+    onion_->link = keys.current();
+    if (contact_) contact_->hop = circuit::make_path_hop(*identity_, onion_->link.pub, advertised_);
+    spdlog::info("onion key rotated; the previous one is accepted for {} more hours",
+                 std::chrono::duration_cast<std::chrono::hours>(circuit::kOnionKeyOverlap).count());
+    if (publish_timer_) publish_timer_->cancel();
 }
 
 // Relays publish a fresh descriptor to every bootstrap node, again before it gets old;
@@ -435,12 +420,6 @@ asio::awaitable<void> Node::Impl::publish_loop() {
     } while (!stopping_);
 }
 
-bool Node::Impl::enough_relays() const {
-    auto relays = candidates();
-    return relays.size() >= opts_.circuit.hops &&
-           std::any_of(relays.begin(), relays.end(), [](const Known& k) { return k.contact.exit; });
-}
-
 // Clients fetch signed bundles from the bootstrap nodes: soon and often while they know
 // too few relays, then every few minutes.
 asio::awaitable<void> Node::Impl::fetch_loop() {
@@ -457,7 +436,7 @@ asio::awaitable<void> Node::Impl::fetch_loop() {
         }
         directory_.purge(unix_now());
         if (fresh > 0) spdlog::info("directory: {} relays known", directory_.size());
-        bool enough = enough_relays();
+        bool enough = relays_.enough_for(opts_.circuit.hops);
         if (enough && pool_)  // builds the spare circuits, or replaces failed ones
             pool_->set_preemptive(opts_.circuit.preemptive);
         auto wait = enough ? std::chrono::duration_cast<std::chrono::milliseconds>(kRefetchInterval)
@@ -569,6 +548,12 @@ bool Node::Impl::start(std::string* error) {
     fec_counters_ =
         opts_.fec_counters ? opts_.fec_counters : std::make_shared<stream::FecCounters>();
     if (!open_keys(error) || !start_links(error)) return false;
+    relays_.set_self(identity_->node_id());
+    // Exits whose published policy may accept the port of the circuit's first stream.
+    relays_.set_exit_filter([](const std::vector<std::string>& rules, std::uint16_t port) {
+        auto policy = exit::ExitPolicy::parse(rules, false);
+        return policy && policy->may_allow_port(port);
+    });
     start_circuits();
     if (opts_.roles.accepts_circuits()) advertise();
     if (opts_.roles.client) {
@@ -654,6 +639,7 @@ std::vector<std::string> Node::Impl::reconfigure(const Options& fresh) {
     }
     // Read when the next path is picked.
     o.circuit.relays = fresh.circuit.relays;
+    set_relays(o.circuit.relays);
     o.circuit.hops = fresh.circuit.hops;
     o.circuit.weights = fresh.circuit.weights;
     if (fresh.circuit.preemptive != o.circuit.preemptive) {

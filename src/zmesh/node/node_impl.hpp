@@ -5,14 +5,12 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <map>
-#include <random>
 
 #include "zmesh/circuit/node.hpp"
 #include "zmesh/client/pool.hpp"
 #include "zmesh/discovery/dht_node.hpp"
-#include "zmesh/discovery/directory.hpp"
 #include "zmesh/discovery/directory_http.hpp"
-#include "zmesh/discovery/peer_store.hpp"
+#include "zmesh/discovery/relay_service.hpp"
 #include "zmesh/exit/exit_service.hpp"
 #include "zmesh/link/link_set.hpp"
 #include "zmesh/link/udp_link.hpp"
@@ -45,14 +43,6 @@ class Node::Impl {
     std::vector<PeerInfo> peers() const;
     void collect_metrics(Snapshot& into, const Labels& labels, bool with_fec) const;
 
-    // A relay known from circuit.relays or the directory (not this node).
-    struct Known {
-        Contact contact;
-        discovery::Candidate candidate;  // exit_ok means "is an exit"; the port is checked later
-        std::vector<std::string> exit_policy;
-    };
-    std::vector<Known> candidates() const;
-
     asio::any_io_executor ex_;
     Options opts_;
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
@@ -67,8 +57,10 @@ class Node::Impl {
     std::unique_ptr<exit::ExitService> exit_;
     std::shared_ptr<stream::FecCounters> fec_counters_;
     std::unique_ptr<client::ClientPool> pool_;
-    discovery::Directory directory_;
-    discovery::PeerStore peers_;
+    // Known relays (configured and from the directory), their scores, blacklist and
+    // guards, and path choice.
+    discovery::RelayService relays_;
+    discovery::Directory& directory_ = relays_.directory();
     std::unique_ptr<discovery::DirectoryServer> directory_server_;
     std::unique_ptr<discovery::DhtNode> dht_;
     std::vector<link::LinkAddress> advertised_;  // where others reach this relay's links
@@ -79,7 +71,6 @@ class Node::Impl {
     std::unique_ptr<asio::steady_timer> publish_timer_;
     std::unique_ptr<asio::steady_timer> fetch_timer_;
     std::vector<Listener> listeners_;
-    std::mt19937_64 rng_{std::random_device{}()};
     std::map<std::uint64_t, std::function<void(const Event&)>> subscribers_;
     std::uint64_t next_subscription_ = 1;
     std::vector<std::function<void(Snapshot&, const Labels&)>> metric_sources_;
@@ -99,7 +90,9 @@ class Node::Impl {
     void on_circuit_result(const circuit::ClientEvent& ev);
     void save_peers();
     Bytes make_descriptor();
-    bool enough_relays() const;
+    void restore_previous_onion_key(std::chrono::steady_clock::time_point current_created);
+    void save_onion_keys();
+    void set_relays(const std::vector<Contact>& relays);
     asio::awaitable<void> save_loop();
     asio::awaitable<void> publish_loop();
     asio::awaitable<void> fetch_loop();

@@ -37,8 +37,8 @@ Status Node::Impl::status() const {
         s.link_bytes_out += link->bytes_out();
     }
     if (contact_) s.contact = format_contact(*contact_);
-    s.relays_known = static_cast<std::uint32_t>(candidates().size());
-    s.guards = static_cast<std::uint32_t>(peers_.guards().size());
+    s.relays_known = static_cast<std::uint32_t>(relays_.known().size());
+    s.guards = static_cast<std::uint32_t>(relays_.peers().guards().size());
     if (bootstrap_) s.bootstrap = format_bootstrap(*bootstrap_);
     return s;
 }

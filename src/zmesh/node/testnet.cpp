@@ -70,7 +70,8 @@ Options Testnet::Impl::base() const {
     l.require_post_quantum = opts.require_post_quantum;
     o.circuit.hops = static_cast<std::size_t>(std::min(opts.hops, opts.relays));
     o.exit.policy = opts.exit_policy;
-    o.exit.allow_private = true;  // a loopback network must reach loopback
+    o.exit.allow_private = true;               // a loopback network must reach loopback
+    o.circuit.allow_private_addresses = true;  // every relay of the testnet is on loopback
     if (!opts.fec) o.fec.reset();
     o.fec_counters = fec;
     return o;

@@ -1,5 +1,6 @@
 #include "zmesh/crypto/mlkem/mlkem.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 
@@ -49,9 +50,35 @@ constexpr std::array<std::uint16_t, 128> make_gammas() {
 }
 constexpr auto kGammas = make_gammas();
 
-// Reductions by the constant q compile to multiply-and-shift: no secret-dependent timing.
+// Division by q without a divide instruction. `x % kQ` and `x / kQ` usually compile to a
+// multiply and shift, but not always (GCC at -Os emits `div`, whose time depends on the
+// operands: the KyberSlash timing leak), so every reduction of a secret value is written
+// out as Barrett's method: an estimate floor(x·m / 2^k) of x / q with m = floor(2^k / q),
+// which is x / q or one less, then one constant-time correction.
+constexpr int kBarrettShift = 40;
+constexpr std::uint64_t kBarrettM = (std::uint64_t{1} << kBarrettShift) / kQ;
+constexpr std::uint32_t kMaxReduceInput = std::uint32_t{1} << 26;  // every caller stays below
+
+constexpr std::uint32_t divide_q(std::uint32_t x) {
+    auto est = static_cast<std::uint32_t>((std::uint64_t{x} * kBarrettM) >> kBarrettShift);
+    std::uint32_t rest = x - est * kQ;  // in [0, 2q)
+    // rest >= q exactly when q - 1 - rest is negative: add its sign bit.
+    return est + ((kQ - 1 - rest) >> 31);
+}
+
+// The estimate is monotonic in x and the quotient is constant on [j·q, (j+1)·q), so checking
+// both ends of every such interval proves divide_q exact on [0, kMaxReduceInput).
+constexpr bool divide_q_exact() {
+    for (std::uint32_t j = 0; j * kQ < kMaxReduceInput; ++j) {
+        std::uint32_t last = std::min((j + 1) * kQ, kMaxReduceInput) - 1;
+        if (divide_q(j * kQ) != j || divide_q(last) != j) return false;
+    }
+    return true;
+}
+static_assert(divide_q_exact());
+
 inline std::uint16_t reduce(std::uint32_t x) {
-    return static_cast<std::uint16_t>(x % kQ);
+    return static_cast<std::uint16_t>(x - divide_q(x) * kQ);
 }
 // For inputs in [0, q): subtract q, then add it back if the result went negative, using
 // the sign bit as a mask (no branch).
@@ -100,15 +127,15 @@ void ntt_inverse(Poly& f) {  // Algorithm 10
 }
 
 // Algorithms 11 and 12, accumulated: acc += f ∘ g in the NTT domain. Products stay in
-// 32 bits (q² · 2 < 2³²), so each output needs only two reductions.
+// 32 bits (q² · 2 < 2³²) and below kMaxReduceInput, so each output needs only two
+// reductions.
 void multiply_add(Poly& acc, const Poly& f, const Poly& g) {
     for (int i = 0; i < 128; ++i) {
         std::uint32_t a0 = f[2 * i], a1 = f[2 * i + 1], b0 = g[2 * i], b1 = g[2 * i + 1];
-        std::uint32_t c0 =
-            a0 * b0 + std::uint32_t{mul(static_cast<std::uint16_t>(a1 * b1 % kQ), kGammas[i])};
+        std::uint32_t c0 = a0 * b0 + std::uint32_t{mul(reduce(a1 * b1), kGammas[i])};
         std::uint32_t c1 = a0 * b1 + a1 * b0;
-        acc[2 * i] = reduce(acc[2 * i] + c0 % kQ);
-        acc[2 * i + 1] = reduce(acc[2 * i + 1] + c1 % kQ);
+        acc[2 * i] = reduce(acc[2 * i] + c0);          // < q + q² + q < 2^26
+        acc[2 * i + 1] = reduce(acc[2 * i + 1] + c1);  // < q + 2q² < 2^26
     }
 }
 
@@ -151,7 +178,7 @@ void byte_decode(int d, const std::uint8_t* in, Poly& f) {
 
 // Compress_d(x) = round(2^d / q · x) mod 2^d, by integer arithmetic (no data branches).
 std::uint16_t compress(int d, std::uint16_t x) {
-    std::uint32_t y = ((std::uint32_t{x} << d) + kQ / 2) / kQ;
+    std::uint32_t y = divide_q((std::uint32_t{x} << d) + kQ / 2);  // < 2^11 · q + q < 2^26
     return static_cast<std::uint16_t>(y & ((1u << d) - 1));
 }
 
@@ -218,8 +245,8 @@ void sample_cbd(int eta, const std::uint8_t* s, std::uint8_t b, Poly& f) {
             for (int j = 0; j < eta; ++j) {
                 int bx = 2 * i * eta + j;
                 int by = 2 * i * eta + eta + j;
-                x += (buf[bx / 8] >> (bx % 8)) & 1;
-                y += (buf[by / 8] >> (by % 8)) & 1;
+                x += (buf[bx >> 3] >> (bx & 7)) & 1;
+                y += (buf[by >> 3] >> (by & 7)) & 1;
             }
             f[i] = reduce(x + kQ - y);
         }
@@ -300,7 +327,7 @@ void pke_encrypt(const Params& p, ByteView ek, const std::uint8_t* m, const std:
     ntt_inverse(v);
     poly_add(v, e2);
     for (int i = 0; i < kN; ++i) {
-        std::uint16_t bit = (m[i / 8] >> (i % 8)) & 1;
+        std::uint16_t bit = (m[i >> 3] >> (i & 7)) & 1;
         mu[i] = decompress(1, bit);
     }
     poly_add(v, mu);
@@ -341,7 +368,7 @@ void pke_decrypt(const Params& p, const std::uint8_t* dk_pke, const std::uint8_t
     std::memset(m, 0, 32);
     for (int i = 0; i < kN; ++i) {
         std::uint16_t bit = compress(1, sub(v[i], w[i]));
-        m[i / 8] = static_cast<std::uint8_t>(m[i / 8] | (bit << (i % 8)));
+        m[i >> 3] = static_cast<std::uint8_t>(m[i >> 3] | (bit << (i & 7)));
     }
     wipe_polys(s);
     wipe(w.data(), sizeof w);
