@@ -26,7 +26,6 @@ namespace {
 
 constexpr auto kOpenTimeout = std::chrono::seconds(60);
 constexpr std::size_t kMaxHttpHeader = 8192;
-constexpr std::size_t kMaxIsolationKey = 512;
 // A stream that carried at least this much measures its circuit's throughput.
 constexpr std::uint64_t kMinMeasuredBytes = 1 << 20;
 // Builds for one request before it fails (each avoiding the relays that failed before).
