@@ -114,12 +114,12 @@ TEST(Node, open_stream_carries_bytes_both_ways_with_back_pressure) {
     std::string closed;
     auto pump = [&] {
         while (written < kTotal) {
-            auto n = stream->write(ByteView(sent).subspan(written));
-            if (n == 0) {
+            auto took = stream->write(ByteView(sent).subspan(written));
+            if (took == 0) {
                 short_write = true;
                 return;  // on_writable continues
             }
-            written += n;
+            written += took;
         }
         stream->finish();
     };
