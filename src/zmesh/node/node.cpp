@@ -603,6 +603,8 @@ void Node::Impl::stop(std::function<void()> done) {
 }
 
 void Node::Impl::emit(Event::Kind kind, std::uint64_t circuit, std::string detail) {
+    // `shutdown` is the last event: the circuits that close under a stop are not news.
+    if (stopping_ && kind != Event::Kind::shutdown) return;
     Event e;
     e.unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                     std::chrono::system_clock::now().time_since_epoch())
