@@ -65,7 +65,9 @@ Options Testnet::Impl::base() const {
             l.packet_loss = opts.loss;
             break;
     }
-    l.order = {opts.transport};
+    // A WebSocket link with TLS is a wss link: that is the kind its address advertises.
+    l.order = {opts.transport == link::TransportKind::ws && opts.tls ? link::TransportKind::wss
+                                                                     : opts.transport};
     l.hybrid = opts.hybrid;
     l.require_post_quantum = opts.require_post_quantum;
     o.circuit.hops = static_cast<std::size_t>(std::min(opts.hops, opts.relays));
