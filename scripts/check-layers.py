@@ -9,7 +9,7 @@ import re
 import sys
 
 ORDER = ["core", "crypto", "wire", "transport", "link", "circuit", "mix", "fec",
-         "stream", "discovery", "exit", "service", "control", "app"]
+         "stream", "discovery", "exit", "service", "client", "node", "control", "app"]
 RANK = {name: i for i, name in enumerate(ORDER)}
 INCLUDE = re.compile(r'^\s*#\s*include\s*[<"]zmesh/([a-z_]+)/')
 

@@ -2,11 +2,14 @@
 
 #include <nlohmann/json.hpp>
 
-#include "zmesh/control/collect.hpp"
 #include "zmesh/control/metrics.hpp"
+#include "zmesh/node/collect.hpp"
 
 namespace zmesh::control {
 namespace {
+
+using node::collect_link;
+using node::collect_relay;
 
 TEST(Metrics, prometheus_text_has_help_type_and_escaped_labels) {
     Snapshot s;

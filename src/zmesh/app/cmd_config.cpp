@@ -6,9 +6,13 @@
 #include <sstream>
 
 #include "zmesh/app/commands.hpp"
-#include "zmesh/app/node_config.hpp"
+#include "zmesh/control/node_config.hpp"
 
 namespace zmesh::app {
+
+using control::load_or_explain;
+using control::node_config_problems;
+using control::node_config_warnings;
 void add_config_commands(CLI::App& app, int& exit_code) {
     auto* cfg = app.add_subcommand("config", "Check and write node configuration files");
     cfg->require_subcommand(1);

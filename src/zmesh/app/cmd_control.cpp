@@ -10,10 +10,13 @@
 #include <thread>
 
 #include "zmesh/app/commands.hpp"
-#include "zmesh/app/node_config.hpp"
+#include "zmesh/control/node_config.hpp"
 #include "zmesh/control/rpc_client.hpp"
 
 namespace zmesh::app {
+
+using control::load_or_explain;
+using control::read_text_file;
 namespace {
 
 namespace v1 = control::v1;

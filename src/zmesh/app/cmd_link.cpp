@@ -5,14 +5,22 @@
 #include <boost/asio/signal_set.hpp>
 #include <iostream>
 
-#include "zmesh/app/cell_pump.hpp"
 #include "zmesh/app/commands.hpp"
 #include "zmesh/app/identity_errors.hpp"
-#include "zmesh/app/net_options.hpp"
+#include "zmesh/link/cell_pump.hpp"
 #include "zmesh/link/tcp_link.hpp"
 #include "zmesh/link/udp_link.hpp"
+#include "zmesh/node/net_options.hpp"
 
 namespace zmesh::app {
+
+using link::CellPump;
+using link::CellSink;
+using link::PumpMode;
+using node::default_suite;
+using node::format_socket_address;
+using node::parse_pattern_name;
+using node::parse_socket_address;
 namespace {
 
 namespace asio = boost::asio;

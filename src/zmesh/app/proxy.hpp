@@ -1,16 +1,16 @@
 #pragma once
-// The client's entry: a SOCKS5 port and an HTTP CONNECT port. Each connection becomes a
-// stream on a circuit; connections with different SOCKS credentials get different
-// circuits (stream isolation, as Tor does).
+// The client's entry for applications that speak a proxy protocol: a SOCKS5 port and an
+// HTTP CONNECT port. Each connection becomes a stream of the node's circuit pool, its
+// socket attached to the stream; SOCKS credentials choose the isolation key (connections
+// with different credentials get different circuits, as Tor does).
 
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <functional>
-#include <map>
 #include <memory>
+#include <vector>
 
-#include "zmesh/circuit/node.hpp"
-#include "zmesh/control/metrics.hpp"
-#include "zmesh/stream/driver.hpp"
+#include "zmesh/client/pool.hpp"
+#include "zmesh/node/metrics.hpp"
 
 namespace zmesh::app {
 
@@ -18,135 +18,36 @@ namespace asio = boost::asio;
 
 struct ProxyStats {
     std::uint64_t connections = 0;
-    std::uint64_t streams_opened = 0;
-    std::uint64_t streams_failed = 0;
     std::uint64_t bad_requests = 0;
-    std::uint64_t circuits_built = 0;
-    std::uint64_t circuits_failed = 0;
-    std::uint64_t preemptive_used = 0;  // new isolation keys served by a ready circuit
-    std::uint64_t recoveries = 0;       // circuits that died with streams to move
-    std::uint64_t streams_resumed = 0;  // moved to a new circuit to the same exit
-    std::uint64_t streams_lost = 0;     // could not be moved in time
-    std::chrono::steady_clock::duration last_build_time{};  // CREATE sent to last EXTENDED
 };
 
-// What the proxy reports to the control API's event stream.
-struct ProxyEvent {
-    enum class Kind { circuit_built, circuit_failed, circuit_closed, stream_opened, stream_failed };
-    Kind kind;
-    circuit::CircuitHandle circuit = 0;
-    std::string detail;  // a reason or a build time; never a destination
-};
-const char* to_string(ProxyEvent::Kind k);
-
-struct ProxyStreamInfo {
-    circuit::CircuitHandle circuit = 0;
-    stream::StreamInfo stream;
-    std::string target;
-};
-
-// The entry's counters as metric families.
-void collect_proxy(control::Snapshot& s, const ProxyStats& st, const control::Labels& labels);
-
-// What a new circuit must satisfy: its exit accepts `port`; when `exit` is set, the path
-// ends there (a replacement circuit for streams that outlived their relays); no relay in
-// `avoid` (relays of the circuit that died).
-struct PathRequest {
-    std::uint16_t port = 0;
-    std::optional<crypto::NodeId> exit;
-    std::vector<crypto::NodeId> avoid;
-};
-
-class ClientProxy {
+class ProxyFrontEnd {
   public:
-    // A path for a new circuit (empty: none fits).
-    using PathProvider = std::function<std::vector<circuit::PathHop>(const PathRequest&)>;
-    struct Opened {
-        std::shared_ptr<stream::MuxDriver> driver;
-        std::uint16_t stream = 0;
-    };
-    using OpenHandler = std::function<void(std::optional<Opened>, stream::EndReason)>;
-
-    ClientProxy(circuit::CircuitNode& node, PathProvider paths, stream::StreamConfig cfg = {});
-    ~ClientProxy();
+    explicit ProxyFrontEnd(client::ClientPool& pool) : pool_(pool) {}
+    ~ProxyFrontEnd();
+    ProxyFrontEnd(const ProxyFrontEnd&) = delete;
+    ProxyFrontEnd& operator=(const ProxyFrontEnd&) = delete;
 
     asio::ip::tcp::endpoint listen_socks(const asio::ip::tcp::endpoint& at);
     asio::ip::tcp::endpoint listen_http(const asio::ip::tcp::endpoint& at);
+    // Closes the listeners (streams already open go on until the pool stops).
     void stop();
-
-    // Opens a stream to "host:port" on the circuit for `isolation`, building it if needed.
-    void open(const std::string& isolation, const std::string& target, OpenHandler done);
     const ProxyStats& stats() const { return stats_; }
-    std::size_t circuits() const { return circuits_.size(); }
-    void on_event(std::function<void(const ProxyEvent&)> h) { event_handler_ = std::move(h); }
-    // Circuits built or failed, with their relays and timings (for peer measurements).
-    void on_circuit_result(std::function<void(const circuit::ClientEvent&)> h) {
-        result_handler_ = std::move(h);
-    }
-    // A stream that carried at least 1 MiB ended: bytes per second from its first to its
-    // last received byte, on this circuit.
-    void on_throughput(std::function<void(circuit::CircuitHandle, double)> h) {
-        throughput_handler_ = std::move(h);
-    }
-    // New streams get new circuits; circuits without streams close now, the others once
-    // their relays time them out (as Tor's NEWNYM).
-    std::size_t new_identity();
-    // Closes one circuit and its streams; false if it is not ours.
-    bool close_circuit(circuit::CircuitHandle h);
-    std::vector<ProxyStreamInfo> streams() const;
-    // What the last relay of `path` serves on `target` (a bootstrap node's directory), over
-    // a circuit of its own (one hop allowed): the bytes up to the end of the stream, at most
-    // `max`; nullopt when the circuit, the stream or the size fails.
-    void fetch(std::vector<circuit::PathHop> path, const std::string& target, std::size_t max,
-               std::function<void(std::optional<Bytes>)> done);
-    // Keep this many circuits built ahead of need (0: none).
-    void set_preemptive(std::size_t circuits);
-    // How long streams of a circuit that died are kept trying to move to a new circuit to
-    // the same exit (0: they end with the circuit).
-    void set_resume_grace(std::chrono::steady_clock::duration d) { resume_grace_ = d; }
+    // Its counters as metric families (zmesh_proxy_connections_total, ...).
+    void collect(node::Snapshot& s, const node::Labels& labels) const;
 
   private:
-    struct Circ;
-    struct Recovery;
-    void on_client_event(const circuit::ClientEvent& ev);
-    // The circuit died under its streams: move the open ones to a new circuit.
-    void recover(const std::shared_ptr<Circ>& c, const circuit::ClientEvent& ev);
-    void try_recover(const std::shared_ptr<Recovery>& r);
-    void give_up(Recovery& r);
-    void retry_build(const std::shared_ptr<Circ>& c);
-    void drop_circuit(circuit::CircuitHandle h, stream::EndReason reason);
-    void open_on(const std::shared_ptr<Circ>& c, const std::string& target, OpenHandler done);
-    std::shared_ptr<Circ> build_circuit(const PathRequest& req);
-    std::shared_ptr<Circ> start_circuit(std::vector<circuit::PathHop> path, const PathRequest& req,
-                                        bool one_hop);
-    void refill();
     asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor& acceptor, bool http);
     asio::awaitable<void> serve_socks(asio::ip::tcp::socket socket);
     asio::awaitable<void> serve_http(asio::ip::tcp::socket socket);
     // Opens and waits; nullopt and the reason on failure.
-    asio::awaitable<std::pair<std::optional<Opened>, stream::EndReason>> open_async(
-        const std::string& isolation, const std::string& target);
+    asio::awaitable<std::pair<std::optional<client::ClientPool::Opened>, stream::EndReason>>
+    open_async(const std::string& isolation, const std::string& target);
 
-    circuit::CircuitNode& node_;
-    PathProvider paths_;
-    stream::StreamConfig cfg_;
-    std::map<std::string, std::shared_ptr<Circ>> circuits_;
-    std::map<circuit::CircuitHandle, std::shared_ptr<Circ>> by_handle_;
+    client::ClientPool& pool_;
     std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> acceptors_;
-    std::vector<std::shared_ptr<Circ>> spares_;
-    std::size_t preemptive_ = 0;
-    std::uint16_t spare_port_ = 443;
-    std::chrono::steady_clock::duration resume_grace_ = std::chrono::seconds(30);
-    std::uint64_t identity_epoch_ = 0;  // NEWNYM count: a recovery never outlives one
-    std::vector<std::shared_ptr<Recovery>> recovering_;
     ProxyStats stats_;
-    std::function<void(const ProxyEvent&)> event_handler_;
-    std::function<void(const circuit::ClientEvent&)> result_handler_;
-    std::function<void(circuit::CircuitHandle, double)> throughput_handler_;
     bool stopped_ = false;
-    void emit(ProxyEvent::Kind k, circuit::CircuitHandle h, std::string detail) {
-        if (event_handler_) event_handler_({k, h, std::move(detail)});
-    }
 };
 
 }  // namespace zmesh::app

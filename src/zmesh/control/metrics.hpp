@@ -1,54 +1,25 @@
 #pragma once
-// A snapshot of a node's metrics and its three renderings: Prometheus text exposition
-// (0.0.4, as `promtool check metrics` validates it), JSON, and InfluxDB line protocol.
-// Collected on demand from the counters each layer keeps; no global registry.
+// The three renderings of a node's metrics snapshot (node/metrics.hpp): Prometheus text
+// exposition (0.0.4, as `promtool check metrics` validates it), JSON, and InfluxDB lines.
 
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "zmesh/core/histogram.hpp"
+#include "zmesh/node/metrics.hpp"
 
 namespace zmesh::control {
 
-enum class MetricType { counter, gauge, histogram };
-
-using Labels = std::vector<std::pair<std::string, std::string>>;
-
-struct Sample {
-    Labels labels;
-    double value = 0;
-    std::string suffix;  // histograms: _bucket, _sum or _count
-};
-
-struct Family {
-    std::string name;  // counters end in _total
-    std::string help;
-    MetricType type = MetricType::counter;
-    std::vector<Sample> samples;
-};
-
-class Snapshot {
-  public:
-    // Adds a sample to the family `name`, creating the family on first use.
-    void add(const std::string& name, const std::string& help, MetricType type, Labels labels,
-             double value);
-    // A histogram family: cumulative _bucket samples with an `le` label, _sum and _count.
-    void add_histogram(const std::string& name, const std::string& help, const Labels& labels,
-                       const Histogram& h);
-    const std::vector<Family>& families() const { return families_; }
-
-  private:
-    Family& family(const std::string& name, const std::string& help, MetricType type);
-    std::vector<Family> families_;
-};
+using node::Family;
+using node::Labels;
+using node::MetricType;
+using node::Sample;
+using node::Snapshot;
+using node::valid_name;
 
 std::string to_prometheus(const Snapshot& s);
 std::string to_json(const Snapshot& s);
 // One line per sample; `timestamp_ns` in nanoseconds since the epoch.
 std::string to_influx(const Snapshot& s, long long timestamp_ns);
-
-// Metric and label names must match [a-zA-Z_][a-zA-Z0-9_]*.
-bool valid_name(const std::string& name);
 
 }  // namespace zmesh::control

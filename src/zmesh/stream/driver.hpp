@@ -40,10 +40,16 @@ class MuxDriver : public std::enable_shared_from_this<MuxDriver> {
 
     StreamMux& mux() { return mux_; }
     void on_event(EventHandler h) { handler_ = std::move(h); }
+    // After every service pass (acknowledgements may have made room to write): for
+    // writers that are not sockets.
+    void on_serviced(std::function<void()> h) { serviced_ = std::move(h); }
     // A relay message from the circuit.
     void deliver(const circuit::RelayMessage& m);
     // Polls the mux, sends its output, re-arms the timer. Call after any change.
     void service();
+    // A service pass soon, after the handler being run returns (coalesced): for changes
+    // made from inside an event handler, such as an application reading from a callback.
+    void service_soon();
     // Sends and dispatches what a direct call on mux() produced.
     void send_now(MuxOutput& out) { handle(out); }
     // The circuit is gone: every stream ends.
@@ -74,6 +80,7 @@ class MuxDriver : public std::enable_shared_from_this<MuxDriver> {
     StreamMux mux_;
     Sender send_;
     EventHandler handler_;
+    std::function<void()> serviced_;
     asio::steady_timer timer_;
     std::unordered_map<std::uint16_t, std::shared_ptr<SocketPump>> pumps_;
     struct Source {
@@ -84,6 +91,8 @@ class MuxDriver : public std::enable_shared_from_this<MuxDriver> {
     void feed_sources();
     MuxOutput out_;
     bool servicing_ = false;
+    bool again_ = false;  // service() was asked for during a pass
+    bool service_posted_ = false;
     bool closed_ = false;
 };
 

@@ -1,6 +1,4 @@
-#include "zmesh/app/node_config.hpp"
-
-#include "zmesh/circuit/node.hpp"
+#include "zmesh/control/node_config.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -8,11 +6,19 @@
 #include <iostream>
 #include <sstream>
 
-#include "zmesh/app/net_options.hpp"
+#include "zmesh/circuit/node.hpp"
 #include "zmesh/exit/policy.hpp"
 #include "zmesh/link/ws_link.hpp"
+#include "zmesh/node/net_options.hpp"
 
-namespace zmesh::app {
+namespace zmesh::control {
+
+using node::BootstrapNode;
+using node::Contact;
+using node::parse_bootstrap;
+using node::parse_contact;
+using node::parse_socket_address;
+using node::parse_turn_server;
 
 std::optional<std::string> read_text_file(const std::string& path) {
     std::ifstream in(path);
@@ -53,66 +59,6 @@ std::vector<Contact> configured_relays(const control::Config& c) {
     for (const auto& line : std::get<std::vector<std::string>>(c.get("circuit.relays")))
         if (auto contact = parse_contact(line)) out.push_back(*contact);
     return out;
-}
-
-namespace {
-
-template <typename Key>
-bool parse_key(const std::string& hex, Key& out) {
-    auto bytes = from_hex(hex);
-    if (!bytes || bytes->size() != Key::size()) return false;
-    std::copy(bytes->begin(), bytes->end(), out.bytes.begin());
-    return true;
-}
-
-}  // namespace
-
-std::optional<BootstrapNode> parse_bootstrap(const std::string& line) {
-    std::istringstream in(line);
-    std::string addr, key;
-    if (!(in >> addr >> key)) return std::nullopt;
-    auto at = parse_socket_address(addr);
-    BootstrapNode b{};
-    if (!at || at->port == 0 || !parse_key(key, b.key)) return std::nullopt;
-    b.directory = *at;
-    std::optional<std::vector<link::LinkAddress>> link_at;
-    std::optional<crypto::X25519Public> link_key, onion;
-    for (std::string tok; in >> tok;) {
-        auto eq = tok.find('=');
-        if (eq == std::string::npos) return std::nullopt;
-        auto name = tok.substr(0, eq);
-        auto value = tok.substr(eq + 1);
-        if (name == "dht" && !b.dht) {
-            b.dht = parse_socket_address(value);
-            if (!b.dht || b.dht->port == 0) return std::nullopt;
-        } else if (name == "link" && !link_at) {
-            link_at = parse_link_addresses(value, circuit::kMaxHopAddresses);
-            if (!link_at) return std::nullopt;
-        } else if (name == "linkkey" && !link_key) {
-            if (!parse_key(value, link_key.emplace())) return std::nullopt;
-        } else if (name == "onion" && !onion) {
-            if (!parse_key(value, onion.emplace())) return std::nullopt;
-        } else {
-            return std::nullopt;  // unknown or repeated
-        }
-    }
-    // The link needs all three, or none.
-    if (link_at.has_value() != link_key.has_value() || link_at.has_value() != onion.has_value())
-        return std::nullopt;
-    if (link_at)
-        b.link = Contact{
-            circuit::make_path_hop(crypto::node_id_of(b.key), *link_key, *onion, *link_at), false};
-    return b;
-}
-
-std::string format_bootstrap(const BootstrapNode& b) {
-    std::string s = format_socket_address(b.directory) + " " + to_hex(b.key.view());
-    if (b.dht) s += " dht=" + format_socket_address(*b.dht);
-    if (b.link)
-        s += " link=" + format_link_addresses(b.link->hop.hop.addresses) +
-             " linkkey=" + to_hex(b.link->hop.hop.link_key.view()) +
-             " onion=" + to_hex(b.link->hop.onion.view());
-    return s;
 }
 
 std::optional<fec::TetrysConfig> fec_config(const control::Config& c) {
@@ -282,4 +228,105 @@ link::WebRtcOptions webrtc_options(const control::Config& c) {
     return o;
 }
 
-}  // namespace zmesh::app
+namespace {
+
+std::optional<link::SocketAddress> listen_at(const Config& c, const std::string& key) {
+    const auto& at = c.string(key);
+    if (at.empty()) return std::nullopt;
+    return parse_socket_address(at);
+}
+
+node::LinkOptions link_options(const Config& c) {
+    node::LinkOptions l;
+    l.udp = listen_at(c, "transport.udp_listen");
+    l.tcp = listen_at(c, "transport.tcp_listen");
+    l.ws = listen_at(c, "transport.ws_listen");
+    l.webrtc = listen_at(c, "transport.webrtc_listen");
+    l.ws_options.path = c.string("transport.ws_path");
+    l.ws_options.host = c.string("transport.ws_host");
+    l.ws_options.connect_tls = c.boolean("transport.ws_tls");
+    if (l.ws && l.ws_options.connect_tls) {
+        const auto& cert = c.string("transport.tls_cert");
+        l.ws_options.server_tls = cert.empty()
+                                      ? link::self_signed_tls("localhost")
+                                      : link::tls_from_files(cert, c.string("transport.tls_key"));
+    }
+    if (l.webrtc) l.webrtc_options = webrtc_options(c);
+    l.advertise = listen_at(c, "transport.advertise");
+    l.order = transport_order(c);
+    l.hybrid = c.string("crypto.handshake") == "hybrid";
+    l.require_post_quantum = c.boolean("crypto.require_post_quantum");
+    l.packet_loss = c.number("development.packet_loss_rate");
+    l.fake_latency = std::chrono::milliseconds(c.integer("development.fake_latency_ms"));
+    l.bandwidth_limit = static_cast<std::uint64_t>(c.integer("development.bandwidth_limit"));
+    return l;
+}
+
+}  // namespace
+
+namespace {
+
+std::string value_text(const Value& v) {
+    return std::visit(
+        [](const auto& x) -> std::string {
+            using T = std::decay_t<decltype(x)>;
+            if constexpr (std::is_same_v<T, bool>)
+                return x ? "true" : "false";
+            else if constexpr (std::is_same_v<T, std::string>)
+                return x;
+            else if constexpr (std::is_same_v<T, std::vector<std::string>>)
+                return std::to_string(x.size()) + " entries";
+            else
+                return std::to_string(x);
+        },
+        v);
+}
+
+}  // namespace
+
+Reload apply_reloadable(Config& running, const Config& fresh) {
+    Reload r;
+    for (const auto& o : options()) {
+        auto name = o.name();
+        if (running.get(name) == fresh.get(name)) continue;
+        if (o.reloadable) {
+            running.set(name, fresh.get(name));
+            r.applied.push_back(name + "=" + value_text(fresh.get(name)));
+        } else {
+            r.restart.push_back(name);
+        }
+    }
+    return r;
+}
+
+node::Options node_options(const Config& c) {
+    node::Options o;
+    o.roles.client = has_role(c, "client");
+    o.roles.relay = has_role(c, "relay");
+    o.roles.exit = has_role(c, "exit");
+    o.roles.bootstrap = has_role(c, "bootstrap");
+    o.data_dir = c.string("core.data_dir");
+    o.links = link_options(c);
+    o.discovery.bootstrap = configured_bootstraps(c);
+    o.discovery.dht_listen = listen_at(c, "transport.dht_listen");
+    o.discovery.directory_listen = listen_at(c, "transport.directory_listen");
+    auto& ci = o.circuit;
+    ci.hops = static_cast<std::size_t>(c.integer("circuit.hops"));
+    ci.relays = configured_relays(c);
+    ci.guards = static_cast<std::size_t>(c.integer("circuit.guards"));
+    ci.guard_rotation = std::chrono::seconds(c.integer("circuit.guard_rotation_days") * 86400);
+    ci.preemptive = static_cast<std::size_t>(c.integer("circuit.preemptive_circuits"));
+    ci.resume_grace = std::chrono::seconds(c.integer("circuit.resume_grace_seconds"));
+    ci.max_circuits = static_cast<std::size_t>(c.integer("circuit.max_circuits"));
+    ci.idle_timeout = std::chrono::seconds(c.integer("circuit.idle_timeout_seconds"));
+    ci.max_lifetime = std::chrono::seconds(c.integer("circuit.max_lifetime_seconds"));
+    ci.allow_private_addresses = c.boolean("circuit.allow_private_addresses");
+    ci.weights = {c.number("circuit.weight_latency"), c.number("circuit.weight_reliability"),
+                  c.number("circuit.weight_bandwidth"), c.number("circuit.weight_diversity")};
+    o.exit.policy = std::get<std::vector<std::string>>(c.get("security.exit_policy"));
+    o.exit.allow_private = c.boolean("security.allow_private_exit");
+    o.fec = fec_config(c);
+    return o;
+}
+
+}  // namespace zmesh::control

@@ -8,7 +8,7 @@
 #include "zmesh/link/service.hpp"
 #include "zmesh/transport/webrtc/peer.hpp"
 
-namespace zmesh::app {
+namespace zmesh::node {
 
 // "127.0.0.1:9000" or "[::1]:9000".
 std::optional<link::SocketAddress> parse_socket_address(const std::string& text);
@@ -28,4 +28,4 @@ std::optional<link::noise::Pattern> parse_pattern_name(const std::string& text);
 // ChaCha20-Poly1305, or AES-256-GCM when this CPU has AES-NI.
 link::noise::Suite default_suite();
 
-}  // namespace zmesh::app
+}  // namespace zmesh::node

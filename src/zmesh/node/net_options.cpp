@@ -1,8 +1,8 @@
-#include "zmesh/app/net_options.hpp"
+#include "zmesh/node/net_options.hpp"
 
 #include "zmesh/exit/exit_service.hpp"
 
-namespace zmesh::app {
+namespace zmesh::node {
 
 std::optional<link::SocketAddress> parse_socket_address(const std::string& text) {
     auto t = exit::parse_target(text, true);
@@ -100,4 +100,4 @@ link::noise::Suite default_suite() {
     return s;
 }
 
-}  // namespace zmesh::app
+}  // namespace zmesh::node

@@ -12,7 +12,7 @@
 
 #include "zmesh/link/service.hpp"
 
-namespace zmesh::app {
+namespace zmesh::link {
 
 // Cell number `seq`: circuit 1, DATA, the number, then bytes from a PRNG seeded by it.
 wire::Cell make_test_cell(std::uint64_t seq);
@@ -27,13 +27,13 @@ std::optional<std::uint64_t> parse_count_report(const wire::Cell& cell);
 // The receiving side of sink mode: counts intact test cells per session and reports.
 class CellSink {
   public:
-    explicit CellSink(link::LinkService& link) : link_(link) {}
-    void on_cell(link::SessionId s, const wire::Cell& cell);
+    explicit CellSink(LinkService& link) : link_(link) {}
+    void on_cell(SessionId s, const wire::Cell& cell);
     std::uint64_t corrupt() const { return corrupt_; }
 
   private:
-    link::LinkService& link_;
-    std::unordered_map<link::SessionId, std::uint64_t> received_;
+    LinkService& link_;
+    std::unordered_map<SessionId, std::uint64_t> received_;
     std::uint64_t corrupt_ = 0;
 };
 
@@ -51,8 +51,8 @@ struct PumpResult {
 class CellPump {
   public:
     // count == 0 means run until stop().
-    CellPump(link::LinkService& link, link::SessionId session, std::uint64_t count,
-             std::size_t window, PumpMode mode = PumpMode::echo);
+    CellPump(LinkService& link, SessionId session, std::uint64_t count, std::size_t window,
+             PumpMode mode = PumpMode::echo);
     void start();
     void stop();
     void on_cell(const wire::Cell& cell);
@@ -63,8 +63,8 @@ class CellPump {
     void pump();
     void watchdog();
 
-    link::LinkService& link_;
-    link::SessionId session_;
+    LinkService& link_;
+    SessionId session_;
     std::uint64_t count_;
     std::size_t window_;
     std::uint64_t next_ = 0;
@@ -80,4 +80,4 @@ class CellPump {
     bool running_ = false;
 };
 
-}  // namespace zmesh::app
+}  // namespace zmesh::link

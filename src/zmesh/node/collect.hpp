@@ -3,13 +3,15 @@
 
 #include "zmesh/circuit/client_table.hpp"
 #include "zmesh/circuit/relay_table.hpp"
-#include "zmesh/control/metrics.hpp"
+#include "zmesh/client/pool.hpp"
 #include "zmesh/discovery/directory.hpp"
+#include "zmesh/exit/exit_service.hpp"
 #include "zmesh/link/link_set.hpp"
 #include "zmesh/link/stats.hpp"
+#include "zmesh/node/metrics.hpp"
 #include "zmesh/stream/stream.hpp"
 
-namespace zmesh::control {
+namespace zmesh::node {
 
 // One counter family per field: PREFIX<field>_total, help "WHAT: field words.".
 void add_counters(Snapshot& s, const std::string& prefix, const std::string& what,
@@ -36,4 +38,9 @@ void collect_directory(Snapshot& s, const discovery::Directory& dir, const Label
 // Forward erasure coding of a node's streams.
 void collect_fec(Snapshot& s, const stream::FecCounters& c, const Labels& labels);
 
-}  // namespace zmesh::control
+// The client pool's streams (zmesh_proxy_*, the names the SOCKS5 entry always had) and
+// the newest circuit's build time.
+void collect_pool(Snapshot& s, const client::PoolStats& st, const Labels& labels);
+void collect_exit(Snapshot& s, const exit::ExitStats& st, std::size_t parked, const Labels& labels);
+
+}  // namespace zmesh::node

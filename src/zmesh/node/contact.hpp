@@ -11,7 +11,7 @@
 #include "zmesh/circuit/client_table.hpp"
 #include "zmesh/link/service.hpp"
 
-namespace zmesh::app {
+namespace zmesh::node {
 
 struct Contact {
     circuit::PathHop hop;  // its addresses are hop.hop.addresses
@@ -22,4 +22,18 @@ std::string format_contact(const Contact& c);
 // nullopt and a reason when the line is not a contact.
 std::optional<Contact> parse_contact(const std::string& line, std::string* why = nullptr);
 
-}  // namespace zmesh::app
+// A core.bootstrap entry:
+//   "HOST:PORT KEY [dht=HOST:PORT] [link=TRANSPORT://HOST:PORT[,...] linkkey=HEX onion=HEX]"
+// the HTTP directory address, the Ed25519 identity key (hex), its DHT node, and its zmesh
+// link address with the link and onion keys (then the directory is fetched over a
+// circuit to it, and HTTP is the fallback).
+struct BootstrapNode {
+    link::SocketAddress directory;
+    crypto::Ed25519Public key;
+    std::optional<link::SocketAddress> dht;
+    std::optional<Contact> link;
+};
+std::optional<BootstrapNode> parse_bootstrap(const std::string& line);
+std::string format_bootstrap(const BootstrapNode& b);
+
+}  // namespace zmesh::node

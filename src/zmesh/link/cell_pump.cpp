@@ -1,8 +1,8 @@
-#include "zmesh/app/cell_pump.hpp"
+#include "zmesh/link/cell_pump.hpp"
 
 #include <boost/asio/io_context.hpp>
 
-namespace zmesh::app {
+namespace zmesh::link {
 namespace {
 
 constexpr std::uint32_t kTestCircuit = 1;
@@ -67,7 +67,7 @@ std::optional<std::uint64_t> parse_count_report(const wire::Cell& cell) {
     return make_count_report(n) == cell ? std::optional(n) : std::nullopt;
 }
 
-void CellSink::on_cell(link::SessionId s, const wire::Cell& cell) {
+void CellSink::on_cell(SessionId s, const wire::Cell& cell) {
     std::uint64_t& n = received_[s];
     if (is_count_request(cell)) {
         (void)link_.send_cell(s, make_count_report(n));
@@ -78,8 +78,8 @@ void CellSink::on_cell(link::SessionId s, const wire::Cell& cell) {
     }
 }
 
-CellPump::CellPump(link::LinkService& link, link::SessionId session, std::uint64_t count,
-                   std::size_t window, PumpMode mode)
+CellPump::CellPump(LinkService& link, SessionId session, std::uint64_t count, std::size_t window,
+                   PumpMode mode)
     : link_(link),
       session_(session),
       count_(count),
@@ -188,4 +188,4 @@ void CellPump::watchdog() {
     });
 }
 
-}  // namespace zmesh::app
+}  // namespace zmesh::link

@@ -1,11 +1,10 @@
-#include "zmesh/app/contact.hpp"
+#include "zmesh/node/contact.hpp"
 
 #include <gtest/gtest.h>
 
-#include "zmesh/app/node_config.hpp"
 #include "zmesh/circuit/node.hpp"
 
-namespace zmesh::app {
+namespace zmesh::node {
 namespace {
 
 TEST(Contact, RoundTripsAndRejectsDamage) {
@@ -80,4 +79,4 @@ TEST(Bootstrap, LinesRoundTripWithDhtAndLinkAndRejectDamage) {
 }
 
 }  // namespace
-}  // namespace zmesh::app
+}  // namespace zmesh::node

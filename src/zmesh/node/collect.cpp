@@ -1,6 +1,6 @@
-#include "zmesh/control/collect.hpp"
+#include "zmesh/node/collect.hpp"
 
-namespace zmesh::control {
+namespace zmesh::node {
 namespace {
 
 std::string words(std::string_view field) {
@@ -139,4 +139,36 @@ void collect_fec(Snapshot& s, const stream::FecCounters& c, const Labels& labels
                  labels);
 }
 
-}  // namespace zmesh::control
+void collect_pool(Snapshot& s, const client::PoolStats& st, const Labels& labels) {
+    add_counters(s, "zmesh_proxy_", "Client streams",
+                 {{"streams_opened", st.streams_opened},
+                  {"streams_failed", st.streams_failed},
+                  {"preemptive_used", st.preemptive_used},
+                  {"recoveries", st.recoveries},
+                  {"streams_resumed", st.streams_resumed},
+                  {"streams_lost", st.streams_lost}},
+                 labels);
+    s.add("zmesh_client_last_circuit_build_seconds",
+          "Client circuits: build time of the newest circuit.", MetricType::gauge, labels,
+          std::chrono::duration<double>(st.last_build_time).count());
+}
+
+void collect_exit(Snapshot& s, const exit::ExitStats& es, std::size_t parked,
+                  const Labels& labels) {
+    add_counters(s, "zmesh_exit_", "Exit",
+                 {{"streams_opened", es.streams_opened},
+                  {"refused_policy", es.refused_policy},
+                  {"resolve_failed", es.resolve_failed},
+                  {"connect_failed", es.connect_failed},
+                  {"streams_parked", es.streams_parked},
+                  {"streams_resumed", es.streams_resumed},
+                  {"resume_expired", es.resume_expired},
+                  {"resume_unknown", es.resume_unknown},
+                  {"directory_served", es.directory_served}},
+                 labels);
+    s.add("zmesh_exit_parked_streams",
+          "Exit: streams of dead circuits waiting for their client to move them.",
+          MetricType::gauge, labels, static_cast<double>(parked));
+}
+
+}  // namespace zmesh::node

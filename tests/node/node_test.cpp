@@ -1,0 +1,230 @@
+// Whole nodes, built only through node::Node: a loopback network (node::Testnet: real
+// bootstrap, descriptors, guards, path selection), streams opened without a socket, events
+// to several subscribers, and a clean stop.
+#include "zmesh/node/node.hpp"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include "zmesh/client/pool.hpp"
+#include "zmesh/node/testnet.hpp"
+
+namespace zmesh::node {
+namespace {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+// Echoes every byte back, for as long as the peer sends; closes when the peer does.
+asio::awaitable<void> echo(tcp::socket s) {
+    std::vector<std::uint8_t> buf(16384);
+    for (;;) {
+        auto [ec, n] =
+            co_await s.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
+        if (ec) break;
+        auto [wec, w] = co_await asio::async_write(s, asio::buffer(buf.data(), n),
+                                                   asio::as_tuple(asio::use_awaitable));
+        if (wec) break;
+    }
+    boost::system::error_code ignored;
+    s.shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+asio::awaitable<void> echo_server(tcp::acceptor& a) {
+    for (;;) {
+        auto [ec, s] = co_await a.async_accept(asio::as_tuple(asio::use_awaitable));
+        if (ec) co_return;
+        asio::co_spawn(a.get_executor(), echo(std::move(s)), asio::detached);
+    }
+}
+
+struct Network {
+    asio::io_context io;
+    std::unique_ptr<Testnet> net;
+    tcp::acceptor echo{io, tcp::endpoint(asio::ip::address_v4::loopback(), 0)};
+    asio::steady_timer deadline{io};
+
+    explicit Network(TestnetOptions o = small()) {
+        net = std::make_unique<Testnet>(io.get_executor(), o);
+        std::string error;
+        EXPECT_TRUE(net->start(&error)) << error;
+        asio::co_spawn(io, echo_server(echo), asio::detached);
+        deadline.expires_after(std::chrono::seconds(60));
+        deadline.async_wait([this](boost::system::error_code ec) {
+            if (!ec) {
+                ADD_FAILURE() << "timed out";
+                io.stop();
+            }
+        });
+    }
+    static TestnetOptions small() {
+        TestnetOptions o;
+        o.relays = 4;
+        o.exits = 1;
+        o.hops = 3;
+        o.preemptive = 1;
+        return o;
+    }
+    void finish() {
+        deadline.cancel();
+        echo.close();
+        net->stop([this] { io.stop(); });
+    }
+};
+
+TEST(Node, testnet_learns_relays_from_its_bootstrap_node_and_builds_three_hop_circuits) {
+    Network n;
+    bool ready = false, three = false;
+    Status st, bootstrap;
+    n.net->when_ready([&](bool ok) {
+        ready = ok;
+        // Read while running: a stopped node reports nothing open.
+        st = n.net->client().status();
+        bootstrap = n.net->relay(0).status();
+        for (const auto& c : n.net->client().circuits()) three = three || c.path.size() == 3;
+        n.finish();
+    });
+    n.io.run();
+    ASSERT_TRUE(ready);
+    // Every relay but none of the client's own was learned through the directory.
+    EXPECT_EQ(st.relays_known, 4u);
+    EXPECT_GE(st.guards, 1u);
+    EXPECT_TRUE(three);
+    EXPECT_FALSE(bootstrap.bootstrap.empty());
+    EXPECT_TRUE(bootstrap.contact.starts_with("udp://127.0.0.1:")) << bootstrap.contact;
+}
+
+// A stream without a socket: 6 MiB (more than the 4 MiB send buffer) written with back-pressure (write takes only what fits,
+// on_writable says when to go on), echoed by a TCP server behind the exit, read back
+// byte for byte, then a clean half-close seen as EOF.
+TEST(Node, open_stream_carries_bytes_both_ways_with_back_pressure) {
+    Network n;
+    constexpr std::size_t kTotal = 6 << 20;
+    Bytes sent(kTotal), got;
+    for (std::size_t i = 0; i < kTotal; ++i) sent[i] = static_cast<std::uint8_t>(i * 7 + i / 251);
+    std::shared_ptr<StreamHandle> stream;
+    std::size_t written = 0;
+    bool short_write = false, eof = false;
+    std::uint64_t opened = 0;
+    std::string closed;
+    auto pump = [&] {
+        while (written < kTotal) {
+            auto took = stream->write(ByteView(sent).subspan(written));
+            if (took == 0) {
+                short_write = true;
+                return;  // on_writable continues
+            }
+            written += took;
+        }
+        stream->finish();
+    };
+    n.net->when_ready([&](bool ok) {
+        ASSERT_TRUE(ok);
+        n.net->client().open_stream("127.0.0.1", n.echo.local_endpoint().port(), "test",
+                                    [&](std::shared_ptr<StreamHandle> s, std::string error) {
+                                        ASSERT_TRUE(s) << error;
+                                        stream = s;
+                                        s->on_readable([&] {
+                                            std::uint8_t buf[8192];
+                                            for (std::size_t k; (k = stream->read(buf)) > 0;)
+                                                got.insert(got.end(), buf, buf + k);
+                                            if (stream->at_eof() && !eof) {
+                                                eof = true;
+                                                opened = n.net->client().status().streams_opened;
+                                                n.finish();
+                                            }
+                                        });
+                                        s->on_writable(pump);
+                                        s->on_closed([&](const std::string& why) { closed = why; });
+                                        pump();
+                                    });
+    });
+    n.io.run();
+    EXPECT_TRUE(short_write) << "6 MiB never filled the send buffer: no back-pressure seen";
+    EXPECT_EQ(written, kTotal);
+    ASSERT_EQ(got.size(), kTotal);
+    EXPECT_TRUE(got == sent);
+    EXPECT_TRUE(eof);
+    EXPECT_EQ(opened, 1u);
+}
+
+TEST(Node, open_stream_errors_are_reported_not_thrown) {
+    auto o = Network::small();
+    o.exit_policy = {"reject *:25", "accept *:*"};
+    Network n(o);
+    std::map<std::string, std::string> errors;  // which call -> its error
+    auto note = [&](std::string call) {
+        return [&, call](std::shared_ptr<StreamHandle> s, std::string e) {
+            EXPECT_FALSE(s) << call;
+            errors[call] = e;
+            if (errors.size() == 3) n.finish();
+        };
+    };
+    n.net->when_ready([&](bool ok) {
+        ASSERT_TRUE(ok);
+        // A relay is not a client; a port of zero is no target; no exit allows port 25,
+        // so no path fits.
+        n.net->relay(1).open_stream("127.0.0.1", 80, "", note("relay"));
+        n.net->client().open_stream("127.0.0.1", 0, "", note("port 0"));
+        n.net->client().open_stream("127.0.0.1", 25, "x", note("port 25"));
+    });
+    n.io.run();
+    ASSERT_EQ(errors.size(), 3u);
+    EXPECT_EQ(errors["relay"], "not a client");
+    EXPECT_EQ(errors["port 0"], "bad target");
+    EXPECT_EQ(errors["port 25"], "destination unreachable");
+}
+
+TEST(Node, events_reach_every_subscriber_and_stop_is_clean) {
+    Network n;
+    std::vector<Event::Kind> a, b;
+    auto& client = n.net->client();
+    auto sa = client.subscribe([&](const Event& e) { a.push_back(e.kind); });
+    auto sb = client.subscribe([&](const Event& e) { b.push_back(e.kind); });
+    EXPECT_NE(sa, 0u);
+    EXPECT_NE(sb, sa);
+    n.net->when_ready([&](bool ok) {
+        ASSERT_TRUE(ok);
+        EXPECT_GE(client.new_identity(), 0u);
+        client.unsubscribe(sb);
+        n.finish();
+    });
+    n.io.run();
+    ASSERT_FALSE(a.empty());
+    EXPECT_NE(std::find(a.begin(), a.end(), Event::Kind::circuit_built), a.end());
+    EXPECT_NE(std::find(a.begin(), a.end(), Event::Kind::new_identity), a.end());
+    EXPECT_EQ(a.back(), Event::Kind::shutdown);
+    // b stopped listening after new_identity: it saw the build, not the shutdown.
+    EXPECT_NE(std::find(b.begin(), b.end(), Event::Kind::new_identity), b.end());
+    EXPECT_EQ(std::find(b.begin(), b.end(), Event::Kind::shutdown), b.end());
+    EXPECT_FALSE(client.running());
+    EXPECT_EQ(client.status().client_circuits, 0u);
+}
+
+TEST(Node, options_problems_are_named) {
+    Options o;
+    EXPECT_FALSE(problems(o).empty());  // no role, no link
+    o.roles.client = true;
+    o.links.udp = link::SocketAddress{asio::ip::address_v4::loopback(), 0};
+    EXPECT_TRUE(problems(o).empty());
+    o.circuit.hops = 9;
+    EXPECT_EQ(problems(o).size(), 1u);
+    asio::io_context io;
+    Node node(io.get_executor(), o);
+    std::string error;
+    EXPECT_FALSE(node.start(&error));
+    EXPECT_TRUE(error.starts_with("circuit.hops")) << error;
+}
+
+}  // namespace
+}  // namespace zmesh::node
