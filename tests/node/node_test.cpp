@@ -104,9 +104,9 @@ TEST(Node, testnet_learns_relays_from_its_bootstrap_node_and_builds_three_hop_ci
     EXPECT_TRUE(bootstrap.contact.starts_with("udp://127.0.0.1:")) << bootstrap.contact;
 }
 
-// A stream without a socket: 6 MiB (more than the 4 MiB send buffer) written with back-pressure (write takes only what fits,
-// on_writable says when to go on), echoed by a TCP server behind the exit, read back
-// byte for byte, then a clean half-close seen as EOF.
+// A stream without a socket: 6 MiB (more than the 4 MiB send buffer) written with back-pressure
+// (write takes only what fits, on_writable says when to go on), echoed by a TCP server behind the
+// exit, read back byte for byte, then a clean half-close seen as EOF.
 TEST(Node, open_stream_carries_bytes_both_ways_with_back_pressure) {
     Network n;
     constexpr std::size_t kTotal = 6 << 20;

@@ -209,9 +209,8 @@ TEST(Stream, sender_blocked_by_a_closed_window_keeps_a_probe_timer) {
     std::size_t sent = 0;
     sim.on_step = [&] { sent += sim.end(0).write(ByteView{data}.subspan(sent)); };
     // Until the receiver (which reads nothing) acknowledged a full window.
-    ASSERT_TRUE(sim.run([&] {
-        return sim.end(1).readable() >= 16 * kSegmentSize && sim.end(0).in_flight() == 0;
-    }));
+    ASSERT_TRUE(sim.run(
+        [&] { return sim.end(1).readable() >= 16 * kSegmentSize && sim.end(0).in_flight() == 0; }));
     ASSERT_LT(sent, data.size());
     auto t = sim.end(0).next_timer();
     ASSERT_TRUE(t.has_value()) << "a blocked sender with nothing in flight has no timer";

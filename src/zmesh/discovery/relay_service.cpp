@@ -81,9 +81,8 @@ PathChoice RelayService::pick_path(const PathQuery& q, const PathSettings& s, st
     PathChoice out;
     out.candidates = cands.size();
     auto path = select_path(cands, peers_, now, s.weights, s.hops, rng_, s.client_transports);
-    if (!path && std::any_of(cands.begin(), cands.end(), [&](const Candidate& c) {
-            return peers_.blacklisted(c.id, now);
-        })) {
+    if (!path && std::any_of(cands.begin(), cands.end(),
+                             [&](const Candidate& c) { return peers_.blacklisted(c.id, now); })) {
         // Nothing fits without the blacklisted relays: try them again rather than none.
         PeerStore lifted = peers_;
         for (const auto& c : cands)
