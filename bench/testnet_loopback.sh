@@ -42,6 +42,11 @@ run() {  # hops transport handshake
   kill -INT $pid; wait $pid || true
   python3 -c "print(f'$2 $3 hops=$1: circuit build {float(\"$build\"):.1f} ms, first request (with build) {$first*1e3:.1f} ms, time to first byte {$ttfb*1e3:.2f} ms, bulk {$speed/1e6:.1f} MB/s ({$speed/$direct*100:.0f}% of direct)')"
 }
+# CONFIGS="3,udp,hybrid 3,tcp,hybrid" runs just those (for before/after comparisons).
+if [ -n "${CONFIGS:-}" ]; then
+  for c in $CONFIGS; do IFS=, read -r h t k <<< "$c"; run "$h" "$t" "$k"; done
+  exit 0
+fi
 for h in 2 3 8; do run $h udp hybrid; done
 run 3 udp classical
 # Transports, as ratios to UDP (issue 8): the same 3-hop bulk transfer over each. Cells

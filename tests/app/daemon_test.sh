@@ -111,7 +111,7 @@ curl -sf --max-time 30 --socks5-hostname "$socks" -U other:x "http://127.0.0.1:$
   || fail "status does not count the download: $(cat "$dir/status.json")"
 "$zmesh" status --config "$dir/c.toml" > "$dir/status.txt" || fail "status table"
 grep -q "^roles *client$" "$dir/status.txt" || fail "status table: $(cat "$dir/status.txt")"
-timeout 1.5 "$zmesh" status --config "$dir/c.toml" --format json --watch --interval 0.3 > "$dir/watch.out"
+timeout 3 "$zmesh" status --config "$dir/c.toml" --format json --watch --interval 0.3 > "$dir/watch.out"
 [ "$(grep -c '"node_id"' "$dir/watch.out")" -ge 3 ] || fail "status --watch did not repeat"
 "$zmesh" circuits --config "$dir/c.toml" > "$dir/circuits.txt" || fail "circuits table"
 grep -Eq "^[0-9]+ +built +3 " "$dir/circuits.txt" || fail "circuits table: $(cat "$dir/circuits.txt")"

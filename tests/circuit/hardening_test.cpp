@@ -269,6 +269,7 @@ TEST(HardeningCircuit, a_relay_originates_no_cell_beyond_the_backward_limit) {
     Net net(3);
     RelayConfig cfg = net.relays[2].table->config();
     cfg.max_cells_per_direction = 3;
+    cfg.onion = net.relays[2].onion;  // config() holds no key: the key ring has the only copy
     net.relays[2].table = std::make_unique<RelayTable>(cfg);
     int from_exit = 0;
     net.tamper = [&](Wire& w) {

@@ -58,12 +58,16 @@ TEST(Metrics, link_and_relay_counters_become_families) {
     circuit::RelayStats rs;
     rs.drop_integrity = 1;
     collect_relay(s, rs, 4, {{"node", "n"}});
+    circuit::ClientStats cs;
+    cs.watermark_closed = 6;
+    collect_client(s, cs, 1, {{"node", "n"}});
     std::string t = to_prometheus(s);
     EXPECT_NE(t.find("zmesh_link_packets_in_total{node=\"n\"} 5\n"), std::string::npos);
     EXPECT_NE(t.find("zmesh_link_drop_duplicate_total{node=\"n\"} 2\n"), std::string::npos);
     EXPECT_NE(t.find("zmesh_link_sessions{node=\"n\"} 3\n"), std::string::npos);
     EXPECT_NE(t.find("zmesh_relay_drop_integrity_total{node=\"n\"} 1\n"), std::string::npos);
     EXPECT_NE(t.find("zmesh_relay_circuits{node=\"n\"} 4\n"), std::string::npos);
+    EXPECT_NE(t.find("zmesh_client_watermark_closed_total{node=\"n\"} 6\n"), std::string::npos);
 }
 
 }  // namespace

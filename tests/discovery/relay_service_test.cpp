@@ -336,6 +336,25 @@ TEST(RelayService, the_same_seed_picks_the_same_paths) {
                   ids(b.pick_path({443, {}, {}}, ps, kNow).hops));
 }
 
+// A small network where every relay that could make a path was marked down (the client's
+// own machine was overloaded and its builds timed out): it tries them again instead of
+// having no path for five minutes, and says so.
+TEST(RelayService, when_only_down_relays_could_make_a_path_they_are_tried_again) {
+    RelayService s(3);
+    s.set_configured(relays(4));
+    PathSettings ps;
+    auto first = s.pick_path({443, {}, {}}, ps, kNow);
+    ASSERT_EQ(first.hops.size(), 3u);
+    EXPECT_FALSE(first.retried_blacklisted);
+    for (int i = 0; i < 4; i += 2)
+        EXPECT_EQ(s.observe(failed_at({node(i)}, 0, circuit::DestroyReason::timeout), kNow).kind,
+                  Verdict::Kind::marked_down);
+    auto again = s.pick_path({443, {}, {}}, ps, kNow + 1);
+    ASSERT_EQ(again.hops.size(), 3u);
+    EXPECT_TRUE(again.retried_blacklisted);
+    EXPECT_TRUE(s.peers().blacklisted(node(0), kNow + 1)) << "the marks themselves stay";
+}
+
 TEST(RelayService, no_path_when_too_few_relays_fit) {
     RelayService s(1);
     s.set_configured(relays(2));

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -82,44 +84,47 @@ struct Network {
 
 TEST(Node, testnet_learns_relays_from_its_bootstrap_node_and_builds_three_hop_circuits) {
     Network n;
-    bool ready = false;
+    bool ready = false, three = false;
+    Status st, bootstrap;
     n.net->when_ready([&](bool ok) {
         ready = ok;
+        // Read while running: a stopped node reports nothing open.
+        st = n.net->client().status();
+        bootstrap = n.net->relay(0).status();
+        for (const auto& c : n.net->client().circuits()) three = three || c.path.size() == 3;
         n.finish();
     });
     n.io.run();
     ASSERT_TRUE(ready);
-    auto st = n.net->client().status();
     // Every relay but none of the client's own was learned through the directory.
     EXPECT_EQ(st.relays_known, 4u);
     EXPECT_GE(st.guards, 1u);
-    bool three = false;
-    for (const auto& c : n.net->client().circuits()) three = three || c.path.size() == 3;
     EXPECT_TRUE(three);
-    EXPECT_FALSE(n.net->relay(0).status().bootstrap.empty());
-    EXPECT_TRUE(n.net->relay(0).status().contact.starts_with("udp://127.0.0.1:"));
+    EXPECT_FALSE(bootstrap.bootstrap.empty());
+    EXPECT_TRUE(bootstrap.contact.starts_with("udp://127.0.0.1:")) << bootstrap.contact;
 }
 
-// A stream without a socket: 1 MiB written with back-pressure (write takes only what fits,
-// on_writable says when to go on), echoed by a TCP server behind the exit, read back
-// byte for byte, then a clean half-close seen as EOF.
+// A stream without a socket: 6 MiB (more than the 4 MiB send buffer) written with back-pressure
+// (write takes only what fits, on_writable says when to go on), echoed by a TCP server behind the
+// exit, read back byte for byte, then a clean half-close seen as EOF.
 TEST(Node, open_stream_carries_bytes_both_ways_with_back_pressure) {
     Network n;
-    constexpr std::size_t kTotal = 1 << 20;
+    constexpr std::size_t kTotal = 6 << 20;
     Bytes sent(kTotal), got;
     for (std::size_t i = 0; i < kTotal; ++i) sent[i] = static_cast<std::uint8_t>(i * 7 + i / 251);
     std::shared_ptr<StreamHandle> stream;
     std::size_t written = 0;
     bool short_write = false, eof = false;
+    std::uint64_t opened = 0;
     std::string closed;
     auto pump = [&] {
         while (written < kTotal) {
-            auto n = stream->write(ByteView(sent).subspan(written));
-            if (n == 0) {
+            auto took = stream->write(ByteView(sent).subspan(written));
+            if (took == 0) {
                 short_write = true;
                 return;  // on_writable continues
             }
-            written += n;
+            written += took;
         }
         stream->finish();
     };
@@ -135,6 +140,7 @@ TEST(Node, open_stream_carries_bytes_both_ways_with_back_pressure) {
                                                 got.insert(got.end(), buf, buf + k);
                                             if (stream->at_eof() && !eof) {
                                                 eof = true;
+                                                opened = n.net->client().status().streams_opened;
                                                 n.finish();
                                             }
                                         });
@@ -144,42 +150,39 @@ TEST(Node, open_stream_carries_bytes_both_ways_with_back_pressure) {
                                     });
     });
     n.io.run();
-    EXPECT_TRUE(short_write) << "1 MiB never filled the send buffer: no back-pressure seen";
+    EXPECT_TRUE(short_write) << "6 MiB never filled the send buffer: no back-pressure seen";
     EXPECT_EQ(written, kTotal);
     ASSERT_EQ(got.size(), kTotal);
     EXPECT_TRUE(got == sent);
     EXPECT_TRUE(eof);
-    EXPECT_EQ(n.net->client().status().streams_opened, 1u);
+    EXPECT_EQ(opened, 1u);
 }
 
 TEST(Node, open_stream_errors_are_reported_not_thrown) {
     auto o = Network::small();
     o.exit_policy = {"reject *:25", "accept *:*"};
     Network n(o);
-    std::vector<std::string> errors;
+    std::map<std::string, std::string> errors;  // which call -> its error
+    auto note = [&](std::string call) {
+        return [&, call](std::shared_ptr<StreamHandle> s, std::string e) {
+            EXPECT_FALSE(s) << call;
+            errors[call] = e;
+            if (errors.size() == 3) n.finish();
+        };
+    };
     n.net->when_ready([&](bool ok) {
         ASSERT_TRUE(ok);
-        // A relay is not a client; a port of zero is no target.
-        n.net->relay(1).open_stream("127.0.0.1", 80, "", [&](auto s, std::string e) {
-            EXPECT_FALSE(s);
-            errors.push_back(e);
-        });
-        n.net->client().open_stream("127.0.0.1", 0, "", [&](auto s, std::string e) {
-            EXPECT_FALSE(s);
-            errors.push_back(e);
-        });
-        // No exit allows port 25: no path fits.
-        n.net->client().open_stream("127.0.0.1", 25, "x", [&](auto s, std::string e) {
-            EXPECT_FALSE(s);
-            errors.push_back(e);
-            n.finish();
-        });
+        // A relay is not a client; a port of zero is no target; no exit allows port 25,
+        // so no path fits.
+        n.net->relay(1).open_stream("127.0.0.1", 80, "", note("relay"));
+        n.net->client().open_stream("127.0.0.1", 0, "", note("port 0"));
+        n.net->client().open_stream("127.0.0.1", 25, "x", note("port 25"));
     });
     n.io.run();
     ASSERT_EQ(errors.size(), 3u);
-    EXPECT_EQ(errors[0], "not a client");
-    EXPECT_EQ(errors[1], "bad target");
-    EXPECT_EQ(errors[2], "unreachable");
+    EXPECT_EQ(errors["relay"], "not a client");
+    EXPECT_EQ(errors["port 0"], "bad target");
+    EXPECT_EQ(errors["port 25"], "destination unreachable");
 }
 
 TEST(Node, events_reach_every_subscriber_and_stop_is_clean) {

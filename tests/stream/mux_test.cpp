@@ -129,6 +129,58 @@ TEST(StreamMux, many_concurrent_streams_over_a_lossy_circuit) {
     EXPECT_EQ(p.client.size(), 0u);
 }
 
+// A half-close: the client finishes first (its FIN acknowledged, the exit caught up on
+// everything), and the exit has nothing queued at that moment because its server is still
+// answering. The stream must stay open until the exit's side finishes too; ending it
+// then would lose the answer.
+TEST(StreamMux, stream_stays_open_until_both_sides_finish) {
+    Pipe p;
+    p.on_exit_event = [&](const MuxEvent& e) {
+        if (e.kind == MuxEvent::Kind::begin) {
+            MuxOutput out;
+            p.exit.accept(e.stream, out);
+            p.take(1, out);
+        }
+    };
+    MuxOutput out;
+    auto id = p.client.open("example.test:7", out);
+    ASSERT_TRUE(id);
+    p.take(0, out);
+    Bytes request = bytes_for(*id, 3000);
+    for (int i = 0; i < 50; ++i) p.step();
+    ASSERT_EQ(p.client.write(*id, request), request.size());
+    p.client.shutdown(*id);
+    Bytes got_up;
+    for (int i = 0; i < 500; ++i) {
+        p.step();
+        Bytes buf(1 << 16);
+        buf.resize(p.exit.read(*id, buf));
+        got_up.insert(got_up.end(), buf.begin(), buf.end());
+    }
+    ASSERT_TRUE(got_up == request);
+    ASSERT_TRUE(p.exit.peer_finished(*id));
+    // Long after: both ends still hold the stream (the exit has not finished).
+    EXPECT_TRUE(p.exit.contains(*id));
+    EXPECT_TRUE(p.client.contains(*id));
+    // The answer comes, then the exit finishes: all of it arrives and the stream ends.
+    Bytes answer = bytes_for(static_cast<std::uint16_t>(*id + 9), 40000);
+    std::size_t sent = 0;
+    Bytes got_down;
+    for (int i = 0; i < 20000 && (p.client.contains(*id) || p.exit.contains(*id)); ++i) {
+        if (p.exit.contains(*id)) {
+            sent += p.exit.write(*id, ByteView{answer}.subspan(sent));
+            if (sent == answer.size()) p.exit.shutdown(*id);
+        }
+        p.step();
+        Bytes buf(1 << 16);
+        buf.resize(p.client.read(*id, buf));
+        got_down.insert(got_down.end(), buf.begin(), buf.end());
+    }
+    EXPECT_TRUE(got_down == answer);
+    EXPECT_FALSE(p.client.contains(*id));
+    EXPECT_FALSE(p.exit.contains(*id));
+}
+
 TEST(StreamMux, refused_stream_ends_with_the_reason) {
     Pipe p;
     p.on_exit_event = [&](const MuxEvent& e) {

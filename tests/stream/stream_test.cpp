@@ -197,6 +197,38 @@ TEST(Stream, receiver_that_stops_reading_closes_the_window) {
     EXPECT_TRUE(got == data);
 }
 
+// A sender stopped by a closed window with nothing in flight depends on the receiver's
+// window update; if that one ACK is lost, only a probe restarts the stream, so the sender
+// must keep a timer for it (an event loop wakes streams only at their timers).
+TEST(Stream, sender_blocked_by_a_closed_window_keeps_a_probe_timer) {
+    StreamConfig cfg;
+    cfg.receive_window = 16;
+    cfg.send_buffer = 256 << 10;
+    Sim sim({}, cfg);
+    Bytes data = pattern(1 << 20, 3);
+    std::size_t sent = 0;
+    sim.on_step = [&] { sent += sim.end(0).write(ByteView{data}.subspan(sent)); };
+    // Until the receiver (which reads nothing) acknowledged a full window.
+    ASSERT_TRUE(sim.run(
+        [&] { return sim.end(1).readable() >= 16 * kSegmentSize && sim.end(0).in_flight() == 0; }));
+    ASSERT_LT(sent, data.size());
+    auto t = sim.end(0).next_timer();
+    ASSERT_TRUE(t.has_value()) << "a blocked sender with nothing in flight has no timer";
+    // With no circuit budget at that time it cannot probe: its timer moves on instead of
+    // staying in the past (which would spin the event loop).
+    std::vector<Outgoing> none;
+    sim.end(0).poll(*t, 0, none);
+    EXPECT_TRUE(none.empty());
+    auto later = sim.end(0).next_timer();
+    ASSERT_TRUE(later.has_value());
+    EXPECT_GT(*later, *t);
+    // With budget, a poll at that time sends one probe segment beyond the closed window.
+    std::vector<Outgoing> out;
+    sim.end(0).poll(*later, 64, out);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].command, RelayCommand::data);
+}
+
 TEST(Stream, delay_based_window_grows_on_an_idle_path) {
     Sim sim({0, 0, milliseconds(20), {}});
     Bytes data = pattern(8 << 20, 1);

@@ -547,13 +547,13 @@ class ClientPool::Handle final : public StreamHandle {
     std::size_t read(MutByteView out) override {
         if (!driver_) return 0;
         auto n = driver_->mux().read(id_, out);
-        if (n > 0) driver_->service();  // the read reopened the receive window
+        if (n > 0) driver_->service_soon();  // the read reopened the receive window
         return n;
     }
     std::size_t write(ByteView data) override {
         if (!is_open() || finished_) return 0;
         auto n = driver_->mux().write(id_, data);
-        if (n > 0) driver_->service();
+        if (n > 0) driver_->service_soon();
         want_write_ = n < data.size();
         return n;
     }
@@ -568,7 +568,7 @@ class ClientPool::Handle final : public StreamHandle {
         if (!is_open() || finished_) return;
         finished_ = true;
         driver_->mux().shutdown(id_);
-        driver_->service();
+        driver_->service_soon();
     }
     void close() override {
         if (ended_) return;
@@ -590,14 +590,28 @@ class ClientPool::Handle final : public StreamHandle {
             if (auto self = weak.lock()) self->on_event(e);
         };
         c.writers[h->id_] = [weak] {
-            auto self = weak.lock();
-            if (!self || !self->want_write_ || self->writable() == 0) return;
-            self->want_write_ = false;
-            if (self->writable_) self->writable_();
+            if (auto self = weak.lock()) self->poke();
         };
     }
 
   private:
+    // After every service pass of the circuit. Readable is level-triggered: bytes can
+    // become readable without a `readable` event (repaired by FEC in a poll, a FIN that
+    // carries no data), so waiting bytes or an unseen end wake the reader here too.
+    void poke() {
+        if (ended_) return;
+        auto& mux = driver_->mux();
+        bool eof = mux.peer_finished(id_);
+        if (readable_ && (mux.readable(id_) > 0 || (eof && !eof_told_))) {
+            eof_told_ = eof;
+            auto keep = readable_;  // the handler may replace itself
+            keep();
+            if (ended_) return;
+        }
+        if (!want_write_ || writable() == 0) return;
+        want_write_ = false;
+        if (writable_) writable_();
+    }
     void on_event(const stream::MuxEvent& e) {
         if (e.kind == stream::MuxEvent::Kind::readable) {
             if (readable_) readable_();
@@ -626,6 +640,7 @@ class ClientPool::Handle final : public StreamHandle {
     bool ended_ = false;
     bool finished_ = false;
     bool want_write_ = false;
+    bool eof_told_ = false;  // the reader was woken for the end of the stream
     EndReason reason_ = EndReason::done;
     std::function<void()> readable_;
     std::function<void()> writable_;

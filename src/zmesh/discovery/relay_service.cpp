@@ -81,6 +81,15 @@ PathChoice RelayService::pick_path(const PathQuery& q, const PathSettings& s, st
     PathChoice out;
     out.candidates = cands.size();
     auto path = select_path(cands, peers_, now, s.weights, s.hops, rng_, s.client_transports);
+    if (!path && std::any_of(cands.begin(), cands.end(),
+                             [&](const Candidate& c) { return peers_.blacklisted(c.id, now); })) {
+        // Nothing fits without the blacklisted relays: try them again rather than none.
+        PeerStore lifted = peers_;
+        for (const auto& c : cands)
+            if (lifted.blacklisted(c.id, now)) lifted.blacklist(c.id, 0, "");
+        path = select_path(cands, lifted, now, s.weights, s.hops, rng_, s.client_transports);
+        out.retried_blacklisted = path.has_value();
+    }
     if (path)
         for (auto i : *path) out.hops.push_back(known[i].hop);
     return out;

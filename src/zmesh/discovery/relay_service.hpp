@@ -56,6 +56,10 @@ struct PathSettings {
 struct PathChoice {
     std::vector<circuit::PathHop> hops;  // first hop first; empty: no path fits the rules
     std::size_t candidates = 0;          // relays that were considered
+    // No path fitted without relays marked down or set aside, so they were tried again
+    // (as Tor retries its guards when all are down): a node's own overload or a brief
+    // outage must not leave it without any path for minutes.
+    bool retried_blacklisted = false;
 };
 
 // What a circuit's outcome did to the relay it failed at.

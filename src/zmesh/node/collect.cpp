@@ -90,7 +90,8 @@ void collect_client(Snapshot& s, const circuit::ClientStats& st, std::size_t cir
                   {"drop_malformed", st.drop_malformed},
                   {"probes_sent", st.probes_sent},
                   {"dead_hops", st.dead_hops},
-                  {"circuits_expired", st.expired}},
+                  {"circuits_expired", st.expired},
+                  {"watermark_closed", st.watermark_closed}},
                  labels);
     s.add("zmesh_client_circuits", "Client circuits: open now.", MetricType::gauge, labels,
           static_cast<double>(circuits));

@@ -298,6 +298,8 @@ std::vector<circuit::PathHop> Node::Impl::pick_path(const client::PathRequest& r
             "requested port, distinct subnets and families, a transport in common between "
             "neighbours)",
             ps.hops, path.candidates);
+    else if (path.retried_blacklisted)
+        spdlog::info("every path needs relays marked down: trying them again");
     return std::move(path.hops);
 }
 
@@ -321,7 +323,13 @@ void Node::Impl::save_peers() {
 }
 
 asio::awaitable<void> Node::Impl::save_loop() {
-    while (co_await sleep(*save_timer_, kPeerSaveInterval)) save_peers();
+    // Not `while (co_await ...)`: with a co_await in the loop condition this GCC 12 build
+    // trapped (SIGILL) at the coroutine's first resume in `zmesh node` as a client.
+    for (;;) {
+        bool more = co_await sleep(*save_timer_, kPeerSaveInterval);
+        if (!more) co_return;
+        save_peers();
+    }
 }
 
 asio::awaitable<bool> Node::Impl::sleep(asio::steady_timer& timer,
@@ -603,6 +611,8 @@ void Node::Impl::stop(std::function<void()> done) {
 }
 
 void Node::Impl::emit(Event::Kind kind, std::uint64_t circuit, std::string detail) {
+    // `shutdown` is the last event: the circuits that close under a stop are not news.
+    if (stopping_ && kind != Event::Kind::shutdown) return;
     Event e;
     e.unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                     std::chrono::system_clock::now().time_since_epoch())

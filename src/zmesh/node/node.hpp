@@ -154,6 +154,7 @@ class Node {
     void add_metrics_source(std::function<void(Snapshot&, const Labels&)> source);
 
     // Events to every subscriber, in order; a subscriber may unsubscribe from its callback.
+    // `shutdown` is the last event a node sends.
     // Returns the subscription, or 0 when kMaxSubscribers (64) are subscribed already.
     std::uint64_t subscribe(std::function<void(const Event&)> handler);
     void unsubscribe(std::uint64_t subscription);

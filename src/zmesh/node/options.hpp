@@ -66,11 +66,14 @@ struct CircuitOptions {
     std::vector<Contact> relays;  // named by hand, used with the discovered ones
     std::size_t guards = 3;
     std::chrono::seconds guard_rotation{60 * 86400};
-    std::size_t preemptive = 2;              // circuits built ahead of need
-    std::chrono::seconds resume_grace{30};   // streams of a dead circuit may move this long
-    std::size_t max_circuits = 65536;        // relayed circuits at once
-    std::chrono::seconds idle_timeout{600};  // relayed circuits without traffic
-    discovery::Weights weights;              // path selection
+    std::size_t preemptive = 2;               // circuits built ahead of need
+    std::chrono::seconds resume_grace{30};    // streams of a dead circuit may move this long
+    std::size_t max_circuits = 65536;         // relayed circuits at once
+    std::chrono::seconds idle_timeout{600};   // relayed circuits without traffic
+    std::chrono::seconds max_lifetime{3600};  // client circuits are replaced after this
+    // EXTEND may name private and loopback addresses (a loopback network needs it).
+    bool allow_private_addresses = false;
+    discovery::Weights weights;  // path selection
 };
 
 struct ExitOptions {

@@ -65,7 +65,9 @@ Options Testnet::Impl::base() const {
             l.packet_loss = opts.loss;
             break;
     }
-    l.order = {opts.transport};
+    // A WebSocket link with TLS is a wss link: that is the kind its address advertises.
+    l.order = {opts.transport == link::TransportKind::ws && opts.tls ? link::TransportKind::wss
+                                                                     : opts.transport};
     l.hybrid = opts.hybrid;
     l.require_post_quantum = opts.require_post_quantum;
     o.circuit.hops = static_cast<std::size_t>(std::min(opts.hops, opts.relays));
@@ -138,8 +140,11 @@ void Testnet::when_ready(std::function<void(bool)> done, std::chrono::millisecon
     };
     if (client->status().circuits_built > 0)
         return asio::post(impl_->ex, [finish] { finish(true); });
-    w->subscription = client->subscribe([finish](const Event& e) {
-        if (e.kind == Event::Kind::circuit_built) finish(true);
+    // A circuit through the network: not the one-hop directory fetch from the bootstrap node.
+    w->subscription = client->subscribe([finish, client](const Event& e) {
+        if (e.kind != Event::Kind::circuit_built) return;
+        for (const auto& c : client->circuits())
+            if (c.id == e.circuit && c.path.size() >= 2) finish(true);
     });
     w->timer.expires_after(timeout);
     w->timer.async_wait([finish](boost::system::error_code ec) {

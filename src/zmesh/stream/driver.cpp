@@ -5,6 +5,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <tuple>
@@ -206,16 +207,36 @@ void MuxDriver::deliver(const circuit::RelayMessage& m) {
 }
 
 void MuxDriver::service() {
-    if (servicing_ || closed_) return;
+    if (closed_) return;
+    if (servicing_) {
+        // Called from an event handler of this pass (an application that read and so
+        // reopened the window): one more pass follows, so the update is not left waiting.
+        again_ = true;
+        return;
+    }
     servicing_ = true;
-    feed_sources();
-    MuxOutput out;
-    mux_.poll(Clock::now(), out);
-    handle(out);
+    do {
+        again_ = false;
+        feed_sources();
+        MuxOutput out;
+        mux_.poll(Clock::now(), out);
+        handle(out);
+    } while (again_ && !closed_);
     servicing_ = false;
     for (auto& pump : snapshot()) pump->poke();
     if (serviced_) serviced_();
     arm_timer();
+}
+
+void MuxDriver::service_soon() {
+    if (service_posted_ || closed_) return;
+    service_posted_ = true;
+    asio::post(timer_.get_executor(), [weak = weak_from_this()] {
+        if (auto d = weak.lock()) {
+            d->service_posted_ = false;
+            d->service();
+        }
+    });
 }
 
 void MuxDriver::handle(MuxOutput& out) {

@@ -47,6 +47,9 @@ class MuxDriver : public std::enable_shared_from_this<MuxDriver> {
     void deliver(const circuit::RelayMessage& m);
     // Polls the mux, sends its output, re-arms the timer. Call after any change.
     void service();
+    // A service pass soon, after the handler being run returns (coalesced): for changes
+    // made from inside an event handler, such as an application reading from a callback.
+    void service_soon();
     // Sends and dispatches what a direct call on mux() produced.
     void send_now(MuxOutput& out) { handle(out); }
     // The circuit is gone: every stream ends.
@@ -88,6 +91,8 @@ class MuxDriver : public std::enable_shared_from_this<MuxDriver> {
     void feed_sources();
     MuxOutput out_;
     bool servicing_ = false;
+    bool again_ = false;  // service() was asked for during a pass
+    bool service_posted_ = false;
     bool closed_ = false;
 };
 

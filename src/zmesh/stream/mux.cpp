@@ -334,7 +334,7 @@ void StreamMux::poll(TimePoint now, MuxOutput& out) {
         }
         if (e.stream->failed())
             failed.push_back(id);
-        else if (e.stream->peer_finished() && e.stream->all_acknowledged())
+        else if (e.stream->finished())
             finished.push_back(id);
     }
     for (auto id : failed) abort(id, EndReason::timeout, out);

@@ -122,6 +122,11 @@ class StreamMux {
         auto it = entries_.find(id);
         return it != entries_.end() && it->second.stream->peer_finished();
     }
+    // In-order bytes waiting to be read.
+    std::size_t readable(std::uint16_t id) const {
+        auto it = entries_.find(id);
+        return it == entries_.end() ? 0 : it->second.stream->readable();
+    }
     std::size_t size() const { return entries_.size(); }
     std::vector<StreamInfo> list() const;
     std::size_t in_flight() const;

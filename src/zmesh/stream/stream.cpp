@@ -164,13 +164,13 @@ void Stream::poll(TimePoint now, std::size_t budget, std::vector<Outgoing>& out)
         --budget;
     }
     // Zero window and nothing in flight: probe now and then, in case an update was lost.
-    bool blocked = flight_.empty() && snd_nxt_ - snd_una_ >= peer_window_ &&
-                   (!unsent_.empty() || (fin_queued_ && !fin_sent_));
-    if (blocked && budget > 0 && now >= last_probe_ + rto_) {
-        last_probe_ = now;
-        peer_window_ = snd_nxt_ - snd_una_ + 1;  // allow one segment, then wait again
-        poll(now, 1, out);
-        return;
+    if (window_blocked() && now >= last_probe_ + rto_) {
+        last_probe_ = now;  // without budget now: the next try is an rto later
+        if (budget > 0) {
+            peer_window_ = snd_nxt_ - snd_una_ + 1;  // allow one segment, then wait again
+            poll(now, 1, out);
+            return;
+        }
     }
     if (window_update_ && ack_due_ == std::nullopt && unacked_segments_ == 0) {
         window_update_ = false;
@@ -180,11 +180,22 @@ void Stream::poll(TimePoint now, std::size_t budget, std::vector<Outgoing>& out)
     }
 }
 
+bool Stream::window_blocked() const {
+    return flight_.empty() && snd_nxt_ - snd_una_ >= peer_window_ &&
+           (!unsent_.empty() || (fin_queued_ && !fin_sent_));
+}
+
 std::optional<TimePoint> Stream::next_timer() const {
     std::optional<TimePoint> t = ack_due_;
     if (!flight_.empty() && !failed_) {
         TimePoint rto_at = flight_.front().sent + rto_;
         if (!t || rto_at < *t) t = rto_at;
+    }
+    // A closed window with nothing in flight: only a probe restarts the stream if the
+    // receiver's window update was lost, and nothing else would wake it for one.
+    if (!failed_ && window_blocked()) {
+        TimePoint probe_at = last_probe_ + rto_;
+        if (!t || probe_at < *t) t = probe_at;
     }
     return t;
 }

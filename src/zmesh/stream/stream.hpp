@@ -99,6 +99,8 @@ class Stream {
     bool peer_finished() const { return fin_received_ && ready_.empty(); }
     // All our bytes (and FIN, if shut down) are acknowledged.
     bool all_acknowledged() const { return snd_una_ == snd_nxt_ && unsent_.empty(); }
+    // Both directions are over: the peer's FIN read, ours sent and acknowledged.
+    bool finished() const { return peer_finished() && fin_sent_ && all_acknowledged(); }
     bool failed() const { return failed_; }
     std::size_t send_space() const;
 
@@ -185,6 +187,8 @@ class Stream {
     TimePoint latest_delivered_sent_{};
     bool window_update_ = false;
     TimePoint last_probe_{};
+    // Nothing in flight, data to send, and the peer's window closed.
+    bool window_blocked() const;
     bool failed_ = false;
     // receiver
     std::uint32_t rcv_nxt_ = 0;
