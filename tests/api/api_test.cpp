@@ -294,6 +294,36 @@ TEST_F(ApiNetwork, callbacks_run_on_the_node_thread_and_may_not_block) {
     zmesh_stream_free(s);  // clears the callback: probe may go
 }
 
+// The C++ handles: a node runs until its last copy goes, and a stream carries bytes both
+// ways (an Impl copied while being made once stopped the node at once).
+TEST(ApiCpp, a_node_runs_until_its_last_handle_goes_and_streams_carry_bytes) {
+    EchoServer echo;
+    zmesh::TestnetOptions o;
+    o.relays = 4;
+    zmesh::Node node = zmesh::Node::start_testnet(o);
+    ASSERT_TRUE(node.running());
+    {
+        zmesh::Node copy = node;  // a second handle, gone at the end of this block
+        EXPECT_TRUE(copy.running());
+    }
+    ASSERT_TRUE(node.running());
+    node.wait_ready(std::chrono::seconds(60));
+    zmesh::Stream stream = node.open_stream("127.0.0.1", echo.port(), std::chrono::seconds(30));
+    {
+        zmesh::Stream other = stream;
+        EXPECT_TRUE(other.is_open());
+    }
+    ASSERT_TRUE(stream.is_open());
+    std::string sent(100000, 'z');
+    for (std::size_t i = 0; i < sent.size(); ++i) sent[i] = static_cast<char>(i * 7 + 3);
+    stream.write(sent, std::chrono::seconds(30));
+    stream.finish();
+    EXPECT_EQ(stream.read_all(std::chrono::seconds(30)), sent);
+    EXPECT_GE(node.status().streams_opened, 1u);
+    node.stop();
+    EXPECT_FALSE(node.running());
+}
+
 TEST(ApiStopped, calls_after_stop_get_stopped_and_streams_end) {
     EchoServer echo;
     zmesh_node* node = nullptr;

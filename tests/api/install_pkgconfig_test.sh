@@ -50,14 +50,19 @@ cc -std=c99 -Wall -Werror -o "$dest/use_c" "$dest/use.c" $(pkg-config --cflags -
 c++ -std=c++17 -Wall -Werror -o "$dest/use_cpp" "$dest/use.cpp" \
   $(pkg-config --cflags --libs zmesh) -Wl,-rpath,"$root/lib" ||
   fail "a C++ program does not build with pkg-config zmesh"
-"$dest/use_c" | grep -qx "zmesh 0.1.0" || fail "the C program did not run"
-"$dest/use_cpp" | grep -q "refused" || fail "the C++ program did not run"
-ldd "$dest/use_c" | grep -q "$root/lib/libzmesh.so" || fail "not linked to the installed library"
+out_c=$("$dest/use_c")
+grep -qx "zmesh 0.1.0" <<< "$out_c" || fail "the C program did not run"
+out_cpp=$("$dest/use_cpp")
+grep -q "refused" <<< "$out_cpp" || fail "the C++ program did not run"
+# (ldd's output is read whole: grep -q may leave early, and pipefail would count the pipe.)
+libs=$(ldd "$dest/use_c")
+grep -q "$root/lib/libzmesh.so" <<< "$libs" || fail "not linked to the installed library"
 
 # Exported: the C functions and the C++ API's classes, nothing of the layers inside.
-exported=$(nm -D --defined-only "$root/lib/libzmesh.so" | awk '{print $3}' | c++filt)
+exported=$(nm -D --defined-only "$root/lib/libzmesh.so" | awk '{print $3}' | sed 's/@.*//' |
+  c++filt)
 others=$(printf '%s\n' "$exported" | grep -v -e '^zmesh_' -e '^zmesh::\(Node\|Stream\|Error\)' \
   -e '^zmesh::version()' -e 'for zmesh::Error$' -e '^ZMESH_0$' || true)
 [ -z "$others" ] || fail "exported beyond the API: $(printf '%s\n' "$others" | head -5)"
-printf '%s\n' "$exported" | grep -qx "zmesh_stream_open" || fail "zmesh_stream_open not exported"
+grep -qx "zmesh_stream_open" <<< "$exported" || fail "zmesh_stream_open not exported"
 echo "api install: headers, libzmesh.so and zmesh.pc installed; C and C++ build with pkg-config"

@@ -26,6 +26,10 @@ const char* version() noexcept {
 struct Stream::Impl {
     std::shared_ptr<api::Runtime> runtime;
     std::shared_ptr<api::StreamState> state;
+    Impl(std::shared_ptr<api::Runtime> r, std::shared_ptr<api::StreamState> s)
+        : runtime(std::move(r)), state(std::move(s)) {}
+    Impl(const Impl&) = delete;  // a copy's end would close the stream under the original
+    Impl& operator=(const Impl&) = delete;
     ~Impl() {
         // The last handle: the stream ends (errors here have nobody to go to).
         runtime->release(state);
@@ -103,6 +107,9 @@ void Stream::on_event(std::function<void(zmesh_stream_event)> handler) {
 
 struct Node::Impl {
     std::shared_ptr<api::Runtime> runtime;
+    explicit Impl(std::shared_ptr<api::Runtime> r) : runtime(std::move(r)) {}
+    Impl(const Impl&) = delete;  // a copy's end would stop the node under the original
+    Impl& operator=(const Impl&) = delete;
     ~Impl() { runtime->stop(); }  // the last Node handle stops the node
 };
 
@@ -124,7 +131,7 @@ Node Node::start_testnet(const TestnetOptions& options) {
     std::shared_ptr<api::Runtime> rt;
     check(api::Runtime::start_testnet(o, &rt));
     Node n;
-    n.impl_ = std::make_shared<Impl>(Impl{std::move(rt)});
+    n.impl_ = std::make_shared<Impl>(std::move(rt));
     return n;
 }
 
@@ -135,7 +142,7 @@ Node Node::start_client(const ClientOptions& options) {
     std::shared_ptr<api::Runtime> rt;
     check(api::Runtime::start_client(settings, &rt));
     Node n;
-    n.impl_ = std::make_shared<Impl>(Impl{std::move(rt)});
+    n.impl_ = std::make_shared<Impl>(std::move(rt));
     return n;
 }
 
@@ -149,7 +156,7 @@ Stream Node::open_stream(const std::string& host, std::uint16_t port, Timeout ti
     if (!impl_) empty("node");
     std::shared_ptr<api::StreamState> state;
     check(impl_->runtime->open_stream(host, port, isolation, timeout, &state));
-    return Stream(std::make_shared<Stream::Impl>(Stream::Impl{impl_->runtime, std::move(state)}));
+    return Stream(std::make_shared<Stream::Impl>(impl_->runtime, std::move(state)));
 }
 
 NodeStatus Node::status() const {

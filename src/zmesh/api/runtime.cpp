@@ -1,10 +1,13 @@
 #include "zmesh/api/runtime.hpp"
 
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <cstdlib>
 #include <exception>
+#include <mutex>
 #include <optional>
 
 #include "zmesh/control/metrics.hpp"
@@ -77,6 +80,24 @@ Clock::time_point deadline_of(Timeout t) {
     return Clock::now() + t;
 }
 
+// The library writes its log to stderr, warnings and errors only unless
+// $ZMESH_LOG_LEVEL says otherwise (trace, debug, info, warn, error, off): an application's
+// standard output is its own. An application that installed its own default spdlog logger
+// keeps it.
+void configure_logging() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        bool ours = !spdlog::default_logger() || spdlog::default_logger()->name().empty();
+        if (ours) spdlog::set_default_logger(spdlog::stderr_color_mt("zmesh"));
+        const char* level = std::getenv("ZMESH_LOG_LEVEL");
+        if (level) {
+            spdlog::set_level(spdlog::level::from_str(level));
+        } else if (ours) {
+            spdlog::set_level(spdlog::level::warn);
+        }
+    });
+}
+
 }  // namespace
 
 struct Runtime::Loop {
@@ -85,7 +106,9 @@ struct Runtime::Loop {
         asio::make_work_guard(io)};
 };
 
-Runtime::Runtime() : loop_(std::make_unique<Loop>()) {}
+Runtime::Runtime() : loop_(std::make_unique<Loop>()) {
+    configure_logging();
+}
 
 Runtime::~Runtime() {
     if (thread_.joinable()) {
