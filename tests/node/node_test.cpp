@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 
 #include <boost/asio/as_tuple.hpp>
@@ -183,6 +184,55 @@ TEST(Node, open_stream_errors_are_reported_not_thrown) {
     EXPECT_EQ(errors["relay"], "not a client");
     EXPECT_EQ(errors["port 0"], "bad target");
     EXPECT_EQ(errors["port 25"], "destination unreachable");
+}
+
+// A stream to a port no spare was built for waits for a new circuit: the spares for that
+// port are built once the stream opened, not at the same time (on one core their handshakes
+// took the CPU the user's build needed: three builds at once made a new isolation key's
+// first byte twice as late).
+TEST(Node, spares_are_built_after_the_circuit_a_stream_waits_for) {
+    TestnetOptions o = Network::small();
+    o.preemptive = 2;
+    Network n(o);
+    auto& client = n.net->client();
+    std::size_t building_at_built = 99;
+    std::uint64_t awaited = 0;
+    bool opened = false;
+    std::size_t spares_later = 0;
+    client.subscribe([&](const Event& e) {
+        if (e.kind != Event::Kind::circuit_built || awaited == 0 || e.circuit != awaited) return;
+        building_at_built = 0;
+        for (const auto& c : client.circuits()) building_at_built += c.built ? 0 : 1;
+    });
+    n.net->when_ready([&](bool ok) {
+        ASSERT_TRUE(ok);
+        auto before = client.circuits();
+        client.open_stream("127.0.0.1", n.echo.local_endpoint().port(), "fresh",
+                           [&](std::shared_ptr<StreamHandle> s, std::string error) {
+                               ASSERT_TRUE(s) << error;
+                               opened = true;
+                               s->close();
+                               // The spares come once the stream opened (the pool
+                               // posts their builds after this callback).
+                               asio::post(n.io, [&] {
+                                   asio::post(n.io, [&] {
+                                       spares_later = client.circuits().size();
+                                       n.finish();
+                                   });
+                               });
+                           });
+        for (const auto& c : client.circuits()) {
+            bool known = std::any_of(before.begin(), before.end(),
+                                     [&](const CircuitInfo& b) { return b.id == c.id; });
+            // The stream's circuit is the first one made (spares, if any, come after it).
+            if (!known && !c.built && (awaited == 0 || c.id < awaited)) awaited = c.id;
+        }
+        ASSERT_NE(awaited, 0u) << "no circuit was built for the new port";
+    });
+    n.io.run();
+    ASSERT_TRUE(opened);
+    EXPECT_EQ(building_at_built, 0u) << "other circuits were built alongside the awaited one";
+    EXPECT_GE(spares_later, 3u);  // the stream's circuit and two spares for its port
 }
 
 TEST(Node, events_reach_every_subscriber_and_stop_is_clean) {

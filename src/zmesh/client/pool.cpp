@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <boost/asio/post.hpp>
 #include <charconv>
+#include <utility>
 
 #include "zmesh/client/limits.hpp"
 #include "zmesh/crypto/secure.hpp"
@@ -23,6 +24,9 @@ struct ClientPool::Circ {
     bool built = false;
     PathRequest request;  // what its path was chosen for
     int builds = 1;       // this is the n-th try for the requests waiting on it
+    // A request waits for this build: spares are refilled once its stream opened, or the
+    // build was given up on, so their handshakes do not compete with what a user waits for.
+    bool refill_after = false;
     // Called once it is built (with it) or given up on (with null).
     std::vector<std::function<void(const std::shared_ptr<Circ>&)>> waiting;
     std::map<std::uint16_t, OpenHandler> opening;
@@ -160,8 +164,9 @@ void ClientPool::drop_circuit(circuit::CircuitHandle h, EndReason reason) {
     by_handle_.erase(it);
     if (auto ci = circuits_.find(c->isolation); ci != circuits_.end() && ci->second == c)
         circuits_.erase(ci);
-    if (std::erase(spares_, c) > 0 && !stopped_) {
-        // A spare that failed or expired is replaced, after this event is handled.
+    if ((std::erase(spares_, c) > 0 || c->refill_after) && !stopped_) {
+        // A spare that failed or expired is replaced (and spares held back for this
+        // circuit's build are made), after this event is handled.
         asio::post(node_.link().executor(), [this] { refill(); });
     }
     auto waiting = std::move(c->waiting);
@@ -279,6 +284,7 @@ std::shared_ptr<ClientPool::Circ> ClientPool::circuit_for(const std::string& iso
     } else {
         c = build_circuit({port, {}, {}});
         if (!c) return nullptr;
+        c->refill_after = true;
     }
     c->isolation = isolation;
     circuits_[isolation] = c;
@@ -289,7 +295,7 @@ std::shared_ptr<ClientPool::Circ> ClientPool::circuit_for(const std::string& iso
         spares_.clear();
         for (auto& s : old) node_.close(s->handle);
     }
-    refill();
+    if (!c->refill_after || c->built) refill();
     return c;
 }
 
@@ -322,7 +328,16 @@ void ClientPool::when_built(const std::shared_ptr<Circ>& c, const std::string& t
             done(std::nullopt, EndReason::unreachable);
             return;
         }
-        open_on(circ, target, std::move(done), resumable);
+        // Spares held back for this build are made once its first stream opened (or
+        // failed to): on one core their handshakes would delay that stream's first byte.
+        auto then_refill = [this, weak = std::weak_ptr<Circ>(circ), done = std::move(done)](
+                               std::optional<Opened> o, EndReason r) mutable {
+            done(std::move(o), r);
+            auto held = weak.lock();
+            if (held && std::exchange(held->refill_after, false) && !stopped_)
+                asio::post(node_.link().executor(), [this] { refill(); });
+        };
+        open_on(circ, target, std::move(then_refill), resumable);
     });
 }
 
@@ -339,6 +354,7 @@ void ClientPool::retry_build(const std::shared_ptr<Circ>& c) {
     if (!next) return;
     next->builds = c->builds + 1;
     next->isolation = c->isolation;
+    next->refill_after = std::exchange(c->refill_after, false);
     next->waiting = std::move(c->waiting);
     if (auto it = circuits_.find(c->isolation); it != circuits_.end() && it->second == c)
         it->second = next;
