@@ -3,6 +3,8 @@
 // echoed by the exit.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -31,7 +33,8 @@ struct Member {
 };
 
 std::unique_ptr<Member> make_member(asio::io_context& io, std::vector<link::TransportKind> kinds,
-                                    bool exit, Duration attempt_timeout = std::chrono::seconds(5)) {
+                                    bool exit, Duration attempt_timeout = std::chrono::seconds(5),
+                                    Duration stall_after = ClientConfig{}.stall_after) {
     link::SocketAddress loopback{asio::ip::address_v4::loopback(), 0};
     auto m = std::make_unique<Member>();
     link::EndpointConfig lc{m->identity.link, {}, {}};
@@ -50,6 +53,7 @@ std::unique_ptr<Member> make_member(asio::io_context& io, std::vector<link::Tran
     nc.relay.allow_private_addresses = true;  // every member is on loopback
     nc.relay.exit = exit;
     nc.link_attempt_timeout = attempt_timeout;
+    nc.client.stall_after = stall_after;
     m->node = std::make_unique<CircuitNode>(*m->links, nc);
     m->links->start();
     m->node->start();
@@ -60,8 +64,12 @@ void run_circuit(bool tcp) {
     asio::io_context io;
     std::vector<std::unique_ptr<Member>> members;
     auto kind = tcp ? link::TransportKind::tcp : link::TransportKind::udp;
-    for (int i = 0; i < 4; ++i)  // three relays, then the client
-        members.push_back(make_member(io, {kind}, i == 2));
+    // Three relays, then the client. The cell counts below are exact: no liveness probe
+    // may add its PINGs, even when a loaded machine keeps the first echo out longer than
+    // the default stall_after (150 ms, and the probe fires at that deadline).
+    for (int i = 0; i < 4; ++i)
+        members.push_back(
+            make_member(io, {kind}, i == 2, std::chrono::seconds(5), std::chrono::seconds(30)));
     CircuitNode& exit = *members[2]->node;
     auto echo = exit.subscribe_messages({RelayCommand::data},
                                         [&](const LinkCircuit& c, const RelayMessage& msg) {
@@ -384,9 +392,14 @@ TEST(CircuitNode, subscribers_are_bounded) {
 // the links for their keepalives.
 TEST(CircuitNode, an_idle_node_arms_no_timer_for_the_next_moments) {
     SmallNet net;
-    net.io.run_for(std::chrono::milliseconds(50));  // the first onion key tick, at once
+    auto nodes = {net.relay.get(), net.exit.get(), net.client.get()};
+    ASSERT_TRUE(run_until(net.io, [&] {  // the first onion key tick, due at once
+        return std::all_of(nodes.begin(), nodes.end(),
+                           [](Member* m) { return m->node->timer_wakeups() > 0; });
+    }));
+    net.io.run_for(std::chrono::milliseconds(50));  // and nothing more
     auto far = Clock::now() + std::chrono::hours(24);
-    for (auto* m : {net.relay.get(), net.exit.get(), net.client.get()}) {
+    for (auto* m : nodes) {
         ASSERT_TRUE(m->node->armed_deadline());
         EXPECT_GT(*m->node->armed_deadline(), far);
         EXPECT_EQ(m->node->timer_wakeups(), 1u);
