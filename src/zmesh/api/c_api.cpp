@@ -151,20 +151,7 @@ zmesh_result zmesh_node_status(zmesh_node* node, zmesh_status* out) {
         out->running = node->runtime->running() ? 1 : 0;
         copy_text(out->version, sizeof out->version, s.version);
         copy_text(out->node_id, sizeof out->node_id, s.node_id);
-        out->uptime_seconds = s.uptime_seconds;
-        out->client_circuits = s.client_circuits;
-        out->relay_circuits = s.relay_circuits;
-        out->streams = s.streams;
-        out->peers = s.peers;
-        out->relays_known = s.relays_known;
-        out->guards = s.guards;
-        out->circuits_built = s.circuits_built;
-        out->circuits_failed = s.circuits_failed;
-        out->streams_opened = s.streams_opened;
-        out->streams_failed = s.streams_failed;
-        out->cells_relayed = s.cells_relayed;
-        out->link_bytes_in = s.link_bytes_in;
-        out->link_bytes_out = s.link_bytes_out;
+        zmesh::api::copy_counts(s, *out);
         return report({});
     });
 }

@@ -167,20 +167,7 @@ NodeStatus Node::status() const {
     out.running = impl_->runtime->running();
     out.version = s.version;
     out.node_id = s.node_id;
-    out.uptime_seconds = s.uptime_seconds;
-    out.client_circuits = s.client_circuits;
-    out.relay_circuits = s.relay_circuits;
-    out.streams = s.streams;
-    out.peers = s.peers;
-    out.relays_known = s.relays_known;
-    out.guards = s.guards;
-    out.circuits_built = s.circuits_built;
-    out.circuits_failed = s.circuits_failed;
-    out.streams_opened = s.streams_opened;
-    out.streams_failed = s.streams_failed;
-    out.cells_relayed = s.cells_relayed;
-    out.link_bytes_in = s.link_bytes_in;
-    out.link_bytes_out = s.link_bytes_out;
+    api::copy_counts(s, out);
     return out;
 }
 

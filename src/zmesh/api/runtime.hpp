@@ -61,6 +61,25 @@ inline constexpr std::chrono::seconds kReadyLimit{120};
 // Negative: no limit.
 using Timeout = std::chrono::milliseconds;
 
+// The status counters both APIs hand out (zmesh_status, zmesh::NodeStatus), by name.
+template <class Out>
+void copy_counts(const node::Status& s, Out& out) {
+    out.uptime_seconds = s.uptime_seconds;
+    out.client_circuits = s.client_circuits;
+    out.relay_circuits = s.relay_circuits;
+    out.streams = s.streams;
+    out.peers = s.peers;
+    out.relays_known = s.relays_known;
+    out.guards = s.guards;
+    out.circuits_built = s.circuits_built;
+    out.circuits_failed = s.circuits_failed;
+    out.streams_opened = s.streams_opened;
+    out.streams_failed = s.streams_failed;
+    out.cells_relayed = s.cells_relayed;
+    out.link_bytes_in = s.link_bytes_in;
+    out.link_bytes_out = s.link_bytes_out;
+}
+
 enum class StreamEvent { readable = 1, writable = 2, closed = 3 };
 
 class Runtime;

@@ -295,7 +295,7 @@ std::shared_ptr<ClientPool::Circ> ClientPool::circuit_for(const std::string& iso
         spares_.clear();
         for (auto& s : old) node_.close(s->handle);
     }
-    if (!c->refill_after || c->built) refill();
+    if (!c->refill_after) refill();
     return c;
 }
 
