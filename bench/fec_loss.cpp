@@ -169,7 +169,7 @@ StreamResult run_stream(bool fec, bool paced, std::size_t bytes = 16 << 20) {
         TimePoint next = now + milliseconds(1);
         if (!path.q.empty()) next = std::min(next, path.q.top().at);
         for (auto* s : {&a, &b})
-            if (auto t = s->next_timer()) next = std::min(next, std::max(*t, now));
+            if (auto t = s->next_deadline()) next = std::min(next, std::max(*t, now));
         if (paced) next = std::min(next, std::max(next_write, now));
         now = std::max(next, now + microseconds(1));
         while (!path.q.empty() && path.q.top().at <= now) {

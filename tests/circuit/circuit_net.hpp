@@ -154,15 +154,33 @@ class Net {
         run();
     }
 
+    // A tick, and a check of the deadlines the tables report: a tick before its table's
+    // deadline has nothing to do (a driver sleeping until the deadline misses nothing).
     void tick(Duration d) {
         now += d;
         for (std::size_t i = 0; i < relays.size(); ++i) {
+            auto due = relays[i].table->next_deadline();
+            auto size = relays[i].table->size();
+            auto rotations = relays[i].table->stats().onion_key_rotations;
             RelayOutput out;
             relays[i].table->on_tick(now, out);
+            if (!due || now < *due) {
+                EXPECT_TRUE(out.cells.empty() && out.closed.empty() && out.links.empty() &&
+                            relays[i].table->size() == size &&
+                            relays[i].table->stats().onion_key_rotations == rotations)
+                    << "relay " << i << ": a tick before the deadline had work";
+            }
             take(static_cast<int>(i) + 1, out);
         }
+        auto due = client.next_deadline();
+        auto probes = client.stats().probes_sent;
         ClientOutput out;
         client.on_tick(now, out);
+        if (!due || now < *due) {
+            EXPECT_TRUE(out.cells.empty() && out.events.empty() &&
+                        client.stats().probes_sent == probes)
+                << "client: a tick before the deadline had work";
+        }
         take_client(out);
         run();
     }

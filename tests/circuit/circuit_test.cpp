@@ -202,6 +202,40 @@ TEST(Circuit, a_hop_that_stops_answering_is_found_by_liveness_probes) {
     EXPECT_EQ(net.client.stats().dead_hops, 1u);
 }
 
+// The tables report when they next have work, to the nanosecond: the client's liveness
+// probe (stall_after after the first unanswered cell) and lifetime, the relays' idle
+// timeouts and onion key rotation. A driver sleeping until then misses nothing.
+TEST(Circuit, tables_report_their_next_deadline_exactly) {
+    RelayConfig base;
+    base.idle_timeout = seconds(60);
+    Net net(3, base);
+    net.echo = false;
+    EXPECT_FALSE(net.client.next_deadline());  // nothing to wait for
+    for (auto& r : net.relays) EXPECT_EQ(r.table->next_deadline(), TimePoint::min());
+    net.tick(Duration{});  // the onion keys' creation time is taken at the first tick
+    for (auto& r : net.relays)
+        EXPECT_EQ(r.table->next_deadline(), net.now + base.onion_policy.rotation);
+    CircuitHandle h = net.build(3);
+    // Built and quiet: only its lifetime.
+    EXPECT_EQ(net.client.next_deadline(), net.now + ClientConfig{}.max_lifetime);
+    for (auto& r : net.relays) EXPECT_EQ(r.table->next_deadline(), net.now + seconds(60));
+    auto sent = net.now;
+    net.send(h, data_message(1, 10, 1));
+    auto due = net.client.next_deadline();
+    ASSERT_TRUE(due);
+    EXPECT_EQ(*due, sent + ClientConfig{}.stall_after);
+    net.tick(*due - net.now - std::chrono::nanoseconds(1));
+    EXPECT_EQ(net.client.stats().probes_sent, 0u);
+    net.tick(std::chrono::nanoseconds(1));
+    EXPECT_EQ(net.client.stats().probes_sent, 1u);  // probed at the deadline, not a sweep later
+    // Idle relays close the circuit at their deadline.
+    net.tamper = [](Wire&) { return false; };  // nothing arrives any more
+    auto idle_at = net.relays[0].table->next_deadline();
+    ASSERT_TRUE(idle_at);
+    net.tick(*idle_at - net.now);
+    EXPECT_EQ(net.relays[0].table->size(), 0u);
+}
+
 TEST(Circuit, a_stalled_build_fails_at_the_silent_hop_after_an_adaptive_timeout) {
     Net net(3);
     EXPECT_EQ(net.client.build_timeout(), ClientConfig{}.build_timeout);  // no history yet

@@ -3,6 +3,8 @@
 // echoed by the exit.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -31,7 +33,8 @@ struct Member {
 };
 
 std::unique_ptr<Member> make_member(asio::io_context& io, std::vector<link::TransportKind> kinds,
-                                    bool exit, Duration attempt_timeout = std::chrono::seconds(5)) {
+                                    bool exit, Duration attempt_timeout = std::chrono::seconds(5),
+                                    Duration stall_after = ClientConfig{}.stall_after) {
     link::SocketAddress loopback{asio::ip::address_v4::loopback(), 0};
     auto m = std::make_unique<Member>();
     link::EndpointConfig lc{m->identity.link, {}, {}};
@@ -50,6 +53,7 @@ std::unique_ptr<Member> make_member(asio::io_context& io, std::vector<link::Tran
     nc.relay.allow_private_addresses = true;  // every member is on loopback
     nc.relay.exit = exit;
     nc.link_attempt_timeout = attempt_timeout;
+    nc.client.stall_after = stall_after;
     m->node = std::make_unique<CircuitNode>(*m->links, nc);
     m->links->start();
     m->node->start();
@@ -60,12 +64,18 @@ void run_circuit(bool tcp) {
     asio::io_context io;
     std::vector<std::unique_ptr<Member>> members;
     auto kind = tcp ? link::TransportKind::tcp : link::TransportKind::udp;
-    for (int i = 0; i < 4; ++i)  // three relays, then the client
-        members.push_back(make_member(io, {kind}, i == 2));
+    // Three relays, then the client. The cell counts below are exact: no liveness probe
+    // may add its PINGs, even when a loaded machine keeps the first echo out longer than
+    // the default stall_after (150 ms, and the probe fires at that deadline).
+    for (int i = 0; i < 4; ++i)
+        members.push_back(
+            make_member(io, {kind}, i == 2, std::chrono::seconds(5), std::chrono::seconds(30)));
     CircuitNode& exit = *members[2]->node;
-    exit.on_exit_message([&](const LinkCircuit& c, const RelayMessage& msg) {
-        EXPECT_TRUE(exit.exit_reply(c, msg));
-    });
+    auto echo = exit.subscribe_messages({RelayCommand::data},
+                                        [&](const LinkCircuit& c, const RelayMessage& msg) {
+                                            EXPECT_TRUE(exit.exit_reply(c, msg));
+                                        });
+    ASSERT_TRUE(echo);
     CircuitNode& client = *members[3]->node;
     constexpr int kMessages = 500;
     int received = 0;
@@ -77,7 +87,7 @@ void run_circuit(bool tcp) {
             m.data[j] = static_cast<std::uint8_t>(i + j);
         return m;
     };
-    client.on_client_event([&](const ClientEvent& ev) {
+    auto events = client.subscribe_client([&](const ClientEvent& ev) {
         if (ev.kind == ClientEvent::Kind::built) {
             built = true;
             for (int i = 0; i < kMessages; ++i) EXPECT_TRUE(client.send(handle, message(i)));
@@ -90,6 +100,7 @@ void run_circuit(bool tcp) {
             io.stop();
         }
     });
+    ASSERT_TRUE(events);
     auto h = client.build({members[0]->path_hop(), members[1]->path_hop(), members[2]->path_hop()});
     ASSERT_TRUE(h);
     handle = *h;
@@ -127,10 +138,11 @@ TEST(CircuitNode, three_hops_over_tcp_links) {
 ClientEvent build_and_wait(asio::io_context& io, CircuitNode& client, std::vector<PathHop> path) {
     ClientEvent got;
     got.kind = ClientEvent::Kind::closed;
-    client.on_client_event([&](const ClientEvent& ev) {
+    auto events = client.subscribe_client([&](const ClientEvent& ev) {
         got = ev;
         io.stop();
     });
+    EXPECT_TRUE(events);
     EXPECT_TRUE(client.build(std::move(path)));
     asio::steady_timer deadline(io, std::chrono::seconds(20));
     deadline.async_wait([&](boost::system::error_code ec) {
@@ -210,6 +222,215 @@ TEST(CircuitNode, a_silent_transport_is_given_up_for_the_next_one) {
     for (auto* m : {r1.get(), r2.get(), client.get()}) {
         m->node->stop();
         m->links->stop();
+    }
+}
+
+// Runs the loop until `done` holds or `limit` passes; polls, never sleeps blindly.
+bool run_until(asio::io_context& io, const std::function<bool()>& done,
+               Duration limit = std::chrono::seconds(20)) {
+    auto end = Clock::now() + limit;
+    while (!done() && Clock::now() < end) {
+        if (io.stopped()) io.restart();
+        io.run_one_for(std::chrono::milliseconds(20));
+    }
+    return done();
+}
+
+// A relay, an exit and a client on UDP links, all started.
+struct SmallNet {
+    asio::io_context io;
+    std::unique_ptr<Member> relay = make_member(io, {link::TransportKind::udp}, false);
+    std::unique_ptr<Member> exit = make_member(io, {link::TransportKind::udp}, true);
+    std::unique_ptr<Member> client = make_member(io, {link::TransportKind::udp}, false);
+    std::vector<PathHop> path() const { return {relay->path_hop(), exit->path_hop()}; }
+    ~SmallNet() {
+        for (auto* m : {relay.get(), exit.get(), client.get()}) {
+            m->node->stop();
+            m->links->stop();
+        }
+    }
+};
+
+Subscription must(Result<Subscription> r) {
+    EXPECT_TRUE(r) << r.error().message();
+    return r ? std::move(*r) : Subscription{};
+}
+
+// The cell router: every subscriber of an event gets it (a second consumer does not
+// replace the first), each only for the commands it named, until it unsubscribes.
+TEST(CircuitNode, every_subscriber_gets_events_until_it_unsubscribes) {
+    SmallNet net;
+    CircuitNode& exit = *net.exit->node;
+    CircuitNode& client = *net.client->node;
+    int exit_a = 0, exit_b = 0, exit_begin = 0, closed_a = 0, closed_b = 0;
+    auto sub_a = must(exit.subscribe_messages(
+        {RelayCommand::data}, [&](const LinkCircuit& c, const RelayMessage& m) {
+            ++exit_a;
+            EXPECT_TRUE(exit.exit_reply(c, m));  // one echo per message
+        }));
+    auto sub_b =
+        must(exit.subscribe_messages({RelayCommand::data, RelayCommand::end},
+                                     [&](const LinkCircuit&, const RelayMessage&) { ++exit_b; }));
+    auto sub_begin = must(exit.subscribe_messages(
+        {RelayCommand::begin}, [&](const LinkCircuit&, const RelayMessage&) { ++exit_begin; }));
+    auto closed_sub_a = must(exit.subscribe_closed([&](const LinkCircuit&) { ++closed_a; }));
+    auto closed_sub_b = must(exit.subscribe_closed([&](const LinkCircuit&) { ++closed_b; }));
+
+    int built_1 = 0, built_2 = 0, msgs_1 = 0, msgs_2 = 0;
+    auto client_1 = must(client.subscribe_client([&](const ClientEvent& ev) {
+        built_1 += ev.kind == ClientEvent::Kind::built;
+        msgs_1 += ev.kind == ClientEvent::Kind::message;
+    }));
+    auto client_2 = must(client.subscribe_client([&](const ClientEvent& ev) {
+        built_2 += ev.kind == ClientEvent::Kind::built;
+        msgs_2 += ev.kind == ClientEvent::Kind::message;
+    }));
+    auto h = client.build(net.path());
+    ASSERT_TRUE(h);
+    ASSERT_TRUE(run_until(net.io, [&] { return built_1 == 1 && built_2 == 1; }));
+
+    RelayMessage data{RelayCommand::data, 1, Bytes{1, 2, 3}};
+    ASSERT_TRUE(client.send(*h, data));
+    ASSERT_TRUE(run_until(net.io, [&] { return msgs_1 == 1 && msgs_2 == 1; }));
+    EXPECT_EQ(exit_a, 1);
+    EXPECT_EQ(exit_b, 1);
+    EXPECT_EQ(exit_begin, 0);  // subscribed to other commands only
+
+    // Unsubscribed: no more deliveries to b, nor to client_2.
+    sub_b.reset();
+    client_2.reset();
+    ASSERT_TRUE(client.send(*h, data));
+    ASSERT_TRUE(run_until(net.io, [&] { return msgs_1 == 2; }));
+    EXPECT_EQ(exit_a, 2);
+    EXPECT_EQ(exit_b, 1);
+    EXPECT_EQ(msgs_2, 1);
+
+    // A command nobody handles any more is dropped and counted.
+    EXPECT_EQ(exit.unhandled_messages(), 0u);
+    ASSERT_TRUE(client.send(*h, {RelayCommand::end, 1, Bytes{1}}));
+    ASSERT_TRUE(run_until(net.io, [&] { return exit.unhandled_messages() == 1; }));
+    EXPECT_EQ(exit_b, 1);
+
+    // Subscribed closed handlers hear of the circuit going away; a dropped one does not.
+    closed_sub_b = {};
+    client.close(*h);
+    ASSERT_TRUE(run_until(net.io, [&] { return closed_a == 1; }));
+    EXPECT_EQ(closed_b, 0);
+}
+
+// Handlers unsubscribe from inside their own calls: themselves (one-shot consumers) and
+// others (a consumer that owns another one), in the middle of delivering an event.
+TEST(CircuitNode, a_subscriber_may_unsubscribe_from_inside_its_callback) {
+    SmallNet net;
+    CircuitNode& exit = *net.exit->node;
+    CircuitNode& client = *net.client->node;
+    auto echo = must(exit.subscribe_messages(
+        {RelayCommand::data},
+        [&](const LinkCircuit& c, const RelayMessage& m) { EXPECT_TRUE(exit.exit_reply(c, m)); }));
+    int once = 0;
+    Subscription once_sub;
+    once_sub = must(
+        exit.subscribe_messages({RelayCommand::data}, [&](const LinkCircuit&, const RelayMessage&) {
+            ++once;
+            once_sub.reset();
+        }));
+    int self = 0, killer = 0, victim = 0, built = 0;
+    Subscription self_sub, killer_sub, victim_sub;
+    self_sub = must(client.subscribe_client([&](const ClientEvent& ev) {
+        if (ev.kind != ClientEvent::Kind::message) return;
+        ++self;
+        self_sub.reset();
+    }));
+    killer_sub = must(client.subscribe_client([&](const ClientEvent& ev) {
+        built += ev.kind == ClientEvent::Kind::built;
+        if (ev.kind != ClientEvent::Kind::message) return;
+        ++killer;
+        victim_sub.reset();  // before the victim's turn for this very event
+    }));
+    victim_sub = must(client.subscribe_client(
+        [&](const ClientEvent& ev) { victim += ev.kind == ClientEvent::Kind::message; }));
+    auto h = client.build(net.path());
+    ASSERT_TRUE(h);
+    ASSERT_TRUE(run_until(net.io, [&] { return built == 1; }));
+    for (std::uint16_t i = 1; i <= 3; ++i)
+        ASSERT_TRUE(client.send(*h, {RelayCommand::data, i, Bytes{1, 2, 3}}));
+    ASSERT_TRUE(run_until(net.io, [&] { return killer == 3; }));
+    EXPECT_EQ(self, 1);
+    EXPECT_EQ(victim, 0);
+    EXPECT_EQ(once, 1);
+    EXPECT_FALSE(self_sub);
+    EXPECT_FALSE(once_sub);
+    EXPECT_EQ(exit.unhandled_messages(), 0u);  // the echo still handles data
+}
+
+TEST(CircuitNode, subscribers_are_bounded) {
+    asio::io_context io;
+    auto m = make_member(io, {link::TransportKind::udp}, true);
+    std::vector<Subscription> subs;
+    for (std::size_t i = 0; i < kMaxSubscribers; ++i)
+        subs.push_back(must(m->node->subscribe_client([](const ClientEvent&) {})));
+    auto over = m->node->subscribe_client([](const ClientEvent&) {});
+    ASSERT_FALSE(over);
+    EXPECT_EQ(over.error(), make_error_code(Errc::exhausted));
+    // Messages: all commands or none (data full, begin not).
+    std::vector<Subscription> data;
+    for (std::size_t i = 0; i < kMaxSubscribers; ++i)
+        data.push_back(must(m->node->subscribe_messages(
+            {RelayCommand::data}, [](const LinkCircuit&, const RelayMessage&) {})));
+    EXPECT_FALSE(m->node->subscribe_messages({RelayCommand::begin, RelayCommand::data},
+                                             [](const LinkCircuit&, const RelayMessage&) {}));
+    data.pop_back();
+    EXPECT_TRUE(m->node->subscribe_messages({RelayCommand::begin, RelayCommand::data},
+                                            [](const LinkCircuit&, const RelayMessage&) {}));
+    m->node->stop();
+    m->links->stop();
+}
+
+// Deadlines instead of a sweep: a node without circuits or sessions arms no timer but the
+// onion key rotation (a week away) and wakes once (to date its onion key); with a circuit,
+// the relays wait for its idle timeout, the client for its lifetime while it is quiet, and
+// the links for their keepalives.
+TEST(CircuitNode, an_idle_node_arms_no_timer_for_the_next_moments) {
+    SmallNet net;
+    auto nodes = {net.relay.get(), net.exit.get(), net.client.get()};
+    ASSERT_TRUE(run_until(net.io, [&] {  // the first onion key tick, due at once
+        return std::all_of(nodes.begin(), nodes.end(),
+                           [](Member* m) { return m->node->timer_wakeups() > 0; });
+    }));
+    net.io.run_for(std::chrono::milliseconds(50));  // and nothing more
+    auto far = Clock::now() + std::chrono::hours(24);
+    for (auto* m : nodes) {
+        ASSERT_TRUE(m->node->armed_deadline());
+        EXPECT_GT(*m->node->armed_deadline(), far);
+        EXPECT_EQ(m->node->timer_wakeups(), 1u);
+        for (const auto& l : m->links->links()) {
+            EXPECT_FALSE(l->armed_deadline());
+            EXPECT_EQ(l->timer_wakeups(), 0u);
+        }
+    }
+    int built = 0;
+    auto events = must(net.client->node->subscribe_client(
+        [&](const ClientEvent& ev) { built += ev.kind == ClientEvent::Kind::built; }));
+    auto started = Clock::now();
+    ASSERT_TRUE(net.client->node->build(net.path()));
+    ASSERT_TRUE(run_until(net.io, [&] { return built == 1; }));
+    net.io.poll();
+    // What the drivers arm next (a timer armed earlier for a deadline that has since moved
+    // later, such as the build timeout, fires once for nothing and takes these).
+    auto idle = RelayConfig{}.idle_timeout;
+    for (auto* m : {net.relay.get(), net.exit.get()}) {
+        auto next = m->node->next_deadline();
+        ASSERT_TRUE(next);
+        EXPECT_GE(*next, started + idle);
+        EXPECT_LE(*next, Clock::now() + idle);
+    }
+    auto next = net.client->node->next_deadline();
+    ASSERT_TRUE(next);
+    EXPECT_GE(*next, started + ClientConfig{}.max_lifetime);
+    for (const auto& l : net.client->links->links()) {
+        auto link_next = l->endpoint().next_deadline();
+        ASSERT_TRUE(link_next);  // the keepalive of its session to the first hop
+        EXPECT_GT(*link_next, Clock::now() + std::chrono::seconds(5));
     }
 }
 

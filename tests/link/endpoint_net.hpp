@@ -123,9 +123,54 @@ class Net {
         run();
     }
 
+    // What a tick can change, seen from outside.
+    static std::vector<std::uint64_t> fingerprint(const Endpoint& ep) {
+        const auto& st = ep.stats();
+        std::vector<std::uint64_t> v{
+            ep.session_count(),       st.packets_out,   st.keepalives_out,  st.handshakes_started,
+            st.handshake_retransmits, st.sessions_dead, st.sessions_failed, st.rekeys};
+        for (const auto& s : ep.sessions()) v.push_back(s.established ? s.id : 0);
+        return v;
+    }
+
+    // Ticks every `step`, as a periodic sweep would, and checks the deadline each endpoint
+    // reports: a tick before it has nothing to do (so a driver that sleeps until the
+    // deadline misses nothing).
     void advance(Duration d, Duration step = milliseconds(100)) {
         for (Duration t{}; t < d; t += step) {
             now += step;
+            for (int i : {0, 1}) {
+                auto due = node(i).ep.next_deadline();
+                auto before = fingerprint(node(i).ep);
+                Output out;
+                node(i).ep.on_tick(now, out);
+                if (!due || now < *due) {
+                    EXPECT_TRUE(out.packets.empty() && out.events.empty() && out.cells.empty())
+                        << "node " << i << ": a tick before the deadline had work";
+                    EXPECT_EQ(fingerprint(node(i).ep), before)
+                        << "node " << i << ": a tick before the deadline changed it";
+                }
+                collect(i, out);
+            }
+            run();
+        }
+    }
+
+    // Jumps from deadline to deadline, as the Asio driver does (one timer for the
+    // earliest), until `stop` holds or `end`; returns how many times it woke.
+    int run_deadlines(
+        TimePoint end, const std::function<bool()>& stop = [] { return false; }) {
+        int wakeups = 0;
+        while (!stop()) {
+            std::optional<TimePoint> next;
+            for (int i : {0, 1})
+                if (auto d = node(i).ep.next_deadline(); d && (!next || *d < *next)) next = d;
+            if (!next || *next > end) {
+                now = end;
+                break;
+            }
+            now = std::max(now, *next);
+            ++wakeups;
             for (int i : {0, 1}) {
                 Output out;
                 node(i).ep.on_tick(now, out);
@@ -133,6 +178,7 @@ class Net {
             }
             run();
         }
+        return wakeups;
     }
 
     std::deque<InFlight>& wire() { return wire_; }

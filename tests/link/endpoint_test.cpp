@@ -381,6 +381,26 @@ TEST(Endpoint, keepalives_when_idle_and_dead_peer_detected) {
     EXPECT_EQ(net.b.ep.session_count(), 0u);
 }
 
+// Driven by deadlines alone (no periodic tick): an idle link wakes only for its
+// keepalives, and a dead peer is declared exactly dead_after after its last packet (to the
+// nanosecond; a 100 ms sweep was up to 100 ms late).
+TEST(Endpoint, timers_fire_at_their_deadlines_without_a_periodic_tick) {
+    Net net;
+    EXPECT_FALSE(net.a.ep.next_deadline());  // no session: no timer at all
+    SessionId s = net.connect(Pattern::IK);
+    int idle_wakeups = net.run_deadlines(net.now + seconds(25));
+    EXPECT_TRUE(net.a.ep.established(s));
+    EXPECT_GE(net.a.ep.stats().keepalives_out, 2u);
+    EXPECT_GE(net.b.ep.stats().keepalives_in, 2u);
+    EXPECT_LE(idle_wakeups, 12);  // a 100 ms sweep woke 250 times
+    auto last_received = net.a.ep.sessions().at(0).last_received;
+    net.filter = [](const InFlight&) { return false; };  // the network dies
+    net.run_deadlines(net.now + seconds(60),
+                      [&] { return net.a.count(LinkEvent::Kind::closed) > 0; });
+    ASSERT_EQ(net.a.count(LinkEvent::Kind::closed), 1);
+    EXPECT_EQ(net.now - last_received, LinkTimers{}.dead_after);
+}
+
 TEST(Endpoint, unconfirmed_responder_state_expires) {
     Net net;
     net.filter = [](const InFlight& f) { return f.to == 1; };  // B's replies never arrive

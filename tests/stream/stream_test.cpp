@@ -42,7 +42,7 @@ class Sim {
             TimePoint next = now_ + milliseconds(50);
             if (!queue_.empty()) next = std::min(next, queue_.top().at);
             for (auto& e : ends_)
-                if (auto t = e.next_timer()) next = std::min(next, std::max(*t, now_));
+                if (auto t = e.next_deadline()) next = std::min(next, std::max(*t, now_));
             now_ = std::max(next, now_ + microseconds(10));
             while (!queue_.empty() && queue_.top().at <= now_) {
                 Event ev = queue_.top();
@@ -212,14 +212,14 @@ TEST(Stream, sender_blocked_by_a_closed_window_keeps_a_probe_timer) {
     ASSERT_TRUE(sim.run(
         [&] { return sim.end(1).readable() >= 16 * kSegmentSize && sim.end(0).in_flight() == 0; }));
     ASSERT_LT(sent, data.size());
-    auto t = sim.end(0).next_timer();
+    auto t = sim.end(0).next_deadline();
     ASSERT_TRUE(t.has_value()) << "a blocked sender with nothing in flight has no timer";
     // With no circuit budget at that time it cannot probe: its timer moves on instead of
     // staying in the past (which would spin the event loop).
     std::vector<Outgoing> none;
     sim.end(0).poll(*t, 0, none);
     EXPECT_TRUE(none.empty());
-    auto later = sim.end(0).next_timer();
+    auto later = sim.end(0).next_deadline();
     ASSERT_TRUE(later.has_value());
     EXPECT_GT(*later, *t);
     // With budget, a poll at that time sends one probe segment beyond the closed window.

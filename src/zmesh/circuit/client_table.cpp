@@ -347,8 +347,37 @@ void ClientTable::check_liveness(Circuit& c, TimePoint now, ClientOutput& out) {
              static_cast<std::size_t>(silent - c.answered.begin()));
         return;
     }
-    if (c.awaiting_since && now - *c.awaiting_since >= std::max(cfg_.stall_after, 3 * rtt))
-        (void)probe(c.handle, now, out);
+    if (c.awaiting_since && now - *c.awaiting_since >= std::max(cfg_.stall_after, 3 * rtt)) {
+        // A probe that cannot go (counters used up) is tried again a stall later, not at
+        // once: its deadline must move.
+        if (!probe(c.handle, now, out)) c.awaiting_since = now;
+    }
+}
+
+// The times on_tick() and check_liveness() compare with.
+std::optional<TimePoint> ClientTable::next_deadline() const {
+    std::optional<TimePoint> next;
+    auto at = [&](TimePoint p) {
+        if (!next || p < *next) next = p;
+    };
+    std::optional<Duration> build_limit;
+    bool probing = cfg_.stall_after != Duration{} && cfg_.probe_timeout != Duration{};
+    bool limited = cfg_.max_lifetime > Duration::zero();
+    for (const auto& [h, c] : circuits_) {
+        if (!c->built) {
+            if (!build_limit) build_limit = build_timeout();
+            at(c->started + *build_limit);
+            continue;
+        }
+        if (limited) at(c->last_hop_done + cfg_.max_lifetime);
+        if (!probing) continue;
+        Duration rtt = longest(c->hop_rtt);
+        if (c->probe_sent)
+            at(*c->probe_sent + std::max(cfg_.probe_timeout, 4 * rtt));
+        else if (c->awaiting_since)
+            at(*c->awaiting_since + std::max(cfg_.stall_after, 3 * rtt));
+    }
+    return next;
 }
 
 Status ClientTable::probe(CircuitHandle h, TimePoint now, ClientOutput& out) {

@@ -132,6 +132,9 @@ class ClientTable {
     Status send(CircuitHandle h, const RelayMessage& m, TimePoint now, ClientOutput& out);
     void close(CircuitHandle h, ClientOutput& out);
     void on_tick(TimePoint now, ClientOutput& out);
+    // When on_tick() next has work (build timeouts, lifetimes, liveness probes); nullopt:
+    // none.
+    std::optional<TimePoint> next_deadline() const;
     // Sends a PING to every hop of a built circuit (at most one probe at a time).
     Status probe(CircuitHandle h, TimePoint now, ClientOutput& out);
 

@@ -53,4 +53,9 @@ inline constexpr std::size_t kMaxOnionKeys = 4;
 // how much of a client's activity one path sees.
 inline constexpr std::chrono::seconds kMaxCircuitLifetime = std::chrono::hours(1);
 
+// Subscribers of one kind of CircuitNode output (client events, messages of one relay
+// command, closed circuits, onion key changes): the client, the exit, the directory, mix
+// and services need a few each; more is a leak of subscription tokens.
+inline constexpr std::size_t kMaxSubscribers = 16;
+
 }  // namespace zmesh::circuit

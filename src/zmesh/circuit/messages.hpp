@@ -3,6 +3,8 @@
 // message inside an onion payload (EXTEND/EXTENDED and the stream commands above).
 // Pure functions with explicit limits; bad input is an error value.
 
+#include <bitset>
+#include <initializer_list>
 #include <optional>
 
 #include "zmesh/circuit/limits.hpp"
@@ -76,6 +78,26 @@ enum class RelayCommand : std::uint8_t {
 inline constexpr std::uint8_t kMaxRelayCommand =
     static_cast<std::uint8_t>(RelayCommand::fec_report);
 inline constexpr std::size_t kMaxPingData = 16;
+
+// The relay commands a consumer of messages that end at a node handles.
+class RelayCommandSet {
+  public:
+    RelayCommandSet() = default;
+    RelayCommandSet(std::initializer_list<RelayCommand> commands) {
+        for (auto c : commands) add(c);
+    }
+    void add(RelayCommand c) {
+        if (static_cast<std::size_t>(c) < bits_.size()) bits_.set(static_cast<std::size_t>(c));
+    }
+    bool contains(RelayCommand c) const {
+        return static_cast<std::size_t>(c) < bits_.size() &&
+               bits_.test(static_cast<std::size_t>(c));
+    }
+    bool empty() const { return bits_.none(); }
+
+  private:
+    std::bitset<kMaxRelayCommand + 1> bits_;
+};
 // PONG: the PING's bytes (the client sends an 8-byte probe number), then the hop's
 // forward report: cells that reached its layer (4) | of them, out of order (4).
 inline constexpr std::size_t kPingIdSize = 8;

@@ -31,6 +31,8 @@ CircuitNode::CircuitNode(link::LinkSet& link, NodeConfig config)
       relay_(config.relay),
       client_(config.client),
       timer_(link.executor()) {
+    for (std::size_t c = 0; c <= kMaxRelayCommand; ++c)
+        message_subs_.push_back(std::make_unique<MessageSubscribers>(kMaxSubscribers));
     link_.on_cell([this](link::SessionId s, const wire::Cell& c) { on_cell(s, c); });
     link_.on_event([this](const link::LinkEvent& ev) { on_link_event(ev); });
     relay_.set_peer_key_lookup([this](PeerRef p) -> std::optional<crypto::X25519Public> {
@@ -45,18 +47,33 @@ CircuitNode::~CircuitNode() {
 }
 
 void CircuitNode::start() {
-    tick();
+    running_ = true;
+    relay_dirty_ = true;
+    arm_timer();
 }
 
 void CircuitNode::stop() {
-    stopped_ = true;
+    running_ = false;
+    armed_.reset();
     timer_.cancel();
 }
 
 void CircuitNode::shutdown() {
     client_.close_all(DestroyReason::shutdown, client_out_);
     relay_.destroy_all(DestroyReason::shutdown, relay_out_);
+    relay_dirty_ = true;
     flush();
+}
+
+void CircuitNode::set_idle_timeout(Duration d) {
+    relay_.set_idle_timeout(d);
+    reschedule();
+}
+
+void CircuitNode::reschedule() {
+    relay_dirty_ = true;
+    armed_.reset();  // the deadline may now be later than the one armed: take the new one
+    arm_timer();
 }
 
 void CircuitNode::set_require_post_quantum(bool on) {
@@ -64,20 +81,75 @@ void CircuitNode::set_require_post_quantum(bool on) {
     link_.set_require_post_quantum(on);
 }
 
-void CircuitNode::tick() {
-    timer_.expires_after(link::kTickInterval);
-    timer_.async_wait([this](boost::system::error_code ec) {
-        if (ec || stopped_) return;
-        auto now = Clock::now();
-        const auto& keys = relay_.onion_keys();
-        auto before = std::pair(keys.rotations(), keys.size());
-        relay_.on_tick(now, relay_out_);
-        if (std::pair(keys.rotations(), keys.size()) != before && keys_handler_) keys_handler_();
-        client_.on_tick(now, client_out_);
-        give_up_slow_links(now);
-        flush();
-        tick();
+// The client table is asked every time (a client holds few circuits); the relay table
+// only when marked dirty; link attempts that may be given up for the next transport.
+std::optional<TimePoint> CircuitNode::next_deadline() {
+    if (relay_dirty_) {
+        relay_deadline_ = relay_.next_deadline();
+        relay_dirty_ = false;
+    }
+    auto next = relay_deadline_;
+    auto at = [&](std::optional<TimePoint> p) {
+        if (p && (!next || *p < *next)) next = p;
+    };
+    at(client_.next_deadline());
+    for (const auto& [session, w] : waiting_)
+        if (!w.left.empty()) at(w.started + link_attempt_timeout_);
+    return next;
+}
+
+void CircuitNode::arm_timer() {
+    if (!running_) return;
+    auto next = next_deadline();
+    if (!next || (armed_ && *armed_ <= *next)) return;
+    armed_ = *next;
+    timer_.expires_at(*next);  // cancels the wait for a later time, if any
+    // Cancelled: re-armed (a newer wait is pending) or stopped. A wait that completed just
+    // before this object went away finds its liveness token expired.
+    timer_.async_wait([this, alive = std::weak_ptr<char>(alive_)](boost::system::error_code ec) {
+        if (ec || alive.expired()) return;
+        on_timer();
     });
+}
+
+void CircuitNode::on_timer() {
+    armed_.reset();
+    if (!running_) return;
+    ++wakeups_;
+    auto now = Clock::now();
+    const auto& keys = relay_.onion_keys();
+    auto before = std::pair(keys.rotations(), keys.size());
+    relay_.on_tick(now, relay_out_);
+    relay_dirty_ = true;
+    client_.on_tick(now, client_out_);
+    give_up_slow_links(now);
+    if (std::pair(keys.rotations(), keys.size()) != before) keys_subs_.publish();
+    flush();
+}
+
+Result<Subscription> CircuitNode::subscribe_client(ClientHandler h) {
+    return client_subs_.add(std::move(h));
+}
+
+// One subscription per command, ended together: either all of them or none.
+Result<Subscription> CircuitNode::subscribe_messages(RelayCommandSet commands, MessageHandler h) {
+    if (commands.empty()) return Errc::bad_state;
+    auto parts = std::make_shared<std::vector<Subscription>>();
+    for (std::size_t c = 0; c < message_subs_.size(); ++c) {
+        if (!commands.contains(static_cast<RelayCommand>(c))) continue;
+        auto part = message_subs_[c]->add(h);
+        if (!part) return part.error();  // `parts` unsubscribes what was done
+        parts->push_back(std::move(*part));
+    }
+    return Subscription([parts] { parts->clear(); });
+}
+
+Result<Subscription> CircuitNode::subscribe_closed(ClosedHandler h) {
+    return closed_subs_.add(std::move(h));
+}
+
+Result<Subscription> CircuitNode::subscribe_onion_keys(KeysHandler h) {
+    return keys_subs_.add(std::move(h));
 }
 
 Result<CircuitHandle> CircuitNode::build(std::vector<PathHop> path, bool one_hop_ok) {
@@ -104,6 +176,8 @@ Status CircuitNode::exit_reply(const LinkCircuit& c, const RelayMessage& m) {
 }
 
 void CircuitNode::on_cell(link::SessionId s, const wire::Cell& cell) {
+    // A CREATE (or its continuation) may start an extend timeout without sending anything.
+    if (wire::cell_command(cell) != wire::CellCommand::relay) relay_dirty_ = true;
     auto now = Clock::now();
     LinkCircuit lc{s, wire::cell_circuit_id(cell)};
     if (client_.owns(lc)) {
@@ -122,6 +196,7 @@ void CircuitNode::on_cell(link::SessionId s, const wire::Cell& cell) {
 
 void CircuitNode::on_link_event(const link::LinkEvent& ev) {
     using K = link::LinkEvent::Kind;
+    relay_dirty_ = true;
     if (ev.kind == K::established) {
         if (ev.remote_static) session_keys_[ev.session] = *ev.remote_static;
         auto [begin, end] = waiting_.equal_range(ev.session);
@@ -216,6 +291,12 @@ void CircuitNode::give_up_slow_links(TimePoint now) {
     for (const auto& [session, w] : waiting_)
         if (!w.left.empty() && now - w.started >= link_attempt_timeout_) slow.push_back(session);
     for (auto session : slow) link_.close(session);
+    // A session the link no longer knew reported nothing: its requests wait one more
+    // attempt timeout rather than making the timer fire again at once.
+    for (auto session : slow) {
+        auto [begin, end] = waiting_.equal_range(session);
+        for (auto it = begin; it != end; ++it) it->second.started = now;
+    }
 }
 
 void CircuitNode::link_failed(const Waiting& w) {
@@ -238,18 +319,34 @@ void CircuitNode::flush() {
         ClientOutput c = std::move(client_out_);
         relay_out_.clear();
         client_out_.clear();
+        // Relay cells out only moved activity times later; anything else may have started
+        // a timer (a CREATE answered, an EXTEND under way, a circuit gone).
+        if (!r.links.empty() || !r.closed.empty() ||
+            std::any_of(r.cells.begin(), r.cells.end(), [](const CellOut& o) {
+                return wire::cell_command(o.cell) != wire::CellCommand::relay;
+            }))
+            relay_dirty_ = true;
         for (const auto& out : r.cells) (void)link_.send_cell(out.to, out.cell);
         for (const auto& out : c.cells) (void)link_.send_cell(out.to, out.cell);
         for (const auto& req : r.links) request_link(false, req);
         for (const auto& req : c.links) request_link(true, req);
-        for (const auto& d : r.delivered)
-            if (exit_handler_) exit_handler_(d.circuit, d.message);
-        for (const auto& lc : r.closed)
-            if (closed_handler_) closed_handler_(lc);
-        for (const auto& ev : c.events)
-            if (client_handler_) client_handler_(ev);
+        publish(r, c);
     }
     flushing_ = false;
+    arm_timer();
+}
+
+void CircuitNode::publish(const RelayOutput& r, const ClientOutput& c) {
+    for (const auto& d : r.delivered) {
+        auto cmd = static_cast<std::size_t>(d.message.command);
+        if (cmd >= message_subs_.size() || message_subs_[cmd]->empty()) {
+            ++unhandled_messages_;
+            continue;
+        }
+        message_subs_[cmd]->publish(d.circuit, d.message);
+    }
+    for (const auto& lc : r.closed) closed_subs_.publish(lc);
+    for (const auto& ev : c.events) client_subs_.publish(ev);
 }
 
 }  // namespace zmesh::circuit

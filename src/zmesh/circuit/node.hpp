@@ -3,14 +3,25 @@
 // relay and client circuit tables, opens links to next hops on request (IK between
 // relays, NK from a client to its first hop; over the hop's addresses in the node's
 // transport order, the next one when a link fails to open) and runs the tables' timers.
+//
+// Timers: the tables report their next deadline (pure), and this node arms one Asio timer
+// for the earliest of them and of its link attempts, re-armed after every input that may
+// have brought it closer. Nothing is swept periodically: a node without circuits sleeps.
+//
+// What comes out goes to subscribers (a cell router): the client, the exit, the directory
+// and later mix and services each subscribe to what they handle and keep the returned
+// Subscription; dropping it unsubscribes. Nobody replaces anyone: every subscriber of an
+// event gets it, in subscription order. At most kMaxSubscribers per kind of output.
 
 #include <boost/asio/steady_timer.hpp>
 #include <functional>
 #include <map>
+#include <memory>
 #include <unordered_map>
 
 #include "zmesh/circuit/client_table.hpp"
 #include "zmesh/circuit/relay_table.hpp"
+#include "zmesh/core/subscription.hpp"
 #include "zmesh/crypto/identity.hpp"
 #include "zmesh/link/link_set.hpp"
 
@@ -38,8 +49,9 @@ inline constexpr std::size_t kMaxFailedTransports = 4096;
 class CircuitNode {
   public:
     using ClientHandler = std::function<void(const ClientEvent&)>;
-    using ExitHandler = std::function<void(const LinkCircuit&, const RelayMessage&)>;
+    using MessageHandler = std::function<void(const LinkCircuit&, const RelayMessage&)>;
     using ClosedHandler = std::function<void(const LinkCircuit&)>;
+    using KeysHandler = std::function<void()>;
 
     CircuitNode(link::LinkSet& links, NodeConfig config);
     ~CircuitNode();
@@ -59,18 +71,37 @@ class CircuitNode {
     Result<CircuitHandle> build(std::vector<PathHop> path, bool one_hop_ok = false);
     Status send(CircuitHandle h, const RelayMessage& m);
     void close(CircuitHandle h);
-    void on_client_event(ClientHandler h) { client_handler_ = std::move(h); }
 
-    // Exit role: messages that end here, answers, and circuits that went away.
-    void on_exit_message(ExitHandler h) { exit_handler_ = std::move(h); }
-    void on_exit_closed(ClosedHandler h) { closed_handler_ = std::move(h); }
-    // Relay role: the onion keys changed, a new one made or a replaced one erased (publish
-    // and store them: relay().onion_keys()).
-    void on_onion_keys_changed(std::function<void()> h) { keys_handler_ = std::move(h); }
+    // Subscriptions. Each fails with Errc::exhausted past kMaxSubscribers.
+    // Client role: events of every circuit this node builds (built, failed, closed,
+    // messages); a consumer picks its own circuits by handle. build() may report at once.
+    Result<Subscription> subscribe_client(ClientHandler h);
+    // Relay role (exit, directory, services): messages that end at this node, for the
+    // commands a consumer handles; answers go back with exit_reply(). A message whose
+    // command nobody handles is dropped and counted (unhandled_messages()).
+    Result<Subscription> subscribe_messages(RelayCommandSet commands, MessageHandler h);
+    // Circuits ending here that went away: consumers forget what they kept for them.
+    Result<Subscription> subscribe_closed(ClosedHandler h);
+    // The onion keys changed, a new one made or a replaced one erased (publish and store
+    // them: relay().onion_keys()).
+    Result<Subscription> subscribe_onion_keys(KeysHandler h);
     Status exit_reply(const LinkCircuit& c, const RelayMessage& m);
+    std::uint64_t unhandled_messages() const { return unhandled_messages_; }
 
     const RelayTable& relay() const { return relay_; }
+    // Changes through it that may bring a timer closer (onion keys added, a shorter idle
+    // timeout) must be followed by reschedule().
     RelayTable& relay() { return relay_; }
+    // Options that may change while running (SIGHUP).
+    void set_idle_timeout(Duration d);
+    // Takes the tables' deadlines again and re-arms the timer.
+    void reschedule();
+    // The earliest deadline of the tables and the link attempts (what the timer is armed
+    // for after the next input); nullopt: none.
+    std::optional<TimePoint> next_deadline();
+    // When the timer next fires (nullopt: it does not wait), and how often it fired.
+    std::optional<TimePoint> armed_deadline() const { return armed_; }
+    std::uint64_t timer_wakeups() const { return wakeups_; }
     const ClientTable& client() const { return client_; }
     link::LinkSet& link() { return link_; }
 
@@ -87,7 +118,10 @@ class CircuitNode {
     std::vector<link::LinkAddress> addresses_to_try(const NextHop& hop, TimePoint now) const;
     void remember_failure(const Waiting& w, TimePoint now);
     void flush();
-    void tick();
+    void publish(const RelayOutput& r, const ClientOutput& c);
+    // Arms the timer for the earliest deadline, if earlier than the one it waits for.
+    void arm_timer();
+    void on_timer();
 
     link::LinkSet& link_;
     Duration link_attempt_timeout_;
@@ -97,10 +131,12 @@ class CircuitNode {
     ClientTable client_;
     RelayOutput relay_out_;
     ClientOutput client_out_;
-    ClientHandler client_handler_;
-    ExitHandler exit_handler_;
-    ClosedHandler closed_handler_;
-    std::function<void()> keys_handler_;
+    using MessageSubscribers = Subscribers<const LinkCircuit&, const RelayMessage&>;
+    Subscribers<const ClientEvent&> client_subs_{kMaxSubscribers};
+    std::vector<std::unique_ptr<MessageSubscribers>> message_subs_;  // by relay command
+    Subscribers<const LinkCircuit&> closed_subs_{kMaxSubscribers};
+    Subscribers<> keys_subs_{kMaxSubscribers};
+    std::uint64_t unhandled_messages_ = 0;
     // Established sessions by the peer's static key, and requests waiting for a session.
     std::unordered_map<link::SessionId, crypto::X25519Public> session_keys_;
     struct Waiting {
@@ -113,7 +149,16 @@ class CircuitNode {
     };
     std::unordered_multimap<link::SessionId, Waiting> waiting_;
     boost::asio::steady_timer timer_;
-    bool stopped_ = false;
+    std::optional<TimePoint> armed_;  // when the timer fires, if it waits
+    std::uint64_t wakeups_ = 0;
+    // The relay table's deadline, scanned again only when something other than relay
+    // cells passed (relay cells only push idle deadlines later): a relay may hold many
+    // circuits. A stale deadline is early, never late: the timer then fires once for
+    // nothing and takes the next one.
+    std::optional<TimePoint> relay_deadline_;
+    bool relay_dirty_ = true;
+    bool running_ = false;  // between start() and stop(): the timer may be armed
+    std::shared_ptr<char> alive_ = std::make_shared<char>();  // expires with this node
     bool flushing_ = false;
 };
 

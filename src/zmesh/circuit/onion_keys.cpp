@@ -18,6 +18,17 @@ bool OnionKeys::on_tick(TimePoint now) {
     return true;
 }
 
+std::optional<TimePoint> OnionKeys::next_deadline() const {
+    std::optional<TimePoint> next;
+    if (!created_)
+        next = TimePoint::min();
+    else if (policy_.rotation > Duration::zero())
+        next = *created_ + policy_.rotation;
+    for (const auto& r : retired_)
+        if (!next || r.until < *next) next = r.until;
+    return next;
+}
+
 void OnionKeys::rotate(TimePoint now) {
     crypto::X25519KeyPair replaced = current_;  // wiped when it goes out of scope
     current_ = crypto::X25519KeyPair::generate();

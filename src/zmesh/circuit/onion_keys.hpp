@@ -29,6 +29,9 @@ class OnionKeys {
     // Makes a new key when the current one is older than the rotation period, and erases
     // replaced keys whose overlap is over. True when the current key changed.
     bool on_tick(TimePoint now);
+    // When on_tick() next has work (a rotation, a replaced key to erase; at once when the
+    // creation time is still unknown); nullopt: never.
+    std::optional<TimePoint> next_deadline() const;
     // A new current key now; the old one is accepted until now + overlap.
     void rotate(TimePoint now);
     // A replaced key still to be accepted until `until` (one kept across a restart).

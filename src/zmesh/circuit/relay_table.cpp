@@ -445,4 +445,18 @@ void RelayTable::on_tick(TimePoint now, RelayOutput& out) {
     for (auto& [lc, reason] : expired) destroy(lc, reason, out);
 }
 
+// The times on_tick() compares with.
+std::optional<TimePoint> RelayTable::next_deadline() const {
+    auto next = onion_keys_.next_deadline();
+    auto at = [&](TimePoint p) {
+        if (!next || p < *next) next = p;
+    };
+    pending_creates_.for_each([&](const PendingCreate& p) { at(p.started + cfg_.extend_timeout); });
+    for (const auto& [serial, c] : circuits_) {
+        if (c->link_request || c->awaiting_created) at(c->extend_started + cfg_.extend_timeout);
+        at(c->last_activity + cfg_.idle_timeout);
+    }
+    return next;
+}
+
 }  // namespace zmesh::circuit

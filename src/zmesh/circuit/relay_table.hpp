@@ -115,6 +115,9 @@ class RelayTable {
     using ForwardTap = std::function<void(const LinkCircuit& prev, std::uint32_t number)>;
     void set_forward_tap(ForwardTap tap) { forward_tap_ = std::move(tap); }
     void on_tick(TimePoint now, RelayOutput& out);
+    // When on_tick() next has work (extend and idle timeouts, onion key rotation); nullopt:
+    // none. Scans every circuit: callers cache it (CircuitNode).
+    std::optional<TimePoint> next_deadline() const;
 
     std::size_t size() const { return circuits_.size(); }
     const RelayStats& stats() const { return stats_; }

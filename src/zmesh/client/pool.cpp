@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <boost/asio/post.hpp>
 #include <charconv>
+#include <stdexcept>
 #include <utility>
 
 #include "zmesh/client/limits.hpp"
@@ -69,7 +70,10 @@ const char* to_string(PoolEvent::Kind k) {
 
 ClientPool::ClientPool(circuit::CircuitNode& node, PathProvider paths, stream::StreamConfig cfg)
     : node_(node), paths_(std::move(paths)), cfg_(cfg) {
-    node_.on_client_event([this](const circuit::ClientEvent& ev) { on_client_event(ev); });
+    auto sub =
+        node_.subscribe_client([this](const circuit::ClientEvent& ev) { on_client_event(ev); });
+    if (!sub) throw std::runtime_error("client pool: the circuit layer takes no more subscribers");
+    events_ = std::move(*sub);
 }
 
 ClientPool::~ClientPool() {
@@ -87,7 +91,6 @@ void ClientPool::stop() {
 }
 
 void ClientPool::on_client_event(const circuit::ClientEvent& ev) {
-    if (result_handler_ && ev.kind != circuit::ClientEvent::Kind::message) result_handler_(ev);
     auto it = by_handle_.find(ev.circuit);
     if (it == by_handle_.end()) return;
     auto c = it->second;

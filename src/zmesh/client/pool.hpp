@@ -83,10 +83,6 @@ class ClientPool {
     const PoolStats& stats() const { return stats_; }
     std::size_t circuits() const { return circuits_.size(); }
     void on_event(std::function<void(const PoolEvent&)> h) { event_handler_ = std::move(h); }
-    // Circuits built or failed, with their relays and timings (for peer measurements).
-    void on_circuit_result(std::function<void(const circuit::ClientEvent&)> h) {
-        result_handler_ = std::move(h);
-    }
     // A stream that carried at least 1 MiB ended: bytes per second from its first to its
     // last received byte, on this circuit.
     void on_throughput(std::function<void(circuit::CircuitHandle, double)> h) {
@@ -150,9 +146,11 @@ class ClientPool {
     std::vector<std::shared_ptr<Recovery>> recovering_;
     PoolStats stats_;
     std::function<void(const PoolEvent&)> event_handler_;
-    std::function<void(const circuit::ClientEvent&)> result_handler_;
     std::function<void(circuit::CircuitHandle, double)> throughput_handler_;
     bool stopped_ = false;
+    // Last: it ends first, so no event reaches a pool being destroyed (stop() still hears
+    // the closes it causes).
+    Subscription events_;
 };
 
 const char* to_string(PoolEvent::Kind k);

@@ -63,6 +63,11 @@ class FairTable {
         }
     }
 
+    template <class F>  // F(const Value&)
+    void for_each(F f) const {
+        for (const auto& [key, e] : entries_) f(e.value);
+    }
+
     void clear() {
         entries_.clear();
         by_source_.clear();

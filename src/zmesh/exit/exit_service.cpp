@@ -7,6 +7,7 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <charconv>
+#include <stdexcept>
 
 #include "zmesh/crypto/hash.hpp"
 #include "zmesh/crypto/secure.hpp"
@@ -49,10 +50,17 @@ ByteArray<32> token_key(const stream::ResumeToken& t) {
 
 ExitService::ExitService(circuit::CircuitNode& node, ExitConfig config)
     : node_(node), cfg_(std::move(config)), sweep_timer_(node.link().executor()) {
-    node_.on_exit_message([this](const circuit::LinkCircuit& lc, const circuit::RelayMessage& m) {
-        driver_for(lc)->deliver(m);
-    });
-    node_.on_exit_closed([this](const circuit::LinkCircuit& lc) { on_circuit_closed(lc); });
+    auto messages = node_.subscribe_messages(
+        stream::kStreamCommands,
+        [this](const circuit::LinkCircuit& lc, const circuit::RelayMessage& m) {
+            driver_for(lc)->deliver(m);
+        });
+    auto closed =
+        node_.subscribe_closed([this](const circuit::LinkCircuit& lc) { on_circuit_closed(lc); });
+    if (!messages || !closed)
+        throw std::runtime_error("exit: the circuit layer takes no more subscribers");
+    messages_ = std::move(*messages);
+    closed_ = std::move(*closed);
 }
 
 ExitService::~ExitService() {
@@ -168,10 +176,16 @@ void ExitService::on_attach(const circuit::LinkCircuit& lc, const stream::MuxEve
     ++stats_.streams_resumed;
 }
 
+// Armed for the earliest expiry of a parked stream: streams park for the same grace, so a
+// stream parked later never expires sooner and the armed timer stays the earliest.
 void ExitService::arm_sweep() {
     if (sweep_armed_ || parked_count_ == 0) return;
+    std::optional<stream::TimePoint> next;
+    for (const auto& [k, r] : resumable_)
+        if (r.parked && (!next || r.expires < *next)) next = r.expires;
+    if (!next) return;
     sweep_armed_ = true;
-    sweep_timer_.expires_after(std::chrono::seconds(1));
+    sweep_timer_.expires_at(*next);
     sweep_timer_.async_wait([this](boost::system::error_code ec) {
         if (ec) return;  // cancelled: the service is going away
         sweep_armed_ = false;

@@ -89,6 +89,9 @@ class ExitService {
     boost::asio::steady_timer sweep_timer_;
     bool sweep_armed_ = false;
     ExitStats stats_;
+    // Last: they end first, so nothing reaches a service being destroyed.
+    Subscription messages_;
+    Subscription closed_;
 };
 
 }  // namespace zmesh::exit

@@ -192,6 +192,7 @@ Result<SessionId> Endpoint::connect(const PeerAddress& to, const crypto::X25519P
     s->remote_static = remote;
     s->cookies = CookieStamp(remote, cfg_.limits.timers.cookie_lifetime);
     s->created = now;
+    deadline_dirty_ = true;
     SessionId id = s->id;
     Session& ref = *s;
     sessions_.emplace(id, std::move(s));
@@ -279,6 +280,9 @@ void Endpoint::on_packet(const PeerAddress& from, ByteView packet, TimePoint now
         ++stats_.drop_malformed;
         return;
     }
+    // Handshakes and cookies start and end timers; data only postpones them (on_data marks
+    // what does more).
+    if (!std::holds_alternative<DataView>(*parsed)) deadline_dirty_ = true;
     if (auto* hs = std::get_if<HandshakeView>(&*parsed)) {
         on_handshake(from, *hs, now, out);
     } else if (auto* c = std::get_if<CookieView>(&*parsed)) {
@@ -613,6 +617,7 @@ void Endpoint::seal_cell(Session& s, Keypair& kp, const wire::Cell& cell, TimePo
     write_data_header(o.packet, kp.remote_index, kp.send_counter);
     auto nonce = noise::CipherState::encode_nonce(kp.alg, kp.send_counter);
     ++kp.send_counter;
+    if (kp.send_counter >= cfg_.limits.timers.rekey_after_packets) deadline_dirty_ = true;
     (void)kp.send.seal(
         nonce, ByteView{o.packet.data(), wire::kLinkHeaderSize}, cell,
         MutByteView{o.packet.data() + wire::kLinkHeaderSize, wire::kCellSize + wire::kLinkTagSize});
@@ -649,6 +654,7 @@ Status Endpoint::send_cell(SessionId id, const wire::Cell& cell, TimePoint now, 
         return Errc::exhausted;
     }
     s->queue.push_back(cell);
+    deadline_dirty_ = true;
     if (s->role == Role::initiator && !s->pending) return start_handshake(*s, now, out);
     return {};
 }
@@ -688,6 +694,7 @@ void Endpoint::on_data(const PeerAddress& from, const DataView& d, TimePoint now
     kp->replay.accept(d.counter);
     s->addr = from;  // roaming: answer where authenticated packets come from
     s->last_received = now;
+    if (kp != s->current.get() || !kp->confirmed) deadline_dirty_ = true;  // keys confirmed
     if (kp == s->next.get()) {
         activate(*s, std::move(s->next), now, out);
         send_link_cell(*s, wire::CellCommand::padding, now, out);  // confirms to the initiator
@@ -702,6 +709,7 @@ void Endpoint::on_data(const PeerAddress& from, const DataView& d, TimePoint now
     }
     auto cmd = wire::cell_command(del.cell);
     out.cells.pop_back();
+    deadline_dirty_ = true;  // a link cell: a rekey request, say
     if (cmd == wire::CellCommand::padding) {
         ++stats_.keepalives_in;
     } else if (cmd == wire::CellCommand::rekey_request && s->role == Role::initiator) {
@@ -712,6 +720,7 @@ void Endpoint::on_data(const PeerAddress& from, const DataView& d, TimePoint now
 // ---- timers --------------------------------------------------------------------------------
 
 void Endpoint::on_tick(TimePoint now, Output& out) {
+    deadline_dirty_ = true;
     partials_.expire(now, cfg_.limits.timers.handshake_retry_max);
     std::vector<SessionId> dead;
     for (auto& [id, s] : sessions_) tick_session(*s, now, out, dead);
@@ -777,6 +786,50 @@ void Endpoint::tick_session(Session& s, TimePoint now, Output& out, std::vector<
         ++stats_.sessions_dead;
         dead.push_back(s.id);
     }
+}
+
+// The times tick_session() and on_tick() compare with. A deadline that has passed is one
+// on_tick() acts on at once; every one it acts on moves or goes away, so the timer never
+// spins.
+std::optional<TimePoint> Endpoint::compute_deadline() const {
+    const auto& t = cfg_.limits.timers;
+    auto next = partials_.next_expiry(t.handshake_retry_max);
+    auto at = [&](TimePoint p) {
+        if (!next || p < *next) next = p;
+    };
+    for (const auto& [id, sp] : sessions_) {
+        const Session& s = *sp;
+        if (s.role == Role::initiator && s.pending) at(s.next_retry);
+        if (s.role == Role::responder) {
+            if (!s.ever_established) at(s.created + t.half_open_lifetime);
+            if (s.pending) at(s.pending->born + t.half_open_lifetime);
+            if (s.next) at(s.next->born + t.half_open_lifetime);
+        }
+        if (s.current) {
+            const Keypair& k = *s.current;
+            bool worn = k.send_counter >= t.rekey_after_packets;
+            if (s.role == Role::initiator && !k.confirmed) at(k.confirm_retry_at);
+            if (s.role == Role::initiator && !s.pending)
+                at(s.rekey_requested || worn ? TimePoint::min() : k.born + t.rekey_after);
+            if (s.role == Role::responder && !k.rekey_asked)
+                at(worn ? TimePoint::min() : k.born + t.rekey_after + t.handshake_retry_max);
+            at(k.born + t.reject_after);
+            // A keepalive goes only on keys still usable (else the rekey comes first).
+            if (k.confirmed && k.send_counter < t.reject_after_packets)
+                at(s.last_sent + t.keepalive);
+        }
+        if (s.previous) at(s.previous->born + t.reject_after);
+        if (s.ever_established) at(s.last_received + t.dead_after);
+    }
+    return next;
+}
+
+std::optional<TimePoint> Endpoint::next_deadline() {
+    if (deadline_dirty_) {
+        deadline_ = compute_deadline();
+        deadline_dirty_ = false;
+    }
+    return deadline_;
 }
 
 }  // namespace zmesh::link

@@ -85,6 +85,12 @@ class Endpoint {
     Status send_cell(SessionId id, const wire::Cell& cell, TimePoint now, Output& out);
     // Timers: retransmission, rekey, keepalive, dead-peer detection, expiry.
     void on_tick(TimePoint now, Output& out);
+    // When on_tick() next has work; nullopt when no timer runs (no sessions, no partial
+    // handshakes). Never later than the true next timer; it may be earlier (a keepalive
+    // postponed by traffic since it was computed), and then on_tick() at that time does
+    // nothing and the next call gives the time after. Cached: data packets do not rescan
+    // the sessions.
+    std::optional<TimePoint> next_deadline();
     void close(SessionId id, Output& out);
 
     bool established(SessionId id) const;
@@ -156,6 +162,10 @@ class Endpoint {
     TimePoint load_window_start_{};
     std::uint32_t load_window_count_ = 0;
     LinkStats stats_;
+    // next_deadline(): kept until something that can bring a timer closer happens.
+    std::optional<TimePoint> compute_deadline() const;
+    std::optional<TimePoint> deadline_;
+    bool deadline_dirty_ = true;
 };
 
 }  // namespace zmesh::link

@@ -51,4 +51,12 @@ void Reassembly::expire(TimePoint now, Duration lifetime) {
     table_.erase_if([&](const Partial& p) { return now - p.started >= lifetime; });
 }
 
+std::optional<TimePoint> Reassembly::next_expiry(Duration lifetime) const {
+    std::optional<TimePoint> next;
+    table_.for_each([&](const Partial& p) {
+        if (!next || p.started + lifetime < *next) next = p.started + lifetime;
+    });
+    return next;
+}
+
 }  // namespace zmesh::link

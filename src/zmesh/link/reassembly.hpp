@@ -34,6 +34,8 @@ class Reassembly {
     Added add(const SourceKey& source, const HandshakeHeader& h, ByteView part, TimePoint now);
     // Forgets partials started `lifetime` ago or earlier.
     void expire(TimePoint now, Duration lifetime);
+    // When expire() next has a partial to forget; nullopt: none held.
+    std::optional<TimePoint> next_expiry(Duration lifetime) const;
     std::size_t size() const { return table_.size(); }
     // Partials displaced by newer ones since construction.
     std::uint64_t evicted() const { return table_.evicted(); }

@@ -2,11 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/use_awaitable.hpp>
-
 namespace zmesh::link {
 
 PeerAddress to_peer_address(const SocketAddress& a) {
@@ -33,27 +28,41 @@ std::function<void(std::exception_ptr)> log_exit(const char* what) {
 }
 
 LinkService::LinkService(asio::any_io_executor ex, EndpointConfig config)
-    : ex_(ex), endpoint_(std::move(config)), tick_timer_(ex) {}
+    : ex_(ex), endpoint_(std::move(config)), timer_(ex) {}
 
 LinkService::~LinkService() = default;
 
 void LinkService::start() {
-    asio::co_spawn(ex_, tick_loop(), log_exit("link timer loop"));
+    started_ = true;
+    arm_timer();
 }
 
 void LinkService::stop() {
     stopped_ = true;
-    tick_timer_.cancel();
+    armed_.reset();
+    timer_.cancel();
 }
 
-asio::awaitable<void> LinkService::tick_loop() {
-    while (!stopped_) {
-        tick_timer_.expires_after(kTickInterval);
-        auto [ec] = co_await tick_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
-        if (stopped_ || (ec && ec != asio::error::operation_aborted)) break;
-        endpoint_.on_tick(Clock::now(), out_);
-        flush();
-    }
+void LinkService::arm_timer() {
+    if (!started_ || stopped_) return;
+    auto next = endpoint_.next_deadline();
+    if (!next || (armed_ && *armed_ <= *next)) return;
+    armed_ = *next;
+    timer_.expires_at(*next);  // cancels the wait for a later time, if any
+    // Cancelled: re-armed (a newer wait is pending) or stopped. A wait that completed just
+    // before this object went away finds its liveness token expired.
+    timer_.async_wait([this, alive = std::weak_ptr<char>(alive_)](boost::system::error_code ec) {
+        if (ec || alive.expired()) return;
+        on_timer();
+    });
+}
+
+void LinkService::on_timer() {
+    armed_.reset();
+    if (stopped_) return;
+    ++wakeups_;
+    endpoint_.on_tick(Clock::now(), out_);
+    flush();
 }
 
 void LinkService::flush() {
@@ -73,6 +82,7 @@ void LinkService::flush() {
         spare_.clear();
     }
     flushing_ = false;
+    arm_timer();
 }
 
 bool LinkService::receive(const PeerAddress& from, ByteView packet, TimePoint now) {

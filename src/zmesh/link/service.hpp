@@ -1,12 +1,14 @@
 #pragma once
-// Thin I/O around an Endpoint: owns the clock tick, hands delivered cells and events to
-// the layer above, and sends packets through a transport (UDP or TCP, see the subclasses).
+// Thin I/O around an Endpoint: runs its timers (one Asio timer armed for the endpoint's
+// next deadline, re-armed after every step), hands delivered cells and events to the
+// layer above, and sends packets through a transport (UDP or TCP, see the subclasses).
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <functional>
+#include <memory>
 
 #include "zmesh/link/address.hpp"
 #include "zmesh/link/endpoint.hpp"
@@ -14,8 +16,6 @@
 namespace zmesh::link {
 
 namespace asio = boost::asio;
-
-inline constexpr Duration kTickInterval = milliseconds(100);
 
 // The UDP form of a PeerAddress: IPv6 or v4-mapped address, then the port.
 PeerAddress to_peer_address(const SocketAddress& a);
@@ -40,7 +40,7 @@ class LinkService {
     void on_cell(CellHandler h) { cell_handler_ = std::move(h); }
     void on_event(EventHandler h) { event_handler_ = std::move(h); }
 
-    // Starts receiving and the timers. Call once.
+    // Starts receiving and the timer. Call once.
     virtual void start();
     virtual void stop();
     virtual Result<SessionId> connect(const SocketAddress& to, const crypto::X25519Public& key,
@@ -81,15 +81,21 @@ class LinkService {
     // Link packet bytes handed to and received from the transport.
     std::uint64_t bytes_in() const { return bytes_in_; }
     std::uint64_t bytes_out() const { return bytes_out_; }
+    // When the timer next fires (nullopt: it does not wait), and how often it fired.
+    std::optional<TimePoint> armed_deadline() const { return armed_; }
+    std::uint64_t timer_wakeups() const { return wakeups_; }
 
   protected:
     // Sends out_.packets (the transport may keep some queued); called after every step.
     virtual void transmit(std::vector<Outgoing>& packets) = 0;
-    // Hands cells and events up and sends packets.
+    // Hands cells and events up, sends packets and re-arms the timer.
     void flush();
     // One packet into the endpoint; never throws. False when it threw (counted).
     bool receive(const PeerAddress& from, ByteView packet, TimePoint now);
-    asio::awaitable<void> tick_loop();
+    // Arms the timer for the endpoint's next deadline if that is earlier than the one it
+    // waits for.
+    void arm_timer();
+    void on_timer();
 
     asio::any_io_executor ex_;
     Endpoint endpoint_;
@@ -104,7 +110,11 @@ class LinkService {
     bool stopped_ = false;
 
   private:
-    asio::steady_timer tick_timer_;
+    asio::steady_timer timer_;
+    std::optional<TimePoint> armed_;  // when the timer fires, if it waits
+    std::uint64_t wakeups_ = 0;
+    bool started_ = false;
+    std::shared_ptr<char> alive_ = std::make_shared<char>();  // expires with this service
     CellHandler cell_handler_;
     EventHandler event_handler_;
 };

@@ -11,6 +11,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 
 #include "zmesh/discovery/descriptor.hpp"
 #include "zmesh/link/tcp_link.hpp"
@@ -54,6 +55,13 @@ const char* to_string(Event::Kind k) {
 }
 
 namespace {
+
+// A subscription the node cannot run without: the circuit layer's bound is far above the
+// node's own few, so running out is a broken invariant.
+Subscription subscribed(Result<Subscription> r) {
+    if (!r) throw std::logic_error("node: the circuit layer takes no more subscribers");
+    return std::move(*r);
+}
 
 Event::Kind event_kind(client::PoolEvent::Kind k) {
     switch (k) {
@@ -190,7 +198,7 @@ void Node::Impl::start_circuits() {
                                              : circuit::HandshakeType::ntor_x25519;
     circuits_ = std::make_unique<circuit::CircuitNode>(*links_, nc);
     restore_previous_onion_key(*nc.relay.onion_created);
-    circuits_->on_onion_keys_changed([this] { save_onion_keys(); });
+    onion_keys_sub_ = subscribed(circuits_->subscribe_onion_keys([this] { save_onion_keys(); }));
     if (nc.relay.exit) {
         exit::ExitConfig ec;
         ec.policy = *exit_policy();
@@ -245,10 +253,14 @@ void Node::Impl::start_client() {
         }
     }
     set_relays(opts_.circuit.relays);
+    // Subscribed before the pool: a failure is scored before the pool picks a new path.
+    circuit_results_ =
+        subscribed(circuits_->subscribe_client([this](const circuit::ClientEvent& ev) {
+            if (ev.kind != circuit::ClientEvent::Kind::message) on_circuit_result(ev);
+        }));
     pool_ = std::make_unique<client::ClientPool>(
         *circuits_, [this](const client::PathRequest& req) { return pick_path(req); },
         stream_config());
-    pool_->on_circuit_result([this](const circuit::ClientEvent& ev) { on_circuit_result(ev); });
     pool_->set_resume_grace(opts_.circuit.resume_grace);
     // Every relay of the circuit carried that rate: each gets the sample.
     pool_->on_throughput([this](circuit::CircuitHandle h, double bytes_per_second) {
@@ -368,7 +380,7 @@ void Node::Impl::restore_previous_onion_key(std::chrono::steady_clock::time_poin
     auto old = crypto::read_identity_file(path);
     auto until = current_created + circuit::kOnionKeyOverlap;
     if (old && until > std::chrono::steady_clock::now())
-        circuits_->relay().onion_keys().add_retired(old->link, until);
+        circuits_->relay().onion_keys().add_retired(old->link, until);  // before start()
     else
         save_onion_keys();  // its overlap is over: the file goes
 }
@@ -659,7 +671,7 @@ std::vector<std::string> Node::Impl::reconfigure(const Options& fresh) {
     }
     if (fresh.circuit.idle_timeout != o.circuit.idle_timeout) {
         o.circuit.idle_timeout = fresh.circuit.idle_timeout;
-        circuits_->relay().set_idle_timeout(o.circuit.idle_timeout);
+        circuits_->set_idle_timeout(o.circuit.idle_timeout);
         applied.push_back("idle_timeout");
     }
     if (fresh.exit.policy != o.exit.policy || fresh.exit.allow_private != o.exit.allow_private) {

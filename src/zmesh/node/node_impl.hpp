@@ -75,6 +75,9 @@ class Node::Impl {
     std::uint64_t next_subscription_ = 1;
     std::vector<std::function<void(Snapshot&, const Labels&)>> metric_sources_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for posted work
+    // The node's own subscriptions to its circuit layer (relay scoring, onion key files).
+    Subscription circuit_results_;
+    Subscription onion_keys_sub_;
 
   private:
     bool open_keys(std::string* error);

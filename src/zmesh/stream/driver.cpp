@@ -258,19 +258,30 @@ void MuxDriver::handle(MuxOutput& out) {
     }
 }
 
+// One timer for the mux's earliest deadline; left alone when that did not change (most
+// passes only move bytes), cancelled when no stream waits for a time.
 void MuxDriver::arm_timer() {
-    auto next = mux_.next_timer();
-    if (!next) return;
+    auto next = mux_.next_deadline();
+    if (next == armed_) return;
+    armed_ = next;
+    if (!next) {
+        timer_.cancel();
+        return;
+    }
     timer_.expires_at(*next);
     std::weak_ptr<MuxDriver> weak = weak_from_this();
     timer_.async_wait([weak](boost::system::error_code ec) {
         if (ec) return;
-        if (auto d = weak.lock()) d->service();
+        if (auto d = weak.lock()) {
+            d->armed_.reset();
+            d->service();
+        }
     });
 }
 
 void MuxDriver::close_all(EndReason reason) {
     closed_ = true;
+    armed_.reset();
     timer_.cancel();
     std::vector<std::uint16_t> ids;
     for (const auto& [id, pump] : pumps_) ids.push_back(id);

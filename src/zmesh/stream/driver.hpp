@@ -82,6 +82,7 @@ class MuxDriver : public std::enable_shared_from_this<MuxDriver> {
     EventHandler handler_;
     std::function<void()> serviced_;
     asio::steady_timer timer_;
+    std::optional<TimePoint> armed_;  // the deadline the timer waits for, if any
     std::unordered_map<std::uint16_t, std::shared_ptr<SocketPump>> pumps_;
     struct Source {
         Bytes data;

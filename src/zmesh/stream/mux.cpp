@@ -341,11 +341,11 @@ void StreamMux::poll(TimePoint now, MuxOutput& out) {
     for (auto id : finished) end(id, EndReason::done, out);
 }
 
-std::optional<TimePoint> StreamMux::next_timer() const {
+std::optional<TimePoint> StreamMux::next_deadline() const {
     std::optional<TimePoint> t;
     for (const auto& [id, e] : entries_) {
         if (e.state == State::attaching) continue;  // its timers wait for ATTACHED
-        if (auto s = e.stream->next_timer(); s && (!t || *s < *t)) t = s;
+        if (auto s = e.stream->next_deadline(); s && (!t || *s < *t)) t = s;
     }
     return t;
 }

@@ -29,6 +29,15 @@ const char* to_string(EndReason r);
 inline constexpr std::size_t kMaxTargetLength = 255;
 inline constexpr std::size_t kMaxStreamsPerCircuit = 1024;
 
+// The relay commands of the stream layer: what an end of streams (the exit) subscribes to
+// (circuit::CircuitNode::subscribe_messages).
+inline const circuit::RelayCommandSet kStreamCommands{
+    circuit::RelayCommand::begin,     circuit::RelayCommand::connected,
+    circuit::RelayCommand::data,      circuit::RelayCommand::end,
+    circuit::RelayCommand::ack,       circuit::RelayCommand::attach,
+    circuit::RelayCommand::attached,  circuit::RelayCommand::repair,
+    circuit::RelayCommand::fec_report};
+
 // Names a stream across circuits, known only to the client and the exit (it travels
 // inside the onion layers). BEGIN carries it after the target: target | 0 | token.
 using ResumeToken = ByteArray<16>;
@@ -114,7 +123,7 @@ class StreamMux {
 
     void on_message(const circuit::RelayMessage& m, TimePoint now, MuxOutput& out);
     void poll(TimePoint now, MuxOutput& out);
-    std::optional<TimePoint> next_timer() const;
+    std::optional<TimePoint> next_deadline() const;
 
     bool contains(std::uint16_t id) const { return entries_.contains(id); }
     // The other end finished sending and everything it sent has been read.

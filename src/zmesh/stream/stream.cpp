@@ -185,7 +185,7 @@ bool Stream::window_blocked() const {
            (!unsent_.empty() || (fin_queued_ && !fin_sent_));
 }
 
-std::optional<TimePoint> Stream::next_timer() const {
+std::optional<TimePoint> Stream::next_deadline() const {
     std::optional<TimePoint> t = ack_due_;
     if (!flight_.empty() && !failed_) {
         TimePoint rto_at = flight_.front().sent + rto_;

@@ -115,7 +115,7 @@ class Stream {
     // The peer's loss measurement: sets the repair rate (adaptive FEC).
     Status on_fec_report(ByteView payload);
     double repair_rate() const { return encoder_ ? encoder_->repair_rate() : 0; }
-    std::optional<TimePoint> next_timer() const;
+    std::optional<TimePoint> next_deadline() const;
 
     // --- moving to another circuit (the old one died) ---
     // What this end has received, as an ACK payload: the peer resumes from it.
