@@ -27,6 +27,26 @@ class Forger {
     CookieStamp stamp_;
 };
 
+// A peer key of low order (here all zeros: what an EXTEND or a descriptor may name) makes
+// every first message fail to be written (X25519 refuses the point). The attempt must still
+// count: before, the retry time stayed in the past, the driver's timer fired at once,
+// forever, and one EXTEND held a relay's core for the minute until give-up.
+TEST(HardeningLink, a_handshake_that_cannot_be_written_backs_off_and_gives_up) {
+    Net net;
+    Output out;
+    crypto::X25519Public low_order{};  // all zeros
+    auto s = net.a.ep.connect(net.b.addr, low_order, Pattern::IK, net.now, out);
+    ASSERT_TRUE(s);
+    net.collect(0, out);
+    int wakeups = 0;
+    net.run_deadlines(net.now + seconds(90),
+                      [&] { return ++wakeups > 1000 || net.a.count(LinkEvent::Kind::closed) > 0; });
+    EXPECT_LT(wakeups, 40) << "the retry time did not move: the timer spun";
+    EXPECT_EQ(net.a.count(LinkEvent::Kind::closed), 1);
+    EXPECT_FALSE(net.a.ep.established(*s));
+    EXPECT_EQ(net.b.ep.session_count(), 0u);  // nothing was ever sent
+}
+
 // Finding 3: one address fills the reassembly table (1,100 first fragments at 200 a
 // second, under the cookie threshold), then a peer elsewhere makes a hybrid handshake.
 TEST(HardeningLink, reassembly_flood_from_one_address_does_not_block_other_peers) {

@@ -58,4 +58,8 @@ inline constexpr std::chrono::seconds kMaxCircuitLifetime = std::chrono::hours(1
 // and services need a few each; more is a leak of subscription tokens.
 inline constexpr std::size_t kMaxSubscribers = 16;
 
+// Two timer wake-ups of CircuitNode are at least this far apart: a state machine whose
+// deadline a tick failed to move (a bug) costs a thousand wake-ups a second, not a core.
+inline constexpr std::chrono::milliseconds kMinTimerGap{1};
+
 }  // namespace zmesh::circuit

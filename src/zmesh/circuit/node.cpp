@@ -101,9 +101,11 @@ std::optional<TimePoint> CircuitNode::next_deadline() {
 void CircuitNode::arm_timer() {
     if (!running_) return;
     auto next = next_deadline();
-    if (!next || (armed_ && *armed_ <= *next)) return;
-    armed_ = *next;
-    timer_.expires_at(*next);  // cancels the wait for a later time, if any
+    if (!next) return;
+    auto at = std::max(*next, last_tick_ + kMinTimerGap);
+    if (armed_ && *armed_ <= at) return;
+    armed_ = at;
+    timer_.expires_at(at);  // cancels the wait for a later time, if any
     // Cancelled: re-armed (a newer wait is pending) or stopped. A wait that completed just
     // before this object went away finds its liveness token expired.
     timer_.async_wait([this, alive = std::weak_ptr<char>(alive_)](boost::system::error_code ec) {
@@ -117,6 +119,7 @@ void CircuitNode::on_timer() {
     if (!running_) return;
     ++wakeups_;
     auto now = Clock::now();
+    last_tick_ = now;
     const auto& keys = relay_.onion_keys();
     auto before = std::pair(keys.rotations(), keys.size());
     relay_.on_tick(now, relay_out_);

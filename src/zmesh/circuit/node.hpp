@@ -151,6 +151,7 @@ class CircuitNode {
     boost::asio::steady_timer timer_;
     std::optional<TimePoint> armed_;  // when the timer fires, if it waits
     std::uint64_t wakeups_ = 0;
+    TimePoint last_tick_{};  // the timer's last wake-up (kMinTimerGap from the next)
     // The relay table's deadline, scanned again only when something other than relay
     // cells passed (relay cells only push idle deadlines later): a relay may hold many
     // circuits. A stale deadline is early, never late: the timer then fires once for

@@ -219,6 +219,10 @@ Status Endpoint::start_handshake(Session& s, TimePoint now, Output& out) {
 // Each attempt is a fresh message 1 with a fresh ephemeral.
 void Endpoint::send_handshake(Session& s, TimePoint now, Output& out) {
     Pending& p = *s.pending;
+    // An attempt that cannot be written (a peer key of low order, say) still counts: the
+    // next one waits for the backoff, and give-up ends the session, instead of the retry
+    // time staying in the past and the driver's timer firing at once, again and again.
+    s.next_retry = now + s.backoff;
     noise::HandshakeConfig hc;
     hc.pattern = s.pattern;
     hc.suite = s.suite;
@@ -268,7 +272,6 @@ void Endpoint::send_handshake(Session& s, TimePoint now, Output& out) {
     }
     ++stats_.handshakes_started;
     s.last_sent = now;
-    s.next_retry = now + s.backoff;
 }
 
 // ---- packet dispatch -----------------------------------------------------------------------

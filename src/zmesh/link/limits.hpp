@@ -10,6 +10,10 @@ namespace zmesh::link {
 using Clock = std::chrono::steady_clock;
 using TimePoint = Clock::time_point;
 using Duration = Clock::duration;
+
+// Two timer wake-ups of a LinkService are at least this far apart: an endpoint whose
+// deadline a tick failed to move (a bug) costs a thousand wake-ups a second, not a core.
+inline constexpr std::chrono::milliseconds kMinTimerGap{1};
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 

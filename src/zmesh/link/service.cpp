@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace zmesh::link {
 
 PeerAddress to_peer_address(const SocketAddress& a) {
@@ -46,9 +48,11 @@ void LinkService::stop() {
 void LinkService::arm_timer() {
     if (!started_ || stopped_) return;
     auto next = endpoint_.next_deadline();
-    if (!next || (armed_ && *armed_ <= *next)) return;
-    armed_ = *next;
-    timer_.expires_at(*next);  // cancels the wait for a later time, if any
+    if (!next) return;
+    auto at = std::max(*next, last_tick_ + kMinTimerGap);
+    if (armed_ && *armed_ <= at) return;
+    armed_ = at;
+    timer_.expires_at(at);  // cancels the wait for a later time, if any
     // Cancelled: re-armed (a newer wait is pending) or stopped. A wait that completed just
     // before this object went away finds its liveness token expired.
     timer_.async_wait([this, alive = std::weak_ptr<char>(alive_)](boost::system::error_code ec) {
@@ -61,7 +65,8 @@ void LinkService::on_timer() {
     armed_.reset();
     if (stopped_) return;
     ++wakeups_;
-    endpoint_.on_tick(Clock::now(), out_);
+    last_tick_ = Clock::now();
+    endpoint_.on_tick(last_tick_, out_);
     flush();
 }
 

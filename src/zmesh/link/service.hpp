@@ -113,6 +113,7 @@ class LinkService {
     asio::steady_timer timer_;
     std::optional<TimePoint> armed_;  // when the timer fires, if it waits
     std::uint64_t wakeups_ = 0;
+    TimePoint last_tick_{};  // the timer's last wake-up (kMinTimerGap from the next)
     bool started_ = false;
     std::shared_ptr<char> alive_ = std::make_shared<char>();  // expires with this service
     CellHandler cell_handler_;
