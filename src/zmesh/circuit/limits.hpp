@@ -62,4 +62,12 @@ inline constexpr std::size_t kMaxSubscribers = 16;
 // deadline a tick failed to move (a bug) costs a thousand wake-ups a second, not a core.
 inline constexpr std::chrono::milliseconds kMinTimerGap{1};
 
+// A timer that wakes more than kLateWakeup after its deadline says this process (or its
+// event loop) did not run meanwhile: answers that peers sent in that time are still unread,
+// in sockets or, in a one-process network, inside this process's own relays. The deadline
+// is then judged once more after waiting as long again (at most kMaxLateGrace), so a
+// probe or build is not failed for the time the machine starved us.
+inline constexpr std::chrono::milliseconds kLateWakeup{25};
+inline constexpr std::chrono::milliseconds kMaxLateGrace{1000};
+
 }  // namespace zmesh::circuit

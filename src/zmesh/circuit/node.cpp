@@ -103,7 +103,12 @@ void CircuitNode::arm_timer() {
     auto next = next_deadline();
     if (!next) return;
     auto at = std::max(*next, last_tick_ + kMinTimerGap);
+    if (late_grace_) at = std::max(at, grace_until_);  // nothing is judged before it ends
     if (armed_ && *armed_ <= at) return;
+    wait_until(at);
+}
+
+void CircuitNode::wait_until(TimePoint at) {
     armed_ = at;
     timer_.expires_at(at);  // cancels the wait for a later time, if any
     // Cancelled: re-armed (a newer wait is pending) or stopped. A wait that completed just
@@ -115,10 +120,20 @@ void CircuitNode::arm_timer() {
 }
 
 void CircuitNode::on_timer() {
+    auto due = armed_;
     armed_.reset();
     if (!running_) return;
-    ++wakeups_;
     auto now = Clock::now();
+    if (due && !late_grace_ && now - *due > kLateWakeup) {
+        // Starved: read what arrived meanwhile before judging anyone (limits.hpp).
+        late_grace_ = true;
+        ++late_wakeups_;
+        grace_until_ = now + std::min<Duration>(now - *due, kMaxLateGrace);
+        wait_until(grace_until_);
+        return;
+    }
+    late_grace_ = false;
+    ++wakeups_;
     last_tick_ = now;
     const auto& keys = relay_.onion_keys();
     auto before = std::pair(keys.rotations(), keys.size());

@@ -102,6 +102,8 @@ class CircuitNode {
     // When the timer next fires (nullopt: it does not wait), and how often it fired.
     std::optional<TimePoint> armed_deadline() const { return armed_; }
     std::uint64_t timer_wakeups() const { return wakeups_; }
+    // Wake-ups that came more than kLateWakeup late and were put off once (see limits.hpp).
+    std::uint64_t late_wakeups() const { return late_wakeups_; }
     const ClientTable& client() const { return client_; }
     link::LinkSet& link() { return link_; }
 
@@ -121,6 +123,7 @@ class CircuitNode {
     void publish(const RelayOutput& r, const ClientOutput& c);
     // Arms the timer for the earliest deadline, if earlier than the one it waits for.
     void arm_timer();
+    void wait_until(TimePoint at);
     void on_timer();
 
     link::LinkSet& link_;
@@ -152,6 +155,9 @@ class CircuitNode {
     std::optional<TimePoint> armed_;  // when the timer fires, if it waits
     std::uint64_t wakeups_ = 0;
     TimePoint last_tick_{};  // the timer's last wake-up (kMinTimerGap from the next)
+    bool late_grace_ = false;  // this wake-up was put off once for lateness (kLateWakeup)
+    TimePoint grace_until_{};  // ... until then
+    std::uint64_t late_wakeups_ = 0;
     // The relay table's deadline, scanned again only when something other than relay
     // cells passed (relay cells only push idle deadlines later): a relay may hold many
     // circuits. A stale deadline is early, never late: the timer then fires once for
