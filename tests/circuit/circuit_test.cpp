@@ -338,5 +338,28 @@ TEST(Circuit, client_close_destroys_along_the_path) {
     EXPECT_EQ(net.last(ClientEvent::Kind::closed)->reason, DestroyReason::finished);
 }
 
+// A build the client gives up itself (a spare for a port nobody asks for any more, a
+// shutdown) is no failed build: the counters operators read as the network's health
+// (circuits_failed, failed_by_hops) only count builds the network failed.
+TEST(Circuit, a_build_the_client_abandons_is_not_counted_as_failed) {
+    Net net(3);
+    net.tamper = [](Wire& w) { return w.to != 3 && w.from != 3; };  // the exit went silent
+    CircuitHandle h = net.build(3);
+    ASSERT_FALSE(net.client.is_built(h));
+    ClientOutput out;
+    net.client.close(h, out);
+    net.take_client(out);
+    EXPECT_EQ(net.last(ClientEvent::Kind::failed)->reason, DestroyReason::finished);
+    EXPECT_EQ(net.client.stats().circuits_failed, 0u);
+    EXPECT_EQ(net.client.stats().circuits_closed, 1u);
+    EXPECT_EQ(net.client.stats().failed_by_hops[3], 0u);
+    // One the network fails still counts.
+    CircuitHandle stalled = net.build(3);
+    net.tick(seconds(61));
+    EXPECT_FALSE(net.client.is_built(stalled));
+    EXPECT_EQ(net.client.stats().circuits_failed, 1u);
+    EXPECT_EQ(net.client.stats().failed_by_hops[3], 1u);
+}
+
 }  // namespace
 }  // namespace zmesh::circuit

@@ -17,6 +17,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include "node/echo_server.hpp"
 #include "zmesh/client/pool.hpp"
 #include "zmesh/node/testnet.hpp"
 
@@ -26,28 +27,7 @@ namespace {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
-// Echoes every byte back, for as long as the peer sends; closes when the peer does.
-asio::awaitable<void> echo(tcp::socket s) {
-    std::vector<std::uint8_t> buf(16384);
-    for (;;) {
-        auto [ec, n] =
-            co_await s.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
-        if (ec) break;
-        auto [wec, w] = co_await asio::async_write(s, asio::buffer(buf.data(), n),
-                                                   asio::as_tuple(asio::use_awaitable));
-        if (wec) break;
-    }
-    boost::system::error_code ignored;
-    s.shutdown(tcp::socket::shutdown_send, ignored);
-}
-
-asio::awaitable<void> echo_server(tcp::acceptor& a) {
-    for (;;) {
-        auto [ec, s] = co_await a.async_accept(asio::as_tuple(asio::use_awaitable));
-        if (ec) co_return;
-        asio::co_spawn(a.get_executor(), echo(std::move(s)), asio::detached);
-    }
-}
+using test::echo_server;
 
 struct Network {
     asio::io_context io;

@@ -2,6 +2,7 @@
 // Circuits and the SOCKS5 entry build on this; until they land the demo shows the link.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <cstdio>
 #include <iostream>
 

@@ -109,8 +109,11 @@ void ClientTable::fail(Circuit& c, DestroyReason reason, bool send_destroy, Clie
                    reason};
     for (const auto& hop : c.path) ev.path.push_back(hop.hop.id);
     ev.failed_hop = dead_hop.value_or(c.forward.size());
-    ++(c.built ? stats_.circuits_closed : stats_.circuits_failed);
-    if (!c.built && c.path.size() <= kMaxHops) ++stats_.failed_by_hops[c.path.size()];
+    // A build the client gave up itself (closed, or the node stopping) did not fail.
+    bool failed =
+        !c.built && reason != DestroyReason::finished && reason != DestroyReason::shutdown;
+    ++(failed ? stats_.circuits_failed : stats_.circuits_closed);
+    if (failed && c.path.size() <= kMaxHops) ++stats_.failed_by_hops[c.path.size()];
     out.events.push_back(std::move(ev));
     circuits_.erase(c.handle);
 }

@@ -13,7 +13,6 @@
 // Subscription; dropping it unsubscribes. Nobody replaces anyone: every subscriber of an
 // event gets it, in subscription order. At most kMaxSubscribers per kind of output.
 
-#include <boost/asio/steady_timer.hpp>
 #include <functional>
 #include <map>
 #include <memory>
@@ -21,6 +20,7 @@
 
 #include "zmesh/circuit/client_table.hpp"
 #include "zmesh/circuit/relay_table.hpp"
+#include "zmesh/core/clock.hpp"
 #include "zmesh/core/subscription.hpp"
 #include "zmesh/crypto/identity.hpp"
 #include "zmesh/link/link_set.hpp"
@@ -151,10 +151,10 @@ class CircuitNode {
         TimePoint started{};
     };
     std::unordered_multimap<link::SessionId, Waiting> waiting_;
-    boost::asio::steady_timer timer_;
+    zmesh::Timer timer_;
     std::optional<TimePoint> armed_;  // when the timer fires, if it waits
     std::uint64_t wakeups_ = 0;
-    TimePoint last_tick_{};  // the timer's last wake-up (kMinTimerGap from the next)
+    TimePoint last_tick_{};    // the timer's last wake-up (kMinTimerGap from the next)
     bool late_grace_ = false;  // this wake-up was put off once for lateness (kLateWakeup)
     TimePoint grace_until_{};  // ... until then
     std::uint64_t late_wakeups_ = 0;

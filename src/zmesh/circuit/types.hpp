@@ -6,11 +6,12 @@
 #include <functional>
 
 #include "zmesh/circuit/messages.hpp"
+#include "zmesh/core/clock.hpp"
 #include "zmesh/wire/cell.hpp"
 
 namespace zmesh::circuit {
 
-using Clock = std::chrono::steady_clock;
+using Clock = zmesh::Clock;
 using TimePoint = Clock::time_point;
 using Duration = Clock::duration;
 

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "zmesh/client/limits.hpp"
+#include "zmesh/core/clock.hpp"
 #include "zmesh/crypto/secure.hpp"
 
 namespace zmesh::client {
@@ -47,9 +48,9 @@ struct ClientPool::Recovery {
     std::vector<std::string> targets;
     // Streams still opening (BEGIN sent, no answer yet): asked for again on the new circuit.
     std::vector<std::pair<std::string, OpenHandler>> reopen;
-    std::chrono::steady_clock::time_point died{};
-    std::chrono::steady_clock::time_point deadline{};
-    std::unique_ptr<asio::steady_timer> retry;
+    zmesh::Clock::time_point died{};
+    zmesh::Clock::time_point deadline{};
+    std::unique_ptr<zmesh::Timer> retry;
 };
 
 const char* to_string(PoolEvent::Kind k) {
@@ -111,7 +112,11 @@ void ClientPool::on_client_event(const circuit::ClientEvent& ev) {
             break;
         case circuit::ClientEvent::Kind::failed:
         case circuit::ClientEvent::Kind::closed:
-            if (ev.kind == circuit::ClientEvent::Kind::failed) ++stats_.circuits_failed;
+            // (a build this pool abandoned, a spare for a port nobody asks for, is no failure)
+            if (ev.kind == circuit::ClientEvent::Kind::failed &&
+                ev.reason != circuit::DestroyReason::finished &&
+                ev.reason != circuit::DestroyReason::shutdown)
+                ++stats_.circuits_failed;
             if (ev.failed_hop < ev.path.size()) c->failed_relay = ev.path[ev.failed_hop];
             if (ev.kind == circuit::ClientEvent::Kind::failed) retry_build(c);
             spdlog::info("circuit {} {}: {}", ev.circuit,
@@ -124,7 +129,7 @@ void ClientPool::on_client_event(const circuit::ClientEvent& ev) {
             // end. Died under its streams: they move.
             if (ev.kind == circuit::ClientEvent::Kind::closed &&
                 ev.reason != circuit::DestroyReason::finished && !stopped_ &&
-                resume_grace_ > std::chrono::steady_clock::duration::zero())
+                resume_grace_ > zmesh::Clock::duration::zero())
                 recover(c, ev);
             else
                 drop_circuit(ev.circuit, EndReason::aborted);
@@ -367,7 +372,7 @@ void ClientPool::open_on(const std::shared_ptr<Circ>& c, const std::string& targ
                          OpenHandler done, bool resumable) {
     stream::MuxOutput out;
     std::optional<stream::ResumeToken> token;
-    if (resumable && resume_grace_ > std::chrono::steady_clock::duration::zero()) {
+    if (resumable && resume_grace_ > zmesh::Clock::duration::zero()) {
         token.emplace();
         crypto::random_bytes(*token);
     }
@@ -390,7 +395,7 @@ void ClientPool::recover(const std::shared_ptr<Circ>& c, const circuit::ClientEv
     r->isolation = c->isolation;
     r->port = c->port;
     r->epoch = identity_epoch_;
-    r->died = std::chrono::steady_clock::now();
+    r->died = zmesh::Clock::now();
     r->deadline = r->died + resume_grace_;
     bool exit_dead = !c->path.empty() && ev.failed_hop + 1 == c->path.size();
     if (c->path.size() >= 2 && !exit_dead) {
@@ -437,14 +442,14 @@ void ClientPool::give_up(Recovery& r) {
 }
 
 void ClientPool::try_recover(const std::shared_ptr<Recovery>& r) {
-    if (stopped_ || std::chrono::steady_clock::now() >= r->deadline) {
+    if (stopped_ || zmesh::Clock::now() >= r->deadline) {
         give_up(*r);
         return;
     }
     auto c = build_circuit(r->request);
     if (!c) {
         // No path to the exit now: wait a little (a refreshed directory may bring one).
-        if (!r->retry) r->retry = std::make_unique<asio::steady_timer>(node_.link().executor());
+        if (!r->retry) r->retry = std::make_unique<zmesh::Timer>(node_.link().executor());
         r->retry->expires_after(kRecoveryRetry);
         r->retry->async_wait([this, r](boost::system::error_code ec) {
             if (!ec) try_recover(r);
@@ -473,9 +478,7 @@ void ClientPool::try_recover(const std::shared_ptr<Recovery>& r) {
         for (auto& [target, done] : reopen) open_on(circ, target, std::move(done));
         std::erase(recovering_, r);
         circ->driver->service();
-        auto ms =
-            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - r->died)
-                .count();
+        auto ms = std::chrono::duration<double, std::milli>(zmesh::Clock::now() - r->died).count();
         spdlog::info("streams moved to circuit {} {:.0f} ms after the old one was found dead",
                      circ->handle, ms);
     });
@@ -493,7 +496,7 @@ void ClientPool::fetch(std::vector<circuit::PathHop> path, const std::string& ta
         Bytes got;
         std::function<void(std::optional<Bytes>)> done;
         bool finished = false;
-        asio::steady_timer timer;
+        zmesh::Timer timer;
         explicit Fetch(asio::any_io_executor ex) : timer(ex) {}
     };
     auto f = std::make_shared<Fetch>(node_.link().executor());

@@ -5,13 +5,13 @@
 // circuit to the same exit. Front ends (SOCKS5, HTTP CONNECT, the embedding API) ask it
 // for streams; where paths come from is the caller's (a PathProvider).
 
-#include <boost/asio/steady_timer.hpp>
 #include <functional>
 #include <map>
 #include <memory>
 
 #include "zmesh/circuit/node.hpp"
 #include "zmesh/client/stream_handle.hpp"
+#include "zmesh/core/clock.hpp"
 #include "zmesh/stream/driver.hpp"
 
 namespace zmesh::client {
@@ -23,11 +23,11 @@ struct PoolStats {
     std::uint64_t streams_failed = 0;
     std::uint64_t circuits_built = 0;
     std::uint64_t circuits_failed = 0;
-    std::uint64_t preemptive_used = 0;  // new isolation keys served by a ready circuit
-    std::uint64_t recoveries = 0;       // circuits that died with streams to move
-    std::uint64_t streams_resumed = 0;  // moved to a new circuit to the same exit
-    std::uint64_t streams_lost = 0;     // could not be moved in time
-    std::chrono::steady_clock::duration last_build_time{};  // CREATE sent to last EXTENDED
+    std::uint64_t preemptive_used = 0;         // new isolation keys served by a ready circuit
+    std::uint64_t recoveries = 0;              // circuits that died with streams to move
+    std::uint64_t streams_resumed = 0;         // moved to a new circuit to the same exit
+    std::uint64_t streams_lost = 0;            // could not be moved in time
+    zmesh::Clock::duration last_build_time{};  // CREATE sent to last EXTENDED
 };
 
 // What the pool reports to the node's event stream.
@@ -103,7 +103,7 @@ class ClientPool {
     void set_preemptive(std::size_t circuits);
     // How long streams of a circuit that died are kept trying to move to a new circuit to
     // the same exit (0: they end with the circuit).
-    void set_resume_grace(std::chrono::steady_clock::duration d) { resume_grace_ = d; }
+    void set_resume_grace(zmesh::Clock::duration d) { resume_grace_ = d; }
     asio::any_io_executor executor() { return node_.link().executor(); }
 
   private:
@@ -141,7 +141,7 @@ class ClientPool {
     std::vector<std::shared_ptr<Circ>> spares_;
     std::size_t preemptive_ = 0;
     std::uint16_t spare_port_ = 443;
-    std::chrono::steady_clock::duration resume_grace_ = std::chrono::seconds(30);
+    zmesh::Clock::duration resume_grace_ = std::chrono::seconds(30);
     std::uint64_t identity_epoch_ = 0;  // NEWNYM count: a recovery never outlives one
     std::vector<std::shared_ptr<Recovery>> recovering_;
     PoolStats stats_;

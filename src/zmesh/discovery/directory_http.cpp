@@ -5,13 +5,13 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/read_until.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <charconv>
 #include <sstream>
 
+#include "zmesh/core/clock.hpp"
 #include "zmesh/link/service.hpp"
 
 namespace zmesh::discovery {
@@ -37,7 +37,7 @@ struct Deadline {
         });
     }
     ~Deadline() { timer.cancel(); }
-    asio::steady_timer timer;
+    zmesh::Timer timer;
 };
 
 std::optional<std::size_t> content_length(const std::string& head) {

@@ -9,6 +9,7 @@
 #include <charconv>
 #include <stdexcept>
 
+#include "zmesh/core/clock.hpp"
 #include "zmesh/crypto/hash.hpp"
 #include "zmesh/crypto/secure.hpp"
 
@@ -263,7 +264,7 @@ void ExitService::on_begin(const circuit::LinkCircuit& lc, std::uint16_t id,
             EndReason failure = EndReason::connect_refused;
             for (const auto& ep : allowed) {
                 tcp::socket socket(ex);
-                asio::steady_timer timer(ex);
+                zmesh::Timer timer(ex);
                 timer.expires_after(cfg_.connect_timeout);
                 timer.async_wait([&socket](boost::system::error_code ec) {
                     if (!ec) socket.close();

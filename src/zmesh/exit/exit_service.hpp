@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "zmesh/circuit/node.hpp"
+#include "zmesh/core/clock.hpp"
 #include "zmesh/exit/policy.hpp"
 #include "zmesh/stream/driver.hpp"
 
@@ -86,7 +87,7 @@ class ExitService {
     std::map<DriverKey, std::shared_ptr<stream::MuxDriver>> drivers_;
     std::map<TokenKey, Resumable> resumable_;
     std::size_t parked_count_ = 0;
-    boost::asio::steady_timer sweep_timer_;
+    zmesh::Timer sweep_timer_;
     bool sweep_armed_ = false;
     ExitStats stats_;
     // Last: they end first, so nothing reaches a service being destroyed.

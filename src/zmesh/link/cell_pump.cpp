@@ -1,6 +1,7 @@
 #include "zmesh/link/cell_pump.hpp"
 
 #include <boost/asio/io_context.hpp>
+#include "zmesh/core/clock.hpp"
 
 namespace zmesh::link {
 namespace {
@@ -90,7 +91,7 @@ CellPump::CellPump(LinkService& link, SessionId session, std::uint64_t count, st
 
 void CellPump::start() {
     running_ = true;
-    started_ = std::chrono::steady_clock::now();
+    started_ = zmesh::Clock::now();
     pump();
     watchdog();
 }
@@ -99,8 +100,7 @@ void CellPump::stop() {
     if (!running_) return;
     running_ = false;
     timer_.cancel();
-    result_.seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    result_.seconds = std::chrono::duration<double>(zmesh::Clock::now() - started_).count();
     result_.complete = count_ != 0 && result_.echoed == count_;
     if (on_done) on_done();
 }

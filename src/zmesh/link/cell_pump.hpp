@@ -4,12 +4,12 @@
 // reports how many arrived intact, so cells cross the link one way only.
 // Used by `zmesh link send`, `zmesh demo` and the benchmarks.
 
-#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <functional>
 #include <unordered_map>
 #include <vector>
 
+#include "zmesh/core/clock.hpp"
 #include "zmesh/link/service.hpp"
 
 namespace zmesh::link {
@@ -74,8 +74,8 @@ class CellPump {
     std::uint64_t written_off_ = 0;  // sink mode: cells given up as lost
     std::vector<bool> seen_;
     std::uint64_t progress_mark_ = 0;
-    std::chrono::steady_clock::time_point started_;
-    boost::asio::steady_timer timer_;
+    zmesh::Clock::time_point started_;
+    zmesh::Timer timer_;
     PumpResult result_;
     bool running_ = false;
 };

@@ -4,10 +4,11 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include "zmesh/core/clock.hpp"
 
 namespace zmesh::link {
 
-using Clock = std::chrono::steady_clock;
+using Clock = zmesh::Clock;
 using TimePoint = Clock::time_point;
 using Duration = Clock::duration;
 

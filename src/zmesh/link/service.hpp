@@ -6,10 +6,10 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/address.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <functional>
 #include <memory>
 
+#include "zmesh/core/clock.hpp"
 #include "zmesh/link/address.hpp"
 #include "zmesh/link/endpoint.hpp"
 
@@ -110,7 +110,7 @@ class LinkService {
     bool stopped_ = false;
 
   private:
-    asio::steady_timer timer_;
+    zmesh::Timer timer_;
     std::optional<TimePoint> armed_;  // when the timer fires, if it waits
     std::uint64_t wakeups_ = 0;
     TimePoint last_tick_{};  // the timer's last wake-up (kMinTimerGap from the next)

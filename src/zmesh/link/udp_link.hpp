@@ -4,6 +4,7 @@
 #include <deque>
 #include <memory>
 
+#include "zmesh/core/clock.hpp"
 #include "zmesh/link/service.hpp"
 #include "zmesh/transport/udp_socket.hpp"
 
@@ -46,7 +47,7 @@ class UdpLink final : public LinkService {
     std::uint64_t bandwidth_ = 0;
     TimePoint next_free_{};                               // pacing: when the next packet may go
     std::deque<std::pair<TimePoint, Outgoing>> delayed_;  // bounded by kMaxUdpBacklog
-    asio::steady_timer shaper_;
+    zmesh::Timer shaper_;
 };
 
 }  // namespace zmesh::link

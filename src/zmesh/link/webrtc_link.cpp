@@ -5,7 +5,6 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ssl.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -13,6 +12,7 @@
 #include <boost/beast/websocket/ssl.hpp>
 #include <nlohmann/json.hpp>
 
+#include "zmesh/core/clock.hpp"
 #include "zmesh/link/browser_check.hpp"
 
 namespace zmesh::link {
@@ -71,7 +71,7 @@ std::optional<std::string> read_signal(std::string_view text, const char* want, 
 template <class T>
 struct Pending {
     explicit Pending(asio::any_io_executor ex) : timer(ex) {}
-    asio::steady_timer timer;
+    zmesh::Timer timer;
     std::optional<T> value;
     void set(T v) {
         value = std::move(v);
@@ -254,7 +254,7 @@ std::shared_ptr<WebRtcLink::Peer> WebRtcLink::make_peer(bool offerer, bool echo,
 // A connection that is not open within kOpenTimeout is given up. The timer is cancelled
 // when the peer goes (and at stop), and then nothing here touches the link.
 asio::awaitable<void> WebRtcLink::open_deadline(std::shared_ptr<Peer> p) {
-    p->deadline = std::make_unique<asio::steady_timer>(ex_, kOpenTimeout);
+    p->deadline = std::make_unique<zmesh::Timer>(ex_, kOpenTimeout);
     auto [ec] = co_await p->deadline->async_wait(kAwait);  // p keeps the timer alive
     if (ec) co_return;
     if (!p->pc->is_open() && peers_.contains(p->id)) {

@@ -17,11 +17,11 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <deque>
 #include <memory>
 #include <unordered_map>
 
+#include "zmesh/core/clock.hpp"
 #include "zmesh/link/service.hpp"
 #include "zmesh/transport/webrtc/peer.hpp"
 
@@ -72,7 +72,7 @@ class WebRtcLink final : public LinkService {
         SocketAddress remote;
         bool echo = false;  // the browser check's echo, not a link neighbour
         std::deque<Bytes> queued;
-        std::unique_ptr<asio::steady_timer> deadline;  // until the channel opens
+        std::unique_ptr<zmesh::Timer> deadline;  // until the channel opens
     };
     void transmit(std::vector<Outgoing>& packets) override;
     std::shared_ptr<Peer> make_peer(bool offerer, bool echo, SocketAddress remote);

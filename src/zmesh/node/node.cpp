@@ -13,6 +13,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "zmesh/core/clock.hpp"
 #include "zmesh/discovery/descriptor.hpp"
 #include "zmesh/link/tcp_link.hpp"
 #include "zmesh/link/webrtc_link.hpp"
@@ -88,14 +89,14 @@ std::optional<std::string> read_text_file(const fs::path& path) {
 }
 
 // When a key file was written, on the steady clock (its age; now if unknown).
-std::chrono::steady_clock::time_point onion_key_created(const fs::path& path) {
+zmesh::Clock::time_point onion_key_created(const fs::path& path) {
     std::error_code ec;
     auto written = fs::last_write_time(path, ec);
-    auto now = std::chrono::steady_clock::now();
+    auto now = zmesh::Clock::now();
     if (ec) return now;
     auto age = fs::file_time_type::clock::now() - written;
     if (age < decltype(age)::zero()) return now;
-    return now - std::chrono::duration_cast<std::chrono::steady_clock::duration>(age);
+    return now - std::chrono::duration_cast<zmesh::Clock::duration>(age);
 }
 
 }  // namespace
@@ -137,7 +138,9 @@ bool Node::Impl::start_links(std::string* error) {
         (void)links_->add(std::move(link));
     };
     try {
-        if (lo.udp) {
+        if (lo.udp && lo.memory) {
+            add(std::make_unique<link::MemoryLink>(ex_, lc, lo.memory, *lo.udp));
+        } else if (lo.udp) {
             auto udp = std::make_unique<link::UdpLink>(ex_, lc, *lo.udp);
             udp_ = udp.get();
             add(std::move(udp));
@@ -183,7 +186,7 @@ void Node::Impl::start_circuits() {
     nc.relay.id = identity_->node_id();
     nc.relay.onion = onion_->link;
     nc.relay.onion_created = opts_.data_dir.empty()
-                                 ? std::chrono::steady_clock::now()
+                                 ? zmesh::Clock::now()
                                  : onion_key_created(opts_.data_dir / "onion.key");
     nc.relay.link_key = identity_->link.pub;
     nc.relay.allow_private_addresses = opts_.circuit.allow_private_addresses;
@@ -273,7 +276,7 @@ void Node::Impl::start_client() {
     // the first relays are learned (fetch_loop).
     if (!opts_.circuit.relays.empty()) pool_->set_preemptive(opts_.circuit.preemptive);
     if (!opts_.data_dir.empty()) {
-        save_timer_ = std::make_unique<asio::steady_timer>(ex_);
+        save_timer_ = std::make_unique<zmesh::Timer>(ex_);
         asio::co_spawn(ex_, save_loop(), link::log_exit("peer store"));
     }
 }
@@ -344,8 +347,7 @@ asio::awaitable<void> Node::Impl::save_loop() {
     }
 }
 
-asio::awaitable<bool> Node::Impl::sleep(asio::steady_timer& timer,
-                                        std::chrono::steady_clock::duration d) {
+asio::awaitable<bool> Node::Impl::sleep(zmesh::Timer& timer, zmesh::Clock::duration d) {
     if (stopping_) co_return false;
     auto alive = alive_;
     timer.expires_after(d);
@@ -373,13 +375,13 @@ Bytes Node::Impl::make_descriptor() {
 // Onion key rotation (circuit::OnionKeys): onion.key holds the current key, onion.key.old
 // the one it replaced while that is still accepted (kOnionKeyOverlap after the current
 // one was made), so a restart keeps both. The file's age is the key's age.
-void Node::Impl::restore_previous_onion_key(std::chrono::steady_clock::time_point current_created) {
+void Node::Impl::restore_previous_onion_key(zmesh::Clock::time_point current_created) {
     if (opts_.data_dir.empty()) return;
     auto path = opts_.data_dir / "onion.key.old";
     if (!fs::exists(path)) return;
     auto old = crypto::read_identity_file(path);
     auto until = current_created + circuit::kOnionKeyOverlap;
-    if (old && until > std::chrono::steady_clock::now())
+    if (old && until > zmesh::Clock::now())
         circuits_->relay().onion_keys().add_retired(old->link, until);  // before start()
     else
         save_onion_keys();  // its overlap is over: the file goes
@@ -493,9 +495,8 @@ asio::awaitable<std::optional<Bytes>> Node::Impl::fetch_over_link(const Contact&
     struct Latch {
         std::optional<Bytes> got;
         bool done = false;
-        asio::steady_timer wake;
-        explicit Latch(asio::any_io_executor ex)
-            : wake(ex, asio::steady_timer::time_point::max()) {}
+        zmesh::Timer wake;
+        explicit Latch(asio::any_io_executor ex) : wake(ex, zmesh::Timer::time_point::max()) {}
     };
     auto latch = std::make_shared<Latch>(ex_);
     pool_->fetch({bootstrap.hop}, std::string(exit::kDirectoryTarget), discovery::kMaxBundleSize,
@@ -511,8 +512,8 @@ asio::awaitable<std::optional<Bytes>> Node::Impl::fetch_over_link(const Contact&
 
 bool Node::Impl::start_discovery(std::string* error) {
     const auto& d = opts_.discovery;
-    publish_timer_ = std::make_unique<asio::steady_timer>(ex_);
-    fetch_timer_ = std::make_unique<asio::steady_timer>(ex_);
+    publish_timer_ = std::make_unique<zmesh::Timer>(ex_);
+    fetch_timer_ = std::make_unique<zmesh::Timer>(ex_);
     std::optional<link::SocketAddress> dht_at;
     try {
         if (d.dht_listen) {
@@ -586,7 +587,7 @@ bool Node::Impl::start(std::string* error) {
     }
     if (!start_discovery(error)) return false;
     running_ = true;
-    started_ = std::chrono::steady_clock::now();
+    started_ = zmesh::Clock::now();
     return true;
 }
 
@@ -608,7 +609,7 @@ void Node::Impl::stop(std::function<void()> done) {
     if (pool_) pool_->stop();
     circuits_->shutdown();
     // Let the links send the DESTROY cells, then stop.
-    auto grace = std::make_shared<asio::steady_timer>(ex_, kShutdownGrace);
+    auto grace = std::make_shared<zmesh::Timer>(ex_, kShutdownGrace);
     grace->async_wait(
         [this, grace, alive = alive_, done = std::move(done)](boost::system::error_code) {
             if (*alive) {

@@ -3,11 +3,11 @@
 // and node_status.cpp (status, listings, metrics). Not part of the node's interface.
 
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <map>
 
 #include "zmesh/circuit/node.hpp"
 #include "zmesh/client/pool.hpp"
+#include "zmesh/core/clock.hpp"
 #include "zmesh/discovery/dht_node.hpp"
 #include "zmesh/discovery/directory_http.hpp"
 #include "zmesh/discovery/relay_service.hpp"
@@ -45,7 +45,7 @@ class Node::Impl {
 
     asio::any_io_executor ex_;
     Options opts_;
-    std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+    zmesh::Clock::time_point started_ = zmesh::Clock::now();
     bool running_ = false;
     bool stopping_ = false;
     bool stopped_ = false;  // links and circuits stopped after the grace
@@ -67,9 +67,9 @@ class Node::Impl {
     std::optional<Contact> contact_;
     std::optional<BootstrapNode> bootstrap_;
     // One timer per background loop (a shared one would cancel the other's wait).
-    std::unique_ptr<asio::steady_timer> save_timer_;
-    std::unique_ptr<asio::steady_timer> publish_timer_;
-    std::unique_ptr<asio::steady_timer> fetch_timer_;
+    std::unique_ptr<zmesh::Timer> save_timer_;
+    std::unique_ptr<zmesh::Timer> publish_timer_;
+    std::unique_ptr<zmesh::Timer> fetch_timer_;
     std::vector<Listener> listeners_;
     std::map<std::uint64_t, std::function<void(const Event&)>> subscribers_;
     std::uint64_t next_subscription_ = 1;
@@ -93,7 +93,7 @@ class Node::Impl {
     void on_circuit_result(const circuit::ClientEvent& ev);
     void save_peers();
     Bytes make_descriptor();
-    void restore_previous_onion_key(std::chrono::steady_clock::time_point current_created);
+    void restore_previous_onion_key(zmesh::Clock::time_point current_created);
     void save_onion_keys();
     void set_relays(const std::vector<Contact>& relays);
     asio::awaitable<void> save_loop();
@@ -101,7 +101,7 @@ class Node::Impl {
     asio::awaitable<void> fetch_loop();
     asio::awaitable<std::size_t> fetch_from(const BootstrapNode& b);
     asio::awaitable<std::optional<Bytes>> fetch_over_link(const Contact& bootstrap);
-    asio::awaitable<bool> sleep(asio::steady_timer& timer, std::chrono::steady_clock::duration d);
+    asio::awaitable<bool> sleep(zmesh::Timer& timer, zmesh::Clock::duration d);
     void apply_shaping();
 };
 

@@ -1,6 +1,7 @@
 // What a node reports about itself: status, listings and metrics, as plain structs.
 #include <map>
 
+#include "zmesh/core/clock.hpp"
 #include "zmesh/node/collect.hpp"
 #include "zmesh/node/net_options.hpp"
 #include "zmesh/node/node_impl.hpp"
@@ -16,9 +17,8 @@ Status Node::Impl::status() const {
     s.listeners = listeners_;
     if (!running_) return s;
     s.node_id = crypto::node_id_string(identity_->node_id());
-    s.uptime_seconds = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
-                                                      std::chrono::steady_clock::now() - started_)
-                                                      .count());
+    s.uptime_seconds = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::seconds>(zmesh::Clock::now() - started_).count());
     s.client_circuits = static_cast<std::uint32_t>(circuits_->client().size());
     s.relay_circuits = static_cast<std::uint32_t>(circuits_->relay().size());
     s.peers = static_cast<std::uint32_t>(links_->session_count());
@@ -114,7 +114,7 @@ void Node::Impl::collect_metrics(Snapshot& snap, const Labels& l, bool with_fec)
     if (with_fec) collect_fec(snap, *fec_counters_, l);
     if (exit_) collect_exit(snap, exit_->stats(), exit_->parked(), l);
     snap.add("zmesh_uptime_seconds", "Seconds since the node started.", MetricType::gauge, l,
-             std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
+             std::chrono::duration<double>(zmesh::Clock::now() - started_).count());
     for (const auto& source : metric_sources_) source(snap, l);
 }
 

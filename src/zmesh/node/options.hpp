@@ -14,6 +14,7 @@
 
 #include "zmesh/discovery/path_select.hpp"
 #include "zmesh/fec/tetrys.hpp"
+#include "zmesh/link/memory_link.hpp"
 #include "zmesh/link/webrtc_link.hpp"
 #include "zmesh/link/ws_link.hpp"
 #include "zmesh/node/contact.hpp"
@@ -39,6 +40,9 @@ struct LinkOptions {
     std::optional<link::SocketAddress> tcp;
     std::optional<link::SocketAddress> ws;
     std::optional<link::SocketAddress> webrtc;
+    // Set: the `udp` link is simulated on this in-memory network instead of a socket
+    // (link/memory_link.hpp; simulated networks in tests). Shaping options do not apply.
+    std::shared_ptr<link::MemoryNetwork> memory;
     link::WsOptions ws_options;          // path, Host header, TLS (certificate loaded)
     link::WebRtcOptions webrtc_options;  // signaling path, ICE addresses, STUN/TURN, TLS
     // Where other nodes reach this relay: with one link this address replaces its own,

@@ -1,9 +1,9 @@
 #include "zmesh/node/testnet.hpp"
 
 #include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include "zmesh/circuit/limits.hpp"
+#include "zmesh/core/clock.hpp"
 #include "zmesh/node/collect.hpp"
 
 namespace zmesh::node {
@@ -123,7 +123,7 @@ bool Testnet::start(std::string* error) {
 void Testnet::when_ready(std::function<void(bool)> done, std::chrono::milliseconds timeout) {
     struct Wait {
         std::function<void(bool)> done;
-        asio::steady_timer timer;
+        zmesh::Timer timer;
         std::uint64_t subscription = 0;
         explicit Wait(asio::any_io_executor ex) : timer(ex) {}
     };

@@ -9,6 +9,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <tuple>
+#include "zmesh/core/clock.hpp"
 
 namespace zmesh::stream {
 
@@ -171,7 +172,7 @@ class SocketPump : public std::enable_shared_from_this<SocketPump> {
     std::weak_ptr<MuxDriver> driver_;
     std::uint16_t id_;
     tcp::socket socket_;
-    asio::steady_timer wake_;
+    zmesh::Timer wake_;
     bool writing_ = false;
     bool ended_ = false;
     bool abort_ = false;

@@ -4,11 +4,11 @@
 // Used by the client's SOCKS entry and by the exit alike.
 
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <functional>
 #include <memory>
 #include <unordered_map>
 
+#include "zmesh/core/clock.hpp"
 #include "zmesh/stream/mux.hpp"
 
 namespace zmesh::stream {
@@ -81,7 +81,7 @@ class MuxDriver : public std::enable_shared_from_this<MuxDriver> {
     Sender send_;
     EventHandler handler_;
     std::function<void()> serviced_;
-    asio::steady_timer timer_;
+    zmesh::Timer timer_;
     std::optional<TimePoint> armed_;  // the deadline the timer waits for, if any
     std::unordered_map<std::uint16_t, std::shared_ptr<SocketPump>> pumps_;
     struct Source {

@@ -15,13 +15,14 @@
 #include <vector>
 
 #include "zmesh/circuit/messages.hpp"
+#include "zmesh/core/clock.hpp"
 #include "zmesh/core/result.hpp"
 #include "zmesh/fec/adaptive.hpp"
 #include "zmesh/fec/tetrys.hpp"
 
 namespace zmesh::stream {
 
-using Clock = std::chrono::steady_clock;
+using Clock = zmesh::Clock;
 using TimePoint = Clock::time_point;
 using Duration = Clock::duration;
 using std::chrono::milliseconds;
