@@ -508,6 +508,9 @@ Error Runtime::read(const std::shared_ptr<StreamState>& s, void* buf, std::size_
         {
             std::lock_guard lock(mutex_);
             if (s->closed_here) return fail(Code::closed, "the stream was closed by this side");
+            // The stream changed after our look (it ended cleanly just then, say: the end
+            // is then EOF, not an error): look again.
+            if (s->generation != seen) continue;
             if (gone || s->ended) return fail(Code::closed, "the stream ended: " + s->reason);
         }
         if (timeout.count() == 0) return fail(Code::timeout, "no bytes to read yet");
