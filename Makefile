@@ -43,6 +43,7 @@ bench: deps
 	./$(BUILD)/bench/zmesh_bench
 	./bench/link_loopback.sh $(BUILD)/zmesh
 	./bench/testnet_loopback.sh $(BUILD)/zmesh
+	./bench/daemons_loopback.sh $(BUILD)/zmesh
 	./bench/recovery_loopback.sh $(BUILD)/zmesh
 	./$(BUILD)/bench/zmesh_fec_loss
 

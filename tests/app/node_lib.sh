@@ -40,11 +40,11 @@ metric() {  # CONFIG NAME: the value of an unlabelled sample of a node's metrics
 }
 
 # A small zmesh network on loopback: a bootstrap (also a relay), RELAYS relays of which
-# the last is the exit, and a client that learns them from the bootstrap; no spare
-# circuits. Links over LINK (udp, tcp, ws, wss, webrtc or webrtc-tls, or several joined
-# by '+': every node then runs all of them). $client_extra, if set, goes into the client's
+# the last ${exits:-1} are exits, and a client that learns them from the bootstrap; no
+# spare circuits. Links over LINK (udp, tcp, ws, wss, webrtc or webrtc-tls, or several
+# joined by '+': every node then runs all of them). $client_extra, if set, goes into the client's
 # [transport] section. Sets $socks (the client's SOCKS5 address) and pid_of[NODE_ID]
-# (every relay's process). Config files: $dir/NET-{b,r1..,c}.toml.
+# (every relay's process) and $client_pid. Config files: $dir/NET-{b,r1..,c}.toml.
 # Usage: declare -A pid_of; start_network NET LINK RELAYS
 start_network() {
   local net=$1 link=$2 relays=$3 boot i roles part
@@ -87,7 +87,7 @@ CONF
   boot=$(sed -n 's/^bootstrap: //p' "$dir/$net-b.out")
   for i in $(seq "$relays"); do
     roles='["relay"]'
-    [ "$i" = "$relays" ] && roles='["relay", "exit"]'
+    [ "$i" -gt $((relays - ${exits:-1})) ] && roles='["relay", "exit"]'
     net_config "r$i" "$roles" "bootstrap = [\"$boot\"]" ""
     "$zmesh" node --config "$dir/$net-r$i.toml" > "$dir/$net-r$i.out" 2> "$dir/$net-r$i.err" &
     pids+=($!)
@@ -101,6 +101,7 @@ CONF
   net_config c '["client"]' "bootstrap = [\"$boot\"]" "socks_listen = \"127.0.0.1:0\"
 ${client_extra:-}"
   "$zmesh" node --config "$dir/$net-c.toml" > "$dir/$net-c.out" 2> "$dir/$net-c.err" &
+  client_pid=$!
   pids+=($!)
   wait_ready "$dir/$net-c.out"
   socks=$(sed -n 's/^listening: socks5 //p' "$dir/$net-c.out")

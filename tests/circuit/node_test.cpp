@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <thread>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -421,17 +422,99 @@ TEST(CircuitNode, an_idle_node_arms_no_timer_for_the_next_moments) {
     for (auto* m : {net.relay.get(), net.exit.get()}) {
         auto next = m->node->next_deadline();
         ASSERT_TRUE(next);
-        EXPECT_GE(*next, started + idle);
+        // Input sets a floor (RelayTable::min_new_deadline) instead of rescanning the
+        // table: the deadline may be early, never late.
+        EXPECT_GE(*next, started + RelayConfig{}.extend_timeout);
         EXPECT_LE(*next, Clock::now() + idle);
     }
-    auto next = net.client->node->next_deadline();
+    // The client's circuit table waits for the circuit's lifetime; its node (a relay table
+    // too, whose cache took a floor from the CREATED) not before the floor.
+    auto next = net.client->node->client().next_deadline();
     ASSERT_TRUE(next);
     EXPECT_GE(*next, started + ClientConfig{}.max_lifetime);
+    auto node_next = net.client->node->next_deadline();
+    ASSERT_TRUE(node_next);
+    EXPECT_GE(*node_next, started + RelayConfig{}.extend_timeout);
     for (const auto& l : net.client->links->links()) {
         auto link_next = l->endpoint().next_deadline();
         ASSERT_TRUE(link_next);  // the keepalive of its session to the first hop
         EXPECT_GT(*link_next, Clock::now() + std::chrono::seconds(5));
     }
+}
+
+// A process that is not scheduled for longer than the probe timeout (a loaded machine)
+// wakes with its timer long overdue and the PONGs still on their way back through the
+// relays: the probe is judged only after they had as long again to arrive, and the circuit
+// lives. Without the grace the first wake-up closed it (the e2e test under load did).
+TEST(CircuitNode, a_starved_process_does_not_fail_a_probe_whose_answers_are_on_the_way) {
+    asio::io_context io;
+    std::vector<std::unique_ptr<Member>> members;
+    for (int i = 0; i < 4; ++i)
+        members.push_back(make_member(io, {link::TransportKind::udp}, i == 2,
+                                      std::chrono::seconds(5), std::chrono::milliseconds(20)));
+    CircuitNode& client = *members[3]->node;
+    int built = 0, failed = 0;
+    auto events = must(client.subscribe_client([&](const ClientEvent& ev) {
+        built += ev.kind == ClientEvent::Kind::built;
+        failed += ev.kind == ClientEvent::Kind::failed || ev.kind == ClientEvent::Kind::closed;
+    }));
+    auto h = client.build({members[0]->path_hop(), members[1]->path_hop(), members[2]->path_hop()});
+    ASSERT_TRUE(h);
+    ASSERT_TRUE(run_until(io, [&] { return built == 1; }));
+    auto late_before = client.late_wakeups();
+    // Nobody at the exit answers DATA: the client waits, and probes after stall_after.
+    ASSERT_TRUE(client.send(*h, {RelayCommand::data, 1, Bytes{1, 2, 3}}));
+    ASSERT_TRUE(run_until(io, [&] { return client.client().stats().probes_sent == 1; }));
+    // The PINGs are out; the process stops running for twice the probe timeout.
+    auto starved = 2 * ClientConfig{}.probe_timeout;
+    std::this_thread::sleep_for(starved);
+    auto answered = [&] {
+        auto list = client.client().list();
+        return list.size() == 1 && list[0].hop_rtt.size() == 3 && list[0].hop_rtt[2] >= starved;
+    };
+    ASSERT_TRUE(run_until(
+        io, [&] { return failed > 0 || answered(); }, std::chrono::seconds(5)));
+    EXPECT_EQ(failed, 0);
+    EXPECT_EQ(client.client().stats().dead_hops, 0u);
+    EXPECT_EQ(client.late_wakeups() - late_before, 1u);
+    for (auto& m : members) {
+        m->node->stop();
+        m->links->stop();
+    }
+}
+
+// The attack: a client streams cells that are not relay cells (DESTROYs for circuits that
+// do not exist) at a relay. Each used to make the relay rescan its whole circuit table
+// for its next deadline (up to 65,536 circuits per cell: a core for a trickle of cells);
+// now input only lowers the cached deadline to a floor, and the table is rescanned when
+// the timer fires.
+TEST(CircuitNode, junk_cells_do_not_make_a_relay_rescan_its_table) {
+    SmallNet net;
+    int built = 0;
+    auto events = must(net.client->node->subscribe_client(
+        [&](const ClientEvent& ev) { built += ev.kind == ClientEvent::Kind::built; }));
+    ASSERT_TRUE(net.client->node->build(net.path()));
+    ASSERT_TRUE(run_until(net.io, [&] { return built == 1; }));
+    auto& link = *net.client->links->links().front();
+    std::optional<link::SessionId> to_relay;
+    for (const auto& s : link.endpoint().sessions())
+        if (link.established(s.id)) to_relay = s.id;
+    ASSERT_TRUE(to_relay);
+    CircuitNode& relay = *net.relay->node;
+    auto rescans = relay.relay().deadline_scans();
+    auto dropped = relay.relay().stats().drop_unknown_circuit;
+    constexpr int kJunk = 2000;
+    for (int i = 0; i < kJunk; ++i) {
+        wire::Cell c{};
+        wire::set_cell_header(c, 0x7000000u + static_cast<std::uint32_t>(i),
+                              wire::CellCommand::destroy);
+        (void)link.send_cell(*to_relay, c);
+        if (i % 64 == 63) net.io.poll();
+    }
+    ASSERT_TRUE(run_until(net.io, [&] {
+        return relay.relay().stats().drop_unknown_circuit - dropped >= kJunk * 9 / 10;
+    }));
+    EXPECT_LT(relay.relay().deadline_scans() - rescans, 10u);
 }
 
 }  // namespace

@@ -270,6 +270,27 @@ TEST(RelayService, a_relay_that_stops_answering_is_down_for_five_minutes) {
     }
 }
 
+// A build the client gives up itself (a spare for a port nobody asks for, the node
+// stopping) blames no relay: before, each one counted as a failure of the hop it had
+// reached, so a node that stopped often set good relays aside.
+TEST(RelayService, a_build_the_client_abandons_blames_no_relay) {
+    using circuit::DestroyReason;
+    RelayService s(1);
+    s.set_configured(relays(6));
+    for (auto reason : {DestroyReason::finished, DestroyReason::shutdown}) {
+        for (int i = 0; i < 10; ++i) {
+            auto ev = failed_at({node(1), node(2), node(3)}, 1, reason);
+            ev.abandoned = true;
+            EXPECT_EQ(s.observe(ev, kNow + i).kind, Verdict::Kind::none);
+        }
+    }
+    EXPECT_EQ(s.peers().find(node(2)), nullptr);
+    // The same event from the network does blame it.
+    s.observe(failed_at({node(1), node(2), node(3)}, 1, DestroyReason::handshake), kNow);
+    ASSERT_NE(s.peers().find(node(2)), nullptr);
+    EXPECT_EQ(s.peers().find(node(2))->failures, 1u);
+}
+
 TEST(RelayService, a_relay_that_keeps_failing_is_set_aside_for_an_hour) {
     RelayService s(1);
     // Reliability starts at 0.5 and falls by a fifth per failure: below 0.1 at the 8th.

@@ -101,7 +101,7 @@ void ClientTable::on_link_closed(PeerRef peer, ClientOutput& out) {
 }
 
 void ClientTable::fail(Circuit& c, DestroyReason reason, bool send_destroy, ClientOutput& out,
-                       std::optional<std::size_t> dead_hop) {
+                       std::optional<std::size_t> dead_hop, bool abandoned) {
     if (send_destroy && c.link) out.cells.push_back({c.link->peer, make_destroy(*c.link, reason)});
     if (c.link) index_.erase(*c.link);
     if (c.link_request) pending_links_.erase(*c.link_request);
@@ -109,9 +109,8 @@ void ClientTable::fail(Circuit& c, DestroyReason reason, bool send_destroy, Clie
                    reason};
     for (const auto& hop : c.path) ev.path.push_back(hop.hop.id);
     ev.failed_hop = dead_hop.value_or(c.forward.size());
-    // A build the client gave up itself (closed, or the node stopping) did not fail.
-    bool failed =
-        !c.built && reason != DestroyReason::finished && reason != DestroyReason::shutdown;
+    ev.abandoned = abandoned;
+    bool failed = !c.built && !abandoned;  // a build given up is no failed build
     ++(failed ? stats_.circuits_failed : stats_.circuits_closed);
     if (failed && c.path.size() <= kMaxHops) ++stats_.failed_by_hops[c.path.size()];
     out.events.push_back(std::move(ev));
@@ -135,11 +134,11 @@ void ClientTable::close_all(DestroyReason reason, ClientOutput& out) {
     std::vector<CircuitHandle> all;
     for (const auto& [h, c] : circuits_) all.push_back(h);
     for (auto h : all)
-        if (Circuit* c = find(h)) fail(*c, reason, true, out);
+        if (Circuit* c = find(h)) fail(*c, reason, true, out, std::nullopt, true);
 }
 
 void ClientTable::close(CircuitHandle h, ClientOutput& out) {
-    if (Circuit* c = find(h)) fail(*c, DestroyReason::finished, true, out);
+    if (Circuit* c = find(h)) fail(*c, DestroyReason::finished, true, out, std::nullopt, true);
 }
 
 void ClientTable::on_hop_done(Circuit& c, ByteView reply, TimePoint now, ClientOutput& out) {

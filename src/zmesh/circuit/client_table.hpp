@@ -38,6 +38,9 @@ struct ClientEvent {
     // closed: the hop that stopped answering probes, or path.size() when none did.
     std::vector<crypto::NodeId> path;
     std::size_t failed_hop = 0;
+    // failed and closed: the client gave the circuit up itself (closed it, or the node
+    // stopped): no relay is to blame, and a build given up is no failed build.
+    bool abandoned = false;
 };
 
 struct ClientOutput {
@@ -139,6 +142,8 @@ class ClientTable {
     Status probe(CircuitHandle h, TimePoint now, ClientOutput& out);
 
     bool is_built(CircuitHandle h) const;
+    // Still in the table: building or built (a build that failed at once is not).
+    bool contains(CircuitHandle h) const { return circuits_.contains(h); }
     // Whether a cell on this link circuit belongs to one of our circuits.
     bool owns(const LinkCircuit& lc) const { return index_.contains(lc); }
     std::size_t hop_count(CircuitHandle h) const;
@@ -154,7 +159,7 @@ class ClientTable {
     struct Circuit;
     Circuit* find(CircuitHandle h);
     void fail(Circuit& c, DestroyReason reason, bool send_destroy, ClientOutput& out,
-              std::optional<std::size_t> dead_hop = std::nullopt);
+              std::optional<std::size_t> dead_hop = std::nullopt, bool abandoned = false);
     // False when the hop's report closed the circuit.
     bool on_pong(Circuit& c, std::size_t hop, ByteView data, TimePoint now, ClientOutput& out);
     void check_liveness(Circuit& c, TimePoint now, ClientOutput& out);

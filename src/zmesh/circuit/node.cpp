@@ -48,7 +48,7 @@ CircuitNode::~CircuitNode() {
 
 void CircuitNode::start() {
     running_ = true;
-    relay_dirty_ = true;
+    rescan_relay();
     arm_timer();
 }
 
@@ -71,7 +71,7 @@ void CircuitNode::set_idle_timeout(Duration d) {
 }
 
 void CircuitNode::reschedule() {
-    relay_dirty_ = true;
+    rescan_relay();
     armed_.reset();  // the deadline may now be later than the one armed: take the new one
     arm_timer();
 }
@@ -85,7 +85,12 @@ void CircuitNode::set_require_post_quantum(bool on) {
 // only when marked dirty; link attempts that may be given up for the next transport.
 std::optional<TimePoint> CircuitNode::next_deadline() {
     if (relay_dirty_) {
-        relay_deadline_ = relay_.next_deadline();
+        // Input (cells, link events) starts relay deadlines min_new_deadline() away at the
+        // soonest, so the table is not rescanned for it: a rescan walks every circuit, and
+        // anyone who can send cells would make each cost that. The cached deadline may
+        // then be early, never late; the timer's own wake-up rescans.
+        auto floor = Clock::now() + relay_.min_new_deadline();
+        if (!relay_deadline_ || floor < *relay_deadline_) relay_deadline_ = floor;
         relay_dirty_ = false;
     }
     auto next = relay_deadline_;
@@ -96,6 +101,11 @@ std::optional<TimePoint> CircuitNode::next_deadline() {
     for (const auto& [session, w] : waiting_)
         if (!w.left.empty()) at(w.started + link_attempt_timeout_);
     return next;
+}
+
+void CircuitNode::rescan_relay() {
+    relay_deadline_ = relay_.next_deadline();
+    relay_dirty_ = false;
 }
 
 void CircuitNode::arm_timer() {
@@ -110,6 +120,7 @@ void CircuitNode::arm_timer() {
 
 void CircuitNode::wait_until(TimePoint at) {
     armed_ = at;
+    armed_when_ = Clock::now();
     timer_.expires_at(at);  // cancels the wait for a later time, if any
     // Cancelled: re-armed (a newer wait is pending) or stopped. A wait that completed just
     // before this object went away finds its liveness token expired.
@@ -124,11 +135,14 @@ void CircuitNode::on_timer() {
     armed_.reset();
     if (!running_) return;
     auto now = Clock::now();
-    if (due && !late_grace_ && now - *due > kLateWakeup) {
+    // Late: after its deadline, and after the moment it was armed (a deadline already
+    // past when armed is due at once, not late).
+    auto late = due ? now - std::max(*due, armed_when_) : Duration::zero();
+    if (!late_grace_ && late > kLateWakeup) {
         // Starved: read what arrived meanwhile before judging anyone (limits.hpp).
         late_grace_ = true;
         ++late_wakeups_;
-        grace_until_ = now + std::min<Duration>(now - *due, kMaxLateGrace);
+        grace_until_ = now + std::min<Duration>(late, kMaxLateGrace);
         wait_until(grace_until_);
         return;
     }
@@ -138,7 +152,7 @@ void CircuitNode::on_timer() {
     const auto& keys = relay_.onion_keys();
     auto before = std::pair(keys.rotations(), keys.size());
     relay_.on_tick(now, relay_out_);
-    relay_dirty_ = true;
+    rescan_relay();
     client_.on_tick(now, client_out_);
     give_up_slow_links(now);
     if (std::pair(keys.rotations(), keys.size()) != before) keys_subs_.publish();

@@ -124,6 +124,7 @@ class CircuitNode {
     // Arms the timer for the earliest deadline, if earlier than the one it waits for.
     void arm_timer();
     void wait_until(TimePoint at);
+    void rescan_relay();  // the relay table's next deadline, exactly
     void on_timer();
 
     link::LinkSet& link_;
@@ -157,6 +158,7 @@ class CircuitNode {
     TimePoint last_tick_{};    // the timer's last wake-up (kMinTimerGap from the next)
     bool late_grace_ = false;  // this wake-up was put off once for lateness (kLateWakeup)
     TimePoint grace_until_{};  // ... until then
+    TimePoint armed_when_{};   // when the pending wait began
     std::uint64_t late_wakeups_ = 0;
     // The relay table's deadline, scanned again only when something other than relay
     // cells passed (relay cells only push idle deadlines later): a relay may hold many

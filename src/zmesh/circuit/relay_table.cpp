@@ -447,6 +447,7 @@ void RelayTable::on_tick(TimePoint now, RelayOutput& out) {
 
 // The times on_tick() compares with.
 std::optional<TimePoint> RelayTable::next_deadline() const {
+    ++deadline_scans_;
     auto next = onion_keys_.next_deadline();
     auto at = [&](TimePoint p) {
         if (!next || p < *next) next = p;

@@ -104,6 +104,11 @@ class RelayTable {
     // Options that may change while running (SIGHUP).
     void set_require_post_quantum(bool on) { cfg_.require_post_quantum = on; }
     void set_idle_timeout(Duration d) { cfg_.idle_timeout = d; }
+    // The soonest any input (a cell, a link event) can put a new deadline: the extend and
+    // idle timeouts start at the input; onion keys move only on ticks.
+    // How often next_deadline() walked the table (it costs O(circuits)).
+    std::uint64_t deadline_scans() const { return deadline_scans_; }
+    Duration min_new_deadline() const { return std::min(cfg_.extend_timeout, cfg_.idle_timeout); }
     // The static link key of the neighbour on a link, when it has one (relays do, clients
     // do not): EXTEND back to the previous hop is refused.
     using PeerKeyLookup = std::function<std::optional<crypto::X25519Public>(PeerRef)>;
@@ -142,6 +147,7 @@ class RelayTable {
     std::uint32_t allocate_id(PeerRef peer);
 
     RelayConfig cfg_;
+    mutable std::uint64_t deadline_scans_ = 0;
     OnionKeys onion_keys_;
     PeerKeyLookup peer_key_;
     std::unordered_map<std::uint64_t, std::unique_ptr<Circuit>> circuits_;

@@ -113,9 +113,7 @@ void ClientPool::on_client_event(const circuit::ClientEvent& ev) {
         case circuit::ClientEvent::Kind::failed:
         case circuit::ClientEvent::Kind::closed:
             // (a build this pool abandoned, a spare for a port nobody asks for, is no failure)
-            if (ev.kind == circuit::ClientEvent::Kind::failed &&
-                ev.reason != circuit::DestroyReason::finished &&
-                ev.reason != circuit::DestroyReason::shutdown)
+            if (ev.kind == circuit::ClientEvent::Kind::failed && !ev.abandoned)
                 ++stats_.circuits_failed;
             if (ev.failed_hop < ev.path.size()) c->failed_relay = ev.path[ev.failed_hop];
             if (ev.kind == circuit::ClientEvent::Kind::failed) retry_build(c);
@@ -197,7 +195,10 @@ std::shared_ptr<ClientPool::Circ> ClientPool::start_circuit(std::vector<circuit:
                                                             const PathRequest& req, bool one_hop) {
     std::uint16_t port = req.port;
     auto h = node_.build(path, one_hop);
-    if (!h) {
+    // A build can fail before build() returns (no transport in common with the first hop):
+    // its `failed` event went out before this pool knew the handle, so nobody would ever
+    // tell the streams waiting for it.
+    if (!h || !node_.client().contains(*h)) {
         ++stats_.circuits_failed;
         return nullptr;
     }

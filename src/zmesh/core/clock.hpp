@@ -2,10 +2,10 @@
 // The clock that every state machine, timer and driver of a node reads: the monotonic
 // clock plus an offset that only moves forward, and only when a simulation moves it.
 // A simulated network (link/memory_link.hpp) runs many nodes in one process without
-// sockets; when none of them has anything to do, it skips the clock ahead to their next
-// deadline instead of sleeping, so minutes of protocol time (keepalives, timeouts,
-// latency) pass in milliseconds. Outside simulations the offset stays 0 and Clock is
-// steady_clock.
+// sockets; when none of them has anything to do, it skips the clock ahead (in steps of a
+// few milliseconds) instead of sleeping, so minutes of protocol time (keepalives,
+// timeouts, latency) pass in a fraction of a second. Outside simulations the offset stays 0 and
+// Clock is steady_clock.
 
 #include <atomic>
 #include <boost/asio/basic_waitable_timer.hpp>

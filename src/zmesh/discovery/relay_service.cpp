@@ -107,7 +107,9 @@ Verdict RelayService::observe(const circuit::ClientEvent& ev, std::uint64_t now)
         }
         return {};
     }
-    if (ev.kind == Kind::message || ev.failed_hop >= ev.path.size()) return {};
+    // A circuit the client gave up itself (a spare closed, the node stopping) says
+    // nothing about the relay its build had reached.
+    if (ev.kind == Kind::message || ev.abandoned || ev.failed_hop >= ev.path.size()) return {};
     const auto& id = ev.path[ev.failed_hop];
     peers_.observe_result(id, false, now);
     if (peers_.blacklisted(id, now)) return {};

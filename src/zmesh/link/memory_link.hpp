@@ -48,9 +48,10 @@ class MemoryNetwork {
     // Runs `io` until `done()` holds or `limit` of Clock time has passed (false then).
     // Ready handlers run at once; when none is ready the clock is skipped ahead, 1 ms at
     // first and doubling while nothing happens, up to `max_skip` (how late a timer may
-    // fire at worst). Wall time only passes while handlers run.
+    // fire at worst; keep it under circuit::kLateWakeup, 25 ms, or CircuitNode takes the
+    // lateness for a starved process). Wall time only passes while handlers run.
     bool run(boost::asio::io_context& io, const std::function<bool()>& done, Duration limit,
-             Duration max_skip = std::chrono::milliseconds(50));
+             Duration max_skip = std::chrono::milliseconds(8));
 
   private:
     friend class MemoryLink;
