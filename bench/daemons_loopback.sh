@@ -94,7 +94,7 @@ for link in ${LINKS:-udp tcp}; do
   done
 
   python3 - <<PY
-speeds = [${speeds[*]// /, }]
+speeds = [$(IFS=,; echo "${speeds[*]}")]
 print(f"$link, 3 hops, hybrid, separate daemons:")
 print(f"  bulk {$bulk/1048576:.1f} MiB/s (runs: {', '.join(f'{s/1048576:.1f}' for s in speeds)}; direct {$direct_bulk/1048576:.0f})")
 print(f"  CPU of all zmesh processes: $cpu s per 100 MiB")
