@@ -187,6 +187,9 @@ Result<Subscription> CircuitNode::subscribe_onion_keys(KeysHandler h) {
 Result<CircuitHandle> CircuitNode::build(std::vector<PathHop> path, bool one_hop_ok) {
     auto h = client_.build(std::move(path), Clock::now(), client_out_, one_hop_ok);
     flush();
+    // The flush may have failed it already (no way to reach the first hop): its `failed`
+    // event went out before the caller held the handle, so the caller hears it here.
+    if (h && !client_.contains(*h)) return Errc::unknown_peer;
     return h;
 }
 
