@@ -242,6 +242,30 @@ TEST(Stream, delay_based_window_grows_on_an_idle_path) {
     EXPECT_GT(sim.end(0).cwnd(), 64u);  // grew from 16 without queues building up
 }
 
+// Each ACK cell crosses every relay of the circuit: on a clean path the sender asks for
+// one per quarter window, not one per two segments.
+TEST(Stream, a_clean_path_costs_few_acknowledgements) {
+    Sim sim({});
+    transfer(sim, pattern(8 << 20, 1), {});
+    auto segments = sim.end(0).stats().segments_sent;
+    auto acks = sim.end(1).stats().acks_sent;
+    EXPECT_GT(segments, 7900u);
+    EXPECT_LT(acks * 8, segments) << acks << " ACKs for " << segments << " segments";
+    EXPECT_EQ(sim.end(0).stats().segments_retransmitted, 0u);
+}
+
+// A request that fits one segment is acknowledged when it arrives, not after the delayed
+// ACK timer: the sender has nothing more to send and asks for it.
+TEST(Stream, a_lone_segment_is_acknowledged_without_delay) {
+    Sim sim({0, 0, milliseconds(5), {}});
+    TimePoint start = sim.now_;
+    Bytes request = pattern(600, 3);
+    ASSERT_EQ(sim.end(0).write(request), request.size());
+    ASSERT_TRUE(sim.run([&] { return sim.end(0).all_acknowledged(); }));
+    EXPECT_LT(sim.now_ - start, milliseconds(12));  // one round trip is 10 ms
+    EXPECT_EQ(sim.end(1).readable(), request.size());
+}
+
 TEST(Stream, malformed_messages_are_refused) {
     Stream s;
     std::vector<Outgoing> out;

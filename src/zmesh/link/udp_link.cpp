@@ -3,12 +3,18 @@
 #include <netinet/in.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/udp.hpp>
+#include <boost/asio/post.hpp>
 #include <cstring>
+#include <numeric>
 
 namespace zmesh::link {
 namespace {
+
+// Packets handed to one send_batch call at most.
+constexpr std::size_t kDrainBatch = 512;
 
 asio::ip::udp::endpoint to_endpoint(const SocketAddress& a) {
     return {a.ip, a.port};
@@ -35,7 +41,6 @@ PeerAddress from_sockaddr(const sockaddr_storage& ss) {
 UdpLink::UdpLink(asio::any_io_executor ex, EndpointConfig config, const SocketAddress& bind)
     : LinkService(ex, std::move(config)),
       socket_(ex, to_endpoint(bind)),
-      in_(transport::kMaxBatch),
       v6_(bind.ip.is_v6()),
       shaper_(ex) {}
 
@@ -62,24 +67,39 @@ Result<SessionId> UdpLink::connect(const SocketAddress& to, const crypto::X25519
     return id;
 }
 
+std::vector<std::pair<std::string_view, std::uint64_t>> UdpLink::transport_counters() const {
+    const auto& st = socket_.offload_stats();
+    return {{"udp_send_calls", st.send_calls},     {"udp_receive_calls", st.receive_calls},
+            {"udp_gso_sends", st.gso_sends},       {"udp_gso_datagrams", st.gso_datagrams},
+            {"udp_gro_receives", st.gro_receives}, {"udp_gro_datagrams", st.gro_datagrams}};
+}
+
+// Reads until the socket would block, handing each batch up; what that produces leaves
+// once the loop waits again (the posted drain), or at once when a full batch is queued.
 asio::awaitable<void> UdpLink::receive_loop() {
     while (!stopped_) {
-        std::size_t n = socket_.receive_batch(in_);
-        if (n == 0) {
+        auto batch = socket_.receive_batch();
+        if (batch.empty()) {
             auto ec = co_await socket_.wait_readable();
             if (ec) co_return;
             continue;
         }
         auto now = Clock::now();
-        for (std::size_t i = 0; i < n; ++i) {
-            const auto& d = in_[i];
-            if (d.truncated || d.len != wire::kPacketSize) {
+        PeerAddress from{};
+        const sockaddr_storage* last = nullptr;
+        for (const auto& d : batch) {
+            if (d.truncated || d.data.size() != wire::kPacketSize) {
                 ++transport_rejects_;
                 continue;
             }
-            receive(from_sockaddr(d.from), ByteView{d.data.data(), d.len}, now);
+            if (d.from != last) {  // the datagrams of one joined run share their source
+                from = from_sockaddr(*d.from);
+                last = d.from;
+            }
+            receive(from, d.data, now);
         }
         flush();
+        if (backlog_.size() >= transport::kMaxBatch) drain_backlog();
     }
 }
 
@@ -115,7 +135,15 @@ void UdpLink::transmit(std::vector<Outgoing>& packets) {
         backlog_.push_back(std::move(p));
     }
     if (!delayed_.empty()) release_delayed();
-    drain_backlog();
+    // Cells sent one by one within a handler (a stream's segments, a relay's batch) leave
+    // together once it returns.
+    if (backlog_.empty() || drain_posted_ || stopped_) return;
+    drain_posted_ = true;
+    asio::post(ex_, [this, alive = std::weak_ptr<char>(alive_udp_)] {
+        if (alive.expired()) return;
+        drain_posted_ = false;
+        if (!stopped_) drain_backlog();
+    });
 }
 
 void UdpLink::set_shaping(Duration latency, std::uint64_t bytes_per_second) {
@@ -144,23 +172,44 @@ void UdpLink::release_delayed() {
     });
 }
 
+// Sends the backlog, each destination's packets together and in their order (so that
+// they leave as GSO runs), until it is empty or the socket buffer is full.
 void UdpLink::drain_backlog() {
     while (!backlog_.empty()) {
-        std::size_t n = std::min(backlog_.size(), transport::kMaxBatch);
-        std::array<sockaddr_storage, transport::kMaxBatch> addrs;
-        std::array<transport::OutDatagram, transport::kMaxBatch> batch;
+        std::size_t n = std::min(backlog_.size(), kDrainBatch);
+        order_.resize(n);
+        std::iota(order_.begin(), order_.end(), std::size_t{0});
+        std::stable_sort(order_.begin(), order_.end(), [&](std::size_t a, std::size_t b) {
+            return backlog_[a].to < backlog_[b].to;
+        });
+        addrs_.resize(n);
+        batch_.resize(n);
         for (std::size_t i = 0; i < n; ++i) {
-            auto ep = to_endpoint(from_peer_address(backlog_[i].to));
+            const Outgoing& p = backlog_[order_[i]];
+            if (i > 0 && p.to == backlog_[order_[i - 1]].to) {
+                batch_[i] = {batch_[i - 1].to, batch_[i - 1].to_len, p.packet};
+                continue;
+            }
+            auto ep = to_endpoint(from_peer_address(p.to));
             if (v6_ && ep.address().is_v4())
                 ep = {asio::ip::make_address_v6(asio::ip::v4_mapped, ep.address().to_v4()),
                       ep.port()};
-            std::memcpy(&addrs[i], ep.data(), ep.size());
-            batch[i] = {reinterpret_cast<const sockaddr*>(&addrs[i]),
-                        static_cast<socklen_t>(ep.size()), backlog_[i].packet};
+            std::memcpy(&addrs_[i], ep.data(), ep.size());
+            batch_[i] = {reinterpret_cast<const sockaddr*>(&addrs_[i]),
+                         static_cast<socklen_t>(ep.size()), p.packet};
         }
-        std::size_t sent = socket_.send_batch({batch.data(), n});
-        backlog_.erase(backlog_.begin(), backlog_.begin() + static_cast<std::ptrdiff_t>(sent));
-        if (sent < n) break;
+        std::size_t sent = socket_.send_batch({batch_.data(), n});
+        if (sent < n) {
+            // The buffer is full: keep what did not leave, each destination in order.
+            std::vector<Outgoing> rest;
+            rest.reserve(n - sent);
+            for (std::size_t i = sent; i < n; ++i) rest.push_back(std::move(backlog_[order_[i]]));
+            backlog_.erase(backlog_.begin(), backlog_.begin() + static_cast<std::ptrdiff_t>(n));
+            backlog_.insert(backlog_.begin(), std::make_move_iterator(rest.begin()),
+                            std::make_move_iterator(rest.end()));
+            break;
+        }
+        backlog_.erase(backlog_.begin(), backlog_.begin() + static_cast<std::ptrdiff_t>(n));
     }
     if (!backlog_.empty() && !writer_waiting_ && !stopped_) {
         writer_waiting_ = true;

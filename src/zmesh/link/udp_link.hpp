@@ -3,6 +3,7 @@
 
 #include <deque>
 #include <memory>
+#include <vector>
 
 #include "zmesh/core/clock.hpp"
 #include "zmesh/link/service.hpp"
@@ -21,6 +22,10 @@ class UdpLink final : public LinkService {
                               noise::Pattern pattern) override;
     SocketAddress local_address() const override;
     TransportKind transport_kind() const override { return TransportKind::udp; }
+    // Sends and receives per system call, and how much of it the kernel's segmentation
+    // offload carried.
+    std::vector<std::pair<std::string_view, std::uint64_t>> transport_counters() const override;
+    const transport::UdpSocket& socket() const { return socket_; }
     // Testing only: drop this fraction of outgoing datagrams at random.
     void set_loss(double fraction) { loss_ = fraction; }
     std::uint64_t injected_losses() const { return injected_losses_; }
@@ -36,9 +41,16 @@ class UdpLink final : public LinkService {
     void release_delayed();
 
     transport::UdpSocket socket_;
-    std::vector<transport::InDatagram> in_;
     std::deque<Outgoing> backlog_;
     bool writer_waiting_ = false;
+    // Packets made during one turn of the event loop leave together, after it (see
+    // transmit): one system call for many cells, and GSO runs to each peer.
+    bool drain_posted_ = false;
+    std::shared_ptr<char> alive_udp_ = std::make_shared<char>();  // expires with this link
+    // drain_backlog's scratch space, kept between calls.
+    std::vector<std::size_t> order_;
+    std::vector<sockaddr_storage> addrs_;
+    std::vector<transport::OutDatagram> batch_;
     bool v6_ = false;
     double loss_ = 0;
     std::uint64_t injected_losses_ = 0;

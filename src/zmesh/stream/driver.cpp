@@ -200,11 +200,14 @@ MuxDriver::~MuxDriver() {
     timer_.cancel();
 }
 
+// The pass over the streams waits until the handler that delivered returns: the cells of
+// one received batch are taken together, and what they release leaves in one burst (and
+// reaches a socket in one write).
 void MuxDriver::deliver(const circuit::RelayMessage& m) {
     MuxOutput out;
     mux_.on_message(m, Clock::now(), out);
     handle(out);
-    service();
+    service_soon();
 }
 
 void MuxDriver::service() {

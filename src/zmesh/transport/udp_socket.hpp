@@ -1,12 +1,18 @@
 #pragma once
 // A non-blocking UDP socket that moves datagrams in batches (recvmmsg/sendmmsg) and
-// waits for readiness through Asio.
+// waits for readiness through Asio. Where the kernel offers them it uses UDP segmentation
+// offload both ways: runs of same-sized datagrams to one destination leave as one GSO
+// send (UDP_SEGMENT), and runs from one source may arrive joined (UDP_GRO); the batch a
+// receive returns hands them out one by one again. Without them (older kernels, other
+// systems) every datagram is a message of its own.
 
 #include <sys/socket.h>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/udp.hpp>
+#include <memory>
 #include <span>
+#include <vector>
 
 #include "zmesh/core/bytes.hpp"
 #include "zmesh/core/result.hpp"
@@ -19,13 +25,21 @@ namespace asio = boost::asio;
 inline constexpr std::size_t kMaxDatagram = 2048;
 inline constexpr std::size_t kMaxBatch = 64;
 inline constexpr int kSocketBuffer = 8 * 1024 * 1024;
+// Receive buffers when the kernel joins datagrams (each holds one joined run, at most
+// 64 KiB): 16 of them take 1 MiB, the 64 single-datagram buffers 128 KiB.
+inline constexpr std::size_t kGroBuffers = 16;
+inline constexpr std::size_t kGroBufferSize = 65536;
+// A GSO send carries at most this many bytes of datagrams (under the 65,507-byte UDP
+// payload limit of IPv4 and IPv6 without jumbograms) and at most kMaxGsoSegments of them.
+inline constexpr std::size_t kMaxGsoBytes = 64000;
+inline constexpr std::size_t kMaxGsoSegments = 64;
 
+// One received datagram, a view into the socket's buffers valid until the next receive.
 struct InDatagram {
-    sockaddr_storage from{};
+    const sockaddr_storage* from = nullptr;
     socklen_t from_len = 0;
-    std::size_t len = 0;
-    bool truncated = false;
-    ByteArray<kMaxDatagram> data;
+    ByteView data;
+    bool truncated = false;  // longer than kMaxDatagram (cut short)
 };
 
 struct OutDatagram {
@@ -34,22 +48,48 @@ struct OutDatagram {
     ByteView data;
 };
 
+struct UdpOffloadStats {
+    std::uint64_t gso_sends = 0;      // messages that carried several datagrams
+    std::uint64_t gso_datagrams = 0;  // datagrams in them
+    std::uint64_t gro_receives = 0;   // received messages the kernel had joined
+    std::uint64_t gro_datagrams = 0;  // datagrams in them
+    std::uint64_t send_calls = 0;     // sendmmsg calls
+    std::uint64_t receive_calls = 0;  // recvmmsg calls that returned datagrams
+};
+
 class UdpSocket {
   public:
-    UdpSocket(asio::any_io_executor ex, const asio::ip::udp::endpoint& bind);
+    // `offload`: use GSO/GRO if the kernel has them (false: one datagram per message).
+    UdpSocket(asio::any_io_executor ex, const asio::ip::udp::endpoint& bind, bool offload = true);
     asio::ip::udp::endpoint local_endpoint() const { return socket_.local_endpoint(); }
 
-    // Receives up to batch.size() datagrams without blocking; returns how many arrived.
-    std::size_t receive_batch(std::span<InDatagram> batch);
-    // Sends without blocking; returns how many datagrams left (fewer when the buffer is full).
+    // Receives what is waiting, without blocking: up to kMaxBatch messages, which may
+    // hold more datagrams than that when the kernel joined them. Empty when none waited.
+    std::span<const InDatagram> receive_batch();
+    // Sends without blocking; returns how many datagrams (from the front) left: fewer
+    // when the buffer is full. A datagram to an unreachable destination counts as sent.
     std::size_t send_batch(std::span<const OutDatagram> batch);
+
+    bool gso() const { return gso_; }
+    bool gro() const { return gro_; }
+    const UdpOffloadStats& offload_stats() const { return stats_; }
 
     asio::awaitable<boost::system::error_code> wait_readable();
     asio::awaitable<boost::system::error_code> wait_writable();
     void close();
 
   private:
+    std::size_t send_some(std::span<const OutDatagram> batch);
+
     asio::ip::udp::socket socket_;
+    bool gso_ = false;
+    bool gro_ = false;
+    std::size_t buffer_size_ = kMaxDatagram;
+    std::size_t buffers_ = kMaxBatch;
+    std::unique_ptr<std::uint8_t[]> arena_;  // buffers_ x buffer_size_
+    std::vector<sockaddr_storage> from_;     // one per buffer
+    std::vector<InDatagram> received_;       // what the last receive_batch returned
+    UdpOffloadStats stats_;
 };
 
 }  // namespace zmesh::transport
