@@ -7,6 +7,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <cstring>
 #include <numeric>
 
@@ -71,11 +72,19 @@ std::vector<std::pair<std::string_view, std::uint64_t>> UdpLink::transport_count
     const auto& st = socket_.offload_stats();
     return {{"udp_send_calls", st.send_calls},     {"udp_receive_calls", st.receive_calls},
             {"udp_gso_sends", st.gso_sends},       {"udp_gso_datagrams", st.gso_datagrams},
-            {"udp_gro_receives", st.gro_receives}, {"udp_gro_datagrams", st.gro_datagrams}};
+            {"udp_gro_receives", st.gro_receives}, {"udp_gro_datagrams", st.gro_datagrams},
+            {"udp_gso_refusals", st.gso_refusals}};
 }
 
-// Reads until the socket would block, handing each batch up; what that produces leaves
-// once the loop waits again (the posted drain), or at once when a full batch is queued.
+// Port 0 is no one's: a datagram claiming it is forged, and an answer to it would fail.
+bool from_port_zero(const sockaddr_storage& ss) {
+    if (ss.ss_family == AF_INET) return reinterpret_cast<const sockaddr_in&>(ss).sin_port == 0;
+    return reinterpret_cast<const sockaddr_in6&>(ss).sin6_port == 0;
+}
+
+// Hands each batch up as it is read; what it produced leaves once the loop lets the
+// other handlers run (the posted drain), which it does after every batch, so that a
+// socket that never runs dry delays neither our answers nor the streams' timers.
 asio::awaitable<void> UdpLink::receive_loop() {
     while (!stopped_) {
         auto batch = socket_.receive_batch();
@@ -96,10 +105,14 @@ asio::awaitable<void> UdpLink::receive_loop() {
                 from = from_sockaddr(*d.from);
                 last = d.from;
             }
+            if (from_port_zero(*d.from)) {
+                ++transport_rejects_;
+                continue;
+            }
             receive(from, d.data, now);
         }
         flush();
-        if (backlog_.size() >= transport::kMaxBatch) drain_backlog();
+        co_await asio::post(ex_, asio::use_awaitable);
     }
 }
 
@@ -177,11 +190,16 @@ void UdpLink::release_delayed() {
 void UdpLink::drain_backlog() {
     while (!backlog_.empty()) {
         std::size_t n = std::min(backlog_.size(), kDrainBatch);
+        // Destinations in the order they first appear (not by address: a peer must not
+        // get ahead of the others by the address it has when the buffer is full).
+        group_of_.clear();
+        group_.resize(n);
+        for (std::size_t i = 0; i < n; ++i)
+            group_[i] = group_of_.try_emplace(backlog_[i].to, group_of_.size()).first->second;
         order_.resize(n);
         std::iota(order_.begin(), order_.end(), std::size_t{0});
-        std::stable_sort(order_.begin(), order_.end(), [&](std::size_t a, std::size_t b) {
-            return backlog_[a].to < backlog_[b].to;
-        });
+        std::stable_sort(order_.begin(), order_.end(),
+                         [&](std::size_t a, std::size_t b) { return group_[a] < group_[b]; });
         addrs_.resize(n);
         batch_.resize(n);
         for (std::size_t i = 0; i < n; ++i) {
@@ -200,7 +218,8 @@ void UdpLink::drain_backlog() {
         }
         std::size_t sent = socket_.send_batch({batch_.data(), n});
         if (sent < n) {
-            // The buffer is full: keep what did not leave, each destination in order.
+            // The buffer is full: keep what did not leave, in the order it was queued.
+            std::sort(order_.begin() + static_cast<std::ptrdiff_t>(sent), order_.end());
             std::vector<Outgoing> rest;
             rest.reserve(n - sent);
             for (std::size_t i = sent; i < n; ++i) rest.push_back(std::move(backlog_[order_[i]]));

@@ -3,6 +3,7 @@
 
 #include <deque>
 #include <memory>
+#include <unordered_map>
 #include <vector>
 
 #include "zmesh/core/clock.hpp"
@@ -34,6 +35,13 @@ class UdpLink final : public LinkService {
     void set_shaping(Duration latency, std::uint64_t bytes_per_second);
 
   private:
+    struct AddressHash {
+        std::size_t operator()(const PeerAddress& a) const noexcept {
+            std::uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a
+            for (auto b : a.bytes) h = (h ^ b) * 0x100000001b3ULL;
+            return static_cast<std::size_t>(h);
+        }
+    };
     void transmit(std::vector<Outgoing>& packets) override;
     void drain_backlog();
     asio::awaitable<void> receive_loop();
@@ -49,6 +57,8 @@ class UdpLink final : public LinkService {
     std::shared_ptr<char> alive_udp_ = std::make_shared<char>();  // expires with this link
     // drain_backlog's scratch space, kept between calls.
     std::vector<std::size_t> order_;
+    std::vector<std::size_t> group_;
+    std::unordered_map<PeerAddress, std::size_t, AddressHash> group_of_;
     std::vector<sockaddr_storage> addrs_;
     std::vector<transport::OutDatagram> batch_;
     bool v6_ = false;

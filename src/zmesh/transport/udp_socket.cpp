@@ -91,8 +91,10 @@ std::span<const InDatagram> UdpSocket::receive_batch() {
                     received_.push_back({&from_[i], h.msg_namelen, {base + off, len - off}, true});
                     break;
                 }
-                received_.push_back(
-                    {&from_[i], h.msg_namelen, {base + off, std::min(seg, len - off)}, false});
+                received_.push_back({&from_[i],
+                                     h.msg_namelen,
+                                     {base + off, std::min({seg, len - off, kMaxDatagram})},
+                                     seg > kMaxDatagram});
             }
             ++stats_.gro_receives;
             stats_.gro_datagrams += count;
@@ -112,7 +114,7 @@ std::span<const InDatagram> UdpSocket::receive_batch() {
 std::size_t UdpSocket::send_batch(std::span<const OutDatagram> batch) {
     std::size_t sent = 0;
     while (sent < batch.size()) {
-        std::size_t n = send_some(batch.subspan(sent));
+        std::size_t n = send_some(batch.subspan(sent), gso_);
         if (n == 0) break;  // the socket buffer is full
         sent += n;
     }
@@ -120,8 +122,8 @@ std::size_t UdpSocket::send_batch(std::span<const OutDatagram> batch) {
 }
 
 // One sendmmsg call: runs of same-sized datagrams to one destination become one message
-// with UDP_SEGMENT when GSO is on. Returns how many datagrams it took (0: would block).
-std::size_t UdpSocket::send_some(std::span<const OutDatagram> batch) {
+// with UDP_SEGMENT when `segment`. Returns how many datagrams it took (0: would block).
+std::size_t UdpSocket::send_some(std::span<const OutDatagram> batch, bool segment) {
     std::array<mmsghdr, kMaxBatch> msgs{};
     std::array<std::size_t, kMaxBatch> count{};
     std::array<iovec, kMaxIov> iov{};
@@ -132,7 +134,7 @@ std::size_t UdpSocket::send_some(std::span<const OutDatagram> batch) {
     while (m < kMaxBatch && d < batch.size() && d < kMaxIov) {
         const OutDatagram& first = batch[d];
         std::size_t k = 1;
-        if (gso_) {
+        if (segment && !first.data.empty()) {
             std::size_t bytes = first.data.size();
             while (d + k < batch.size() && d + k < kMaxIov && k < kMaxGsoSegments) {
                 const OutDatagram& next = batch[d + k];
@@ -158,8 +160,8 @@ std::size_t UdpSocket::send_some(std::span<const OutDatagram> batch) {
             c->cmsg_level = SOL_UDP;
             c->cmsg_type = UDP_SEGMENT;
             c->cmsg_len = CMSG_LEN(sizeof(std::uint16_t));
-            auto segment = static_cast<std::uint16_t>(first.data.size());
-            std::memcpy(CMSG_DATA(c), &segment, sizeof segment);
+            auto size = static_cast<std::uint16_t>(first.data.size());
+            std::memcpy(CMSG_DATA(c), &size, sizeof size);
         }
         count[m] = k;
         d += k;
@@ -173,9 +175,19 @@ std::size_t UdpSocket::send_some(std::span<const OutDatagram> batch) {
         if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS) return 0;
         if (count[0] > 1 &&
             (err == EIO || err == EINVAL || err == EOPNOTSUPP || err == ENOPROTOOPT)) {
-            // This kernel or route cannot segment: one message per datagram from now on.
-            gso_ = false;
-            return send_some(batch);
+            // Refused as a segmented send: by the kernel or the route (no checksum offload,
+            // IPsec), or for the destination alone (port 0, a smaller path MTU). The run
+            // goes again one datagram at a time; only refusals with no segmented send
+            // succeeding in between turn GSO off.
+            ++stats_.gso_refusals;
+            if (++consecutive_refusals_ >= kMaxGsoRefusals) gso_ = false;
+            std::size_t done = 0;
+            while (done < count[0]) {
+                std::size_t n = send_some(batch.subspan(done, count[0] - done), false);
+                if (n == 0) break;
+                done += n;
+            }
+            return done;
         }
         return count[0];  // an unreachable destination: skip its datagrams, keep the rest
     }
@@ -185,6 +197,7 @@ std::size_t UdpSocket::send_some(std::span<const OutDatagram> batch) {
         if (count[i] > 1) {
             ++stats_.gso_sends;
             stats_.gso_datagrams += count[i];
+            consecutive_refusals_ = 0;
         }
     }
     return done;

@@ -26,13 +26,16 @@ inline constexpr std::size_t kMaxDatagram = 2048;
 inline constexpr std::size_t kMaxBatch = 64;
 inline constexpr int kSocketBuffer = 8 * 1024 * 1024;
 // Receive buffers when the kernel joins datagrams (each holds one joined run, at most
-// 64 KiB): 16 of them take 1 MiB, the 64 single-datagram buffers 128 KiB.
-inline constexpr std::size_t kGroBuffers = 16;
+// 64 KiB): 32 of them take 2 MiB of address space (a lone datagram touches one page of
+// its buffer), the 64 single-datagram buffers 128 KiB.
+inline constexpr std::size_t kGroBuffers = 32;
 inline constexpr std::size_t kGroBufferSize = 65536;
 // A GSO send carries at most this many bytes of datagrams (under the 65,507-byte UDP
 // payload limit of IPv4 and IPv6 without jumbograms) and at most kMaxGsoSegments of them.
 inline constexpr std::size_t kMaxGsoBytes = 64000;
 inline constexpr std::size_t kMaxGsoSegments = 64;
+// Refused segmented sends in a row (none succeeding in between) after which GSO is off.
+inline constexpr int kMaxGsoRefusals = 16;
 
 // One received datagram, a view into the socket's buffers valid until the next receive.
 struct InDatagram {
@@ -55,6 +58,7 @@ struct UdpOffloadStats {
     std::uint64_t gro_datagrams = 0;  // datagrams in them
     std::uint64_t send_calls = 0;     // sendmmsg calls
     std::uint64_t receive_calls = 0;  // recvmmsg calls that returned datagrams
+    std::uint64_t gso_refusals = 0;   // segmented sends refused (sent one by one)
 };
 
 class UdpSocket {
@@ -79,10 +83,11 @@ class UdpSocket {
     void close();
 
   private:
-    std::size_t send_some(std::span<const OutDatagram> batch);
+    std::size_t send_some(std::span<const OutDatagram> batch, bool segment);
 
     asio::ip::udp::socket socket_;
     bool gso_ = false;
+    int consecutive_refusals_ = 0;  // segmented sends refused since one last succeeded
     bool gro_ = false;
     std::size_t buffer_size_ = kMaxDatagram;
     std::size_t buffers_ = kMaxBatch;

@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""N concurrent SOCKS5 streams through one zmesh client to a loopback server.
+
+Every stream connects through the SOCKS5 port, sends "ping", reads the server's
+"hello", and then stays open until all N have got that far (or --hold seconds have
+passed), so that N streams are open at once; then all close. Prints how many
+succeeded, SOCKS replies of those that did not, the time to open (SOCKS request to
+reply) at the median, p99 and maximum, and, with --pids, each process's resident memory
+before the streams and while all of them were open.
+
+Usage: many_streams.py SOCKS_PORT N [--pids name=PID,...] [--json] [--timeout S]
+"""
+import argparse
+import asyncio
+import json
+import resource
+import socket
+import struct
+import sys
+import time
+
+
+def rss_kib(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def fds(pid):
+    try:
+        import os
+        return len(os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return None
+
+
+async def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("socks_port", type=int)
+    ap.add_argument("n", type=int)
+    ap.add_argument("--pids", default="")
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--timeout", type=float, default=120.0)
+    ap.add_argument("--hold", type=float, default=60.0)
+    args = ap.parse_args()
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    need = 2 * args.n + 64  # our SOCKS connections and the server's
+    if hard != resource.RLIM_INFINITY and hard < need:
+        sys.exit(f"many_streams: {args.n} streams need {need} file descriptors; "
+                 f"the hard limit is {hard} (ulimit -Hn)")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, need), hard))
+    pids = dict(p.split("=") for p in args.pids.split(",") if p)
+
+    async def handle(reader, writer):
+        try:
+            await reader.readexactly(4)
+            writer.write(b"hello")
+            await writer.drain()
+            await reader.read()  # until the stream closes
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=4096)
+    port = server.sockets[0].getsockname()[1]
+
+    before = {name: rss_kib(pid) for name, pid in pids.items()}
+    opened = 0
+    all_open = asyncio.Event()
+    open_times = []
+    replies = {}
+
+    async def one():
+        nonlocal opened
+        writer = None
+        counted = False
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", args.socks_port)
+            writer.write(b"\x05\x01\x00")
+            if await reader.readexactly(2) != b"\x05\x00":
+                replies["method refused"] = replies.get("method refused", 0) + 1
+                return False
+            t0 = time.monotonic()
+            writer.write(b"\x05\x01\x00\x01" + socket.inet_aton("127.0.0.1") +
+                         struct.pack(">H", port))
+            reply = await reader.readexactly(10)
+            if reply[1] != 0:
+                key = f"reply {reply[1]}"
+                replies[key] = replies.get(key, 0) + 1
+                return False
+            open_times.append(time.monotonic() - t0)
+            writer.write(b"ping")
+            if await reader.readexactly(5) != b"hello":
+                replies["wrong bytes"] = replies.get("wrong bytes", 0) + 1
+                return False
+            opened += 1
+            counted = True
+            if opened == args.n:
+                all_open.set()
+            try:
+                await asyncio.wait_for(all_open.wait(), args.hold)
+            except asyncio.TimeoutError:
+                pass
+            return True
+        except (ConnectionError, asyncio.IncompleteReadError, OSError) as e:
+            key = type(e).__name__
+            replies[key] = replies.get(key, 0) + 1
+            return False
+        finally:
+            if writer is not None:
+                writer.close()
+
+    async def guarded():
+        try:
+            return await asyncio.wait_for(one(), args.timeout)
+        except asyncio.TimeoutError:
+            replies["timed out"] = replies.get("timed out", 0) + 1
+            return False
+
+    start = time.monotonic()
+    tasks = [asyncio.create_task(guarded()) for _ in range(args.n)]
+    # Memory and descriptors while every stream that will open is open.
+    try:
+        await asyncio.wait_for(all_open.wait(), args.timeout)
+    except asyncio.TimeoutError:
+        pass
+    during = {name: rss_kib(pid) for name, pid in pids.items()}
+    open_fds = {name: fds(pid) for name, pid in pids.items()}
+    all_open.set()
+    results = await asyncio.gather(*tasks)
+    elapsed = time.monotonic() - start
+    server.close()
+
+    ok = sum(results)
+    open_times.sort()
+
+    def pct(p):
+        if not open_times:
+            return None
+        return open_times[min(len(open_times) - 1, int(p * len(open_times)))]
+
+    out = {
+        "streams": args.n, "succeeded": ok, "failed": replies, "seconds": round(elapsed, 2),
+        "open_p50_s": pct(0.5), "open_p99_s": pct(0.99),
+        "open_max_s": open_times[-1] if open_times else None,
+        "rss_kib_before": before, "rss_kib_all_open": during, "fds_all_open": open_fds,
+    }
+    if args.json:
+        print(json.dumps(out))
+        return
+    print(f"{ok} of {args.n} streams succeeded in {elapsed:.1f} s; failures: {replies or 'none'}")
+    if open_times:
+        print(f"  time to open: median {pct(0.5) * 1e3:.0f} ms, p99 {pct(0.99) * 1e3:.0f} ms, "
+              f"max {open_times[-1] * 1e3:.0f} ms")
+    for name in pids:
+        b, d = before[name], during[name]
+        if b is not None and d is not None:
+            print(f"  {name}: RSS {b // 1024} MiB before, {d // 1024} MiB with all open "
+                  f"({(d - b) / max(ok, 1):.1f} KiB per stream), {open_fds[name]} fds")
+
+
+asyncio.run(main())
