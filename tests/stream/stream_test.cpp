@@ -18,6 +18,9 @@ struct Channel {
     double duplicate = 0;
     Duration delay = milliseconds(5);
     Duration jitter = milliseconds(0);
+    // A bottleneck: each message occupies the channel this long (0: none), so messages
+    // sent faster than that wait in a queue.
+    Duration per_message{};
 };
 
 class Sim {
@@ -93,7 +96,12 @@ class Sim {
                 auto j = ch_.jitter.count() > 0
                              ? Duration(static_cast<Duration::rep>(u(rng_) * ch_.jitter.count()))
                              : Duration{};
-                queue_.push({now_ + ch_.delay + j, order_++, 1 - from, m});
+                TimePoint leaves = now_;
+                if (ch_.per_message > Duration{}) {
+                    free_[from] = std::max(free_[from], now_) + ch_.per_message;
+                    leaves = free_[from];
+                }
+                queue_.push({leaves + ch_.delay + j, order_++, 1 - from, m});
             }
         }
     }
@@ -102,6 +110,7 @@ class Sim {
     std::mt19937_64 rng_;
     Stream ends_[2];
     std::priority_queue<Event, std::vector<Event>, std::greater<>> queue_;
+    TimePoint free_[2]{};  // when each direction's bottleneck is free again
     std::uint64_t order_ = 0;
 };
 
@@ -264,6 +273,31 @@ TEST(Stream, a_lone_segment_is_acknowledged_without_delay) {
     ASSERT_TRUE(sim.run([&] { return sim.end(0).all_acknowledged(); }));
     EXPECT_LT(sim.now_ - start, milliseconds(12));  // one round trip is 10 ms
     EXPECT_EQ(sim.end(1).readable(), request.size());
+}
+
+// At a bottleneck a stream keeps its Vegas target queued (100-200 segments); one of ten
+// streams sending on a circuit keeps a tenth of it, so ten queue as much as one.
+TEST(Stream, a_stream_sharing_its_circuit_keeps_a_shorter_queue) {
+    auto queue_delay = [](std::uint32_t share) {
+        // 5 ms each way, 10,000 segments per second at the bottleneck.
+        Sim sim({0, 0, milliseconds(5), {}, microseconds(100)});
+        sim.end(0).set_queue_share(share);
+        Bytes data = pattern(16 << 20, 4);
+        std::size_t sent = 0;
+        sim.on_step = [&] {
+            sent += sim.end(0).write(ByteView{data}.subspan(sent));
+            Bytes buf(sim.end(1).readable());
+            sim.end(1).read(buf);
+        };
+        sim.run([] { return false; }, std::chrono::seconds(4));
+        return sim.end(0).srtt() - milliseconds(10);
+    };
+    auto alone = queue_delay(1);
+    auto shared = queue_delay(10);
+    // Alone: 100-200 segments queued, 10-20 ms; a tenth of that shared (1-2 ms, with
+    // the floor of 4-12 segments).
+    EXPECT_GT(alone, milliseconds(8));
+    EXPECT_LT(shared, milliseconds(3));
 }
 
 TEST(Stream, malformed_messages_are_refused) {

@@ -321,12 +321,15 @@ void StreamMux::poll(TimePoint now, MuxOutput& out) {
     for (auto it = start; it != entries_.end(); ++it) order.push_back(it->first);
     for (auto it = entries_.begin(); it != start; ++it) order.push_back(it->first);
     if (!order.empty()) rr_ = static_cast<std::uint16_t>(order.front() + 1);
+    std::uint32_t sending = 0;
+    for (const auto& [id, e] : entries_) sending += e.state == State::open && e.stream->sending();
     for (std::uint16_t id : order) {
         Entry& e = entries_[id];
         if (e.state != State::open) continue;
         std::vector<Outgoing> msgs;
         std::size_t share =
             std::max<std::size_t>(1, budget / std::max<std::size_t>(1, order.size()));
+        e.stream->set_queue_share(sending);
         e.stream->poll(now, std::min(share, budget), msgs);
         for (auto& m : msgs) {
             if (m.command == RelayCommand::data && budget > 0) --budget;

@@ -14,6 +14,9 @@ constexpr std::uint8_t kFlagAckNow = 2;
 constexpr std::uint8_t kDataFlags = kFlagFin | kFlagAckNow;
 // A receiver acknowledges after this many segments even when none asked for it.
 constexpr int kMaxUnacked = 64;
+// The Vegas targets of one stream among many sharing a circuit do not go below these.
+constexpr std::uint32_t kMinVegasAlpha = 4;
+constexpr std::uint32_t kMinVegasBeta = 12;
 constexpr std::size_t kAckHeader = 4 + 2 + 1;
 
 }  // namespace
@@ -440,14 +443,28 @@ void Stream::on_round_end() {
     double rtt = std::chrono::duration<double>(round_min_rtt_).count();
     double base = std::chrono::duration<double>(base_rtt_).count();
     double queued = rtt > 0 ? cwnd_ * (rtt - base) / rtt : 0;
+    // This stream's part of the circuit's target, never below the classic 4 and 12.
+    std::uint32_t alpha = std::max<std::uint32_t>(kMinVegasAlpha, cfg_.vegas_alpha / queue_share_);
+    std::uint32_t beta = std::max<std::uint32_t>(kMinVegasBeta, cfg_.vegas_beta / queue_share_);
+    // What the path holds without queueing (the bandwidth-delay product, in segments).
+    double bdp = static_cast<double>(cwnd_) - queued;
+    auto to = [&](double segments) {
+        return std::clamp(static_cast<std::uint32_t>(segments), cfg_.min_cwnd, cfg_.max_cwnd);
+    };
     if (slow_start_) {
-        if (queued > cfg_.vegas_alpha)
+        // Doubling overshoots by up to a round's growth: leave slow start at the target
+        // (as Tor's Vegas does), not at the overshoot.
+        if (queued > alpha) {
             slow_start_ = false;
-        else
+            cwnd_ = to(bdp + alpha);
+        } else {
             cwnd_ = std::min(cfg_.max_cwnd, cwnd_ * 2);
-    } else if (queued < cfg_.vegas_alpha) {
+        }
+    } else if (queued < alpha) {
         cwnd_ = std::min(cfg_.max_cwnd, cwnd_ + 1);
-    } else if (queued > cfg_.vegas_beta) {
+    } else if (queued > 2.0 * beta) {
+        cwnd_ = to(bdp + beta);  // far above the target (a path that slowed): at once
+    } else if (queued > beta) {
         cwnd_ = std::max(cfg_.min_cwnd, cwnd_ - 1);
     }
     round_min_rtt_ = Duration::max();

@@ -131,6 +131,13 @@ class Stream {
     Status resume(ByteView peer_state, TimePoint now);
 
     std::uint32_t cwnd() const { return cwnd_; }
+    // Data waiting to be sent or in flight.
+    bool sending() const { return !unsent_.empty() || snd_nxt_ != snd_una_; }
+    // How many streams of the circuit are sending now: each keeps its share of the Vegas
+    // queue target (so ten busy streams queue as much as one, not ten times as much).
+    void set_queue_share(std::uint32_t streams) {
+        queue_share_ = std::max<std::uint32_t>(1, streams);
+    }
     // Application bytes written into and read out of this stream so far.
     std::uint64_t bytes_written() const { return bytes_written_; }
     std::uint64_t bytes_read() const { return bytes_read_; }
@@ -178,6 +185,7 @@ class Stream {
     std::uint32_t snd_nxt_ = 0;
     std::uint32_t peer_window_ = 32;
     std::uint32_t since_ack_request_ = 0;  // new segments since one asked for an ACK
+    std::uint32_t queue_share_ = 1;        // see set_queue_share
     std::uint32_t cwnd_;
     bool slow_start_ = true;
     Duration srtt_{};
