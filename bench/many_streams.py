@@ -16,6 +16,7 @@ import json
 import resource
 import socket
 import struct
+import subprocess
 import sys
 import time
 
@@ -39,23 +40,19 @@ def fds(pid):
         return None
 
 
-async def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("socks_port", type=int)
-    ap.add_argument("n", type=int)
-    ap.add_argument("--pids", default="")
-    ap.add_argument("--json", action="store_true")
-    ap.add_argument("--timeout", type=float, default=120.0)
-    ap.add_argument("--hold", type=float, default=60.0)
-    args = ap.parse_args()
-
+def raise_files(need):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    need = 2 * args.n + 64  # our SOCKS connections and the server's
     if hard != resource.RLIM_INFINITY and hard < need:
-        sys.exit(f"many_streams: {args.n} streams need {need} file descriptors; "
-                 f"the hard limit is {hard} (ulimit -Hn)")
+        sys.exit(f"many_streams: {need} file descriptors needed; the hard limit is {hard} "
+                 f"(ulimit -Hn)")
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, need), hard))
-    pids = dict(p.split("=") for p in args.pids.split(",") if p)
+
+
+async def serve():
+    """The loopback server, a process of its own (its sockets count against its own
+    descriptor limit): answers "ping" with "hello" and holds the connection until the
+    other end closes it. Prints its port."""
+    raise_files(int(sys.argv[2]) + 64)
 
     async def handle(reader, writer):
         try:
@@ -69,7 +66,25 @@ async def main():
             writer.close()
 
     server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=4096)
-    port = server.sockets[0].getsockname()[1]
+    print(server.sockets[0].getsockname()[1], flush=True)
+    await server.serve_forever()
+
+
+async def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("socks_port", type=int)
+    ap.add_argument("n", type=int)
+    ap.add_argument("--pids", default="")
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--timeout", type=float, default=120.0)
+    ap.add_argument("--hold", type=float, default=60.0)
+    args = ap.parse_args()
+
+    raise_files(args.n + 64)
+    pids = dict(p.split("=") for p in args.pids.split(",") if p)
+    server = subprocess.Popen([sys.executable, __file__, "--serve", str(args.n)],
+                              stdout=subprocess.PIPE, text=True)
+    port = int(server.stdout.readline())
 
     before = {name: rss_kib(pid) for name, pid in pids.items()}
     opened = 0
@@ -136,7 +151,8 @@ async def main():
     all_open.set()
     results = await asyncio.gather(*tasks)
     elapsed = time.monotonic() - start
-    server.close()
+    server.kill()
+    server.wait()
 
     ok = sum(results)
     open_times.sort()
@@ -166,4 +182,7 @@ async def main():
                   f"({(d - b) / max(ok, 1):.1f} KiB per stream), {open_fds[name]} fds")
 
 
-asyncio.run(main())
+if len(sys.argv) > 1 and sys.argv[1] == "--serve":
+    asyncio.run(serve())
+else:
+    asyncio.run(main())

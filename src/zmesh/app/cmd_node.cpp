@@ -324,6 +324,7 @@ int run_node(const NodeArgs& args) {
         return 0;
     }
     spdlog::set_level(spdlog::level::from_str(cfg->string("core.log_level")));
+    raise_file_limit();
     Daemon d(std::move(*cfg), args);
     return d.run();
 }

@@ -17,6 +17,7 @@
 
 #include "zmesh/app/commands.hpp"
 #include "zmesh/app/proxy.hpp"
+#include "zmesh/app/sandbox.hpp"
 #include "zmesh/control/http_server.hpp"
 #include "zmesh/node/net_options.hpp"
 #include "zmesh/node/testnet.hpp"
@@ -131,6 +132,7 @@ bool start_front_ends(const TestnetArgs& a, asio::io_context& io, node::Testnet&
 
 int run_testnet(TestnetArgs a) {
     if (!startup_selftest("zmesh testnet")) return 1;
+    raise_file_limit();
     auto& o = a.net;
     o.transport = a.transport == "tcp"                          ? link::TransportKind::tcp
                   : a.transport == "ws" || a.transport == "wss" ? link::TransportKind::ws

@@ -1,6 +1,10 @@
 #include "zmesh/app/proxy.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <array>
+#include <cerrno>
+#include <chrono>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -23,6 +27,8 @@ using Opened = client::ClientPool::Opened;
 namespace {
 
 const auto kAwait = asio::as_tuple(asio::use_awaitable);
+// After a failed accept (no descriptors left), the next try waits this long.
+constexpr auto kAcceptPause = std::chrono::milliseconds(100);
 
 }  // namespace
 
@@ -31,6 +37,10 @@ void ProxyFrontEnd::collect(node::Snapshot& s, const node::Labels& labels) const
           node::MetricType::counter, labels, static_cast<double>(stats_.connections));
     s.add("zmesh_proxy_bad_requests_total", "SOCKS5 and HTTP CONNECT entry: bad requests.",
           node::MetricType::counter, labels, static_cast<double>(stats_.bad_requests));
+    s.add("zmesh_proxy_accept_errors_total",
+          "SOCKS5 and HTTP CONNECT entry: connections that could not be accepted (out of file "
+          "descriptors or memory).",
+          node::MetricType::counter, labels, static_cast<double>(stats_.accept_errors));
 }
 
 ProxyFrontEnd::~ProxyFrontEnd() {
@@ -88,6 +98,21 @@ asio::awaitable<void> ProxyFrontEnd::accept_loop(tcp::acceptor& acceptor, bool h
         auto [ec, socket] = co_await acceptor.async_accept(kAwait);
         if (ec) {
             if (stopped_ || ec == asio::error::operation_aborted) co_return;
+            ++stats_.accept_errors;
+            // Out of file descriptors (or memory): the connection waits in the listen
+            // queue; try again shortly instead of spinning on the same error.
+            if (ec == asio::error::no_descriptors || ec == asio::error::no_memory ||
+                ec.value() == ENFILE || ec == asio::error::no_buffer_space) {
+                auto now = std::chrono::steady_clock::now();
+                if (now - last_accept_warning_ > std::chrono::seconds(10)) {
+                    last_accept_warning_ = now;
+                    spdlog::warn("{} entry: cannot accept ({}); {} so far; new connections wait",
+                                 http ? "HTTP CONNECT" : "SOCKS5", ec.message(),
+                                 stats_.accept_errors);
+                }
+                asio::steady_timer pause(acceptor.get_executor(), kAcceptPause);
+                co_await pause.async_wait(kAwait);
+            }
             continue;
         }
         ++stats_.connections;

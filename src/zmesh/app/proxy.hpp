@@ -6,6 +6,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <chrono>
 #include <memory>
 #include <vector>
 
@@ -19,6 +20,7 @@ namespace asio = boost::asio;
 struct ProxyStats {
     std::uint64_t connections = 0;
     std::uint64_t bad_requests = 0;
+    std::uint64_t accept_errors = 0;
 };
 
 class ProxyFrontEnd {
@@ -48,6 +50,7 @@ class ProxyFrontEnd {
     std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> acceptors_;
     ProxyStats stats_;
     bool stopped_ = false;
+    std::chrono::steady_clock::time_point last_accept_warning_{};
 };
 
 }  // namespace zmesh::app

@@ -4,6 +4,8 @@
 #include <pwd.h>
 #include <sched.h>
 #include <seccomp.h>
+#include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -11,6 +13,25 @@
 #include <memory>
 
 namespace zmesh::app {
+
+std::uint64_t raise_file_limit() {
+    rlimit r{};
+    if (::getrlimit(RLIMIT_NOFILE, &r) != 0) return 0;
+    auto before = r.rlim_cur;
+    if (r.rlim_cur < r.rlim_max) {
+        r.rlim_cur = r.rlim_max;
+        if (::setrlimit(RLIMIT_NOFILE, &r) != 0) r.rlim_cur = before;
+    }
+    if (r.rlim_cur < 4096)
+        spdlog::warn(
+            "open files are limited to {} (ulimit -n; hard limit {}): at most about {} "
+            "concurrent streams; raise the hard limit (LimitNOFILE= in a systemd unit) for "
+            "more",
+            r.rlim_cur, r.rlim_max, r.rlim_cur > 128 ? r.rlim_cur - 128 : 0);
+    else if (r.rlim_cur != before)
+        spdlog::info("open files: limit raised from {} to {}", before, r.rlim_cur);
+    return r.rlim_cur;
+}
 namespace {
 
 // What the running daemon needs: I/O on sockets and files it opens (configuration on

@@ -2,6 +2,7 @@
 // Process hardening for the daemon: a seccomp-bpf allowlist installed after start-up, and
 // dropping root to a configured user once the listening sockets are open.
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -18,5 +19,9 @@ std::string install_seccomp();
 // nothing. Returns an error sentence, or empty on success.
 std::string drop_privileges(const std::string& user,
                             const std::vector<std::filesystem::path>& owned);
+
+// Raises the soft limit on open files to the hard limit (every stream is a socket at the
+// client and at the exit), and says what it is; warns when it is low. Returns the limit.
+std::uint64_t raise_file_limit();
 
 }  // namespace zmesh::app

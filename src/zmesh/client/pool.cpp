@@ -37,7 +37,20 @@ struct ClientPool::Circ {
     // and who waits for room to write.
     std::map<std::uint16_t, std::function<void(const stream::MuxEvent&)>> readers;
     std::map<std::uint16_t, std::function<void()>> writers;
+    // A newer circuit took over its isolation key when its streams filled it: it closes
+    // once the last of them ends.
+    bool displaced = false;
 };
+
+namespace {
+
+// Its streams (open, opening, or waiting for the build) reach the per-circuit limit.
+template <typename C>
+bool full(const C& c) {
+    return c.driver->mux().size() + c.waiting.size() >= stream::kMaxStreamsPerCircuit;
+}
+
+}  // namespace
 
 struct ClientPool::Recovery {
     std::string isolation;
@@ -234,6 +247,19 @@ void ClientPool::on_mux_event(Circ& circ, const stream::MuxEvent& e) {
     }
     if (e.kind == stream::MuxEvent::Kind::ended && e.reason == EndReason::expired)
         ++stats_.streams_lost;
+    if (e.kind == stream::MuxEvent::Kind::ended && circ.displaced && !stopped_) {
+        // Looked at once the mux has let the stream go.
+        asio::post(node_.link().executor(),
+                   [this, alive = std::weak_ptr<char>(alive_), handle = circ.handle] {
+                       if (alive.expired()) return;
+                       auto it = by_handle_.find(handle);
+                       if (it == by_handle_.end()) return;
+                       const Circ& c = *it->second;
+                       if (c.displaced && c.driver->mux().size() == 0 && c.opening.empty() &&
+                           c.waiting.empty())
+                           node_.close(handle);
+                   });
+    }
     if (auto rd = circ.readers.find(e.stream); rd != circ.readers.end()) {
         auto reader = rd->second;  // it may remove itself
         reader(e);
@@ -272,7 +298,13 @@ void ClientPool::refill() {
 
 std::shared_ptr<ClientPool::Circ> ClientPool::circuit_for(const std::string& isolation,
                                                           const std::string& target) {
-    if (auto it = circuits_.find(isolation); it != circuits_.end()) return it->second;
+    if (auto it = circuits_.find(isolation); it != circuits_.end()) {
+        if (!full(*it->second)) return it->second;
+        // Full: another circuit for the same key (so under the same isolation) takes the
+        // next streams; this one keeps its streams and closes after them.
+        it->second->displaced = true;
+        ++stats_.overflow_circuits;
+    }
     std::uint16_t port = 0;
     if (auto colon = target.rfind(':'); colon != std::string::npos)
         std::from_chars(target.data() + colon + 1, target.data() + target.size(), port);

@@ -27,6 +27,7 @@ struct PoolStats {
     std::uint64_t recoveries = 0;              // circuits that died with streams to move
     std::uint64_t streams_resumed = 0;         // moved to a new circuit to the same exit
     std::uint64_t streams_lost = 0;            // could not be moved in time
+    std::uint64_t overflow_circuits = 0;       // opened because a key's circuit was full
     zmesh::Clock::duration last_build_time{};  // CREATE sent to last EXTENDED
 };
 
@@ -148,6 +149,7 @@ class ClientPool {
     std::function<void(const PoolEvent&)> event_handler_;
     std::function<void(circuit::CircuitHandle, double)> throughput_handler_;
     bool stopped_ = false;
+    std::shared_ptr<char> alive_ = std::make_shared<char>();  // expires with the pool
     // Last: it ends first, so no event reaches a pool being destroyed (stop() still hears
     // the closes it causes).
     Subscription events_;

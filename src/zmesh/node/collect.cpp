@@ -147,7 +147,8 @@ void collect_pool(Snapshot& s, const client::PoolStats& st, const Labels& labels
                   {"preemptive_used", st.preemptive_used},
                   {"recoveries", st.recoveries},
                   {"streams_resumed", st.streams_resumed},
-                  {"streams_lost", st.streams_lost}},
+                  {"streams_lost", st.streams_lost},
+                  {"overflow_circuits", st.overflow_circuits}},
                  labels);
     s.add("zmesh_client_last_circuit_build_seconds",
           "Client circuits: build time of the newest circuit.", MetricType::gauge, labels,

@@ -6,6 +6,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <functional>
 #include <memory>
+#include <set>
 #include <unordered_map>
 
 #include "zmesh/core/clock.hpp"
@@ -84,6 +85,10 @@ class MuxDriver : public std::enable_shared_from_this<MuxDriver> {
     zmesh::Timer timer_;
     std::optional<TimePoint> armed_;  // the deadline the timer waits for, if any
     std::unordered_map<std::uint16_t, std::shared_ptr<SocketPump>> pumps_;
+    // Readers waiting for send space (their stream's buffer was full): woken after a pass
+    // that made room. Other pumps are woken by their own stream's events only: waking
+    // every pump after every pass cost N^2 coroutines for N streams on a circuit.
+    std::set<std::uint16_t> space_waiters_;
     struct Source {
         Bytes data;
         std::size_t sent = 0;

@@ -251,8 +251,12 @@ void StreamMux::on_message(const RelayMessage& m, TimePoint now, MuxOutput& out)
             }
             for (auto& r : replies)
                 out.messages.push_back({r.command, m.stream, std::move(r.data)});
-            if (e.stream->readable() > 0 && !e.announced_readable) {
+            // Bytes to read, or the peer's FIN with nothing left before it (the reader
+            // passes it on): the pump is woken once for each.
+            bool fin = e.stream->peer_finished() && !e.announced_finished;
+            if ((e.stream->readable() > 0 && !e.announced_readable) || fin) {
                 e.announced_readable = true;
+                e.announced_finished = e.announced_finished || fin;
                 out.events.push_back({MuxEvent::Kind::readable, m.stream});
             }
             return;
