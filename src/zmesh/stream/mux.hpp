@@ -148,7 +148,7 @@ class StreamMux {
         std::unique_ptr<Stream> stream;
         std::optional<ResumeToken> token;
         bool announced_readable = false;
-        TimePoint first_data{};           // first and last DATA received (throughput measurement)
+        TimePoint first_data{};  // first and last DATA received (throughput measurement)
         TimePoint last_data{};
         bool announced_finished = false;  // the peer's FIN, once all before it was read
     };
