@@ -94,7 +94,7 @@ class SocketPump : public std::enable_shared_from_this<SocketPump> {
             if (!held_.empty()) {
                 std::size_t n = d->mux_.write(id_, held_);
                 held_.erase(held_.begin(), held_.begin() + static_cast<std::ptrdiff_t>(n));
-                d->service();
+                d->service_soon();
             }
             std::size_t space = d->mux_.send_space(id_);
             if (space == 0 || !held_.empty()) {
@@ -135,7 +135,7 @@ class SocketPump : public std::enable_shared_from_this<SocketPump> {
                 // EOF: no more bytes from this side. Anything else: the stream is aborted.
                 if (ec == asio::error::eof) {
                     d->mux_.shutdown(id_);
-                    d->service();
+                    d->service_soon();
                 } else {
                     MuxOutput out;
                     d->mux_.abort(id_, EndReason::aborted, out);
@@ -144,7 +144,7 @@ class SocketPump : public std::enable_shared_from_this<SocketPump> {
                 break;
             }
             d->mux_.write(id_, {scratch().data(), n});
-            d->service();
+            d->service_soon();
         }
     }
 
@@ -156,7 +156,7 @@ class SocketPump : public std::enable_shared_from_this<SocketPump> {
             std::size_t n = d->mux_.read(id_, scratch());
             if (n == 0) break;
             buf.assign(scratch().begin(), scratch().begin() + static_cast<std::ptrdiff_t>(n));
-            d->service();  // the read reopened the receive window
+            d->service_soon();  // the read reopened the receive window
             d.reset();
             auto [ec, written] = co_await asio::async_write(socket_, asio::buffer(buf.data(), n),
                                                             asio::as_tuple(asio::use_awaitable));

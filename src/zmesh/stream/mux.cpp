@@ -56,6 +56,7 @@ Result<std::uint16_t> StreamMux::open(const std::string& target, MuxOutput& out,
         begin.insert(begin.end(), token->begin(), token->end());
     }
     entries_[*id] = Entry{State::opening, std::make_unique<Stream>(cfg_), token};
+    active_.insert(*id);
     out.messages.push_back({RelayCommand::begin, *id, std::move(begin)});
     return *id;
 }
@@ -67,6 +68,7 @@ std::optional<DetachedStream> StreamMux::detach(std::uint16_t id) {
     DetachedStream d{std::move(it->second.stream), it->second.token, it->second.first_data,
                      it->second.last_data};
     entries_.erase(it);
+    active_.erase(id);
     return d;
 }
 
@@ -79,6 +81,7 @@ Result<std::uint16_t> StreamMux::reattach(DetachedStream s, MuxOutput& out) {
     attach.insert(attach.end(), state.begin(), state.end());
     entries_[*id] =
         Entry{State::attaching, std::move(s.stream), s.token, false, s.first_data, s.last_data};
+    active_.insert(*id);
     out.messages.push_back({RelayCommand::attach, *id, std::move(attach)});
     return *id;
 }
@@ -91,6 +94,7 @@ Status StreamMux::adopt(std::uint16_t id, DetachedStream s, ByteView peer_state,
     auto state = s.stream->receive_state();
     entries_[id] =
         Entry{State::open, std::move(s.stream), s.token, false, s.first_data, s.last_data};
+    active_.insert(id);
     out.messages.push_back({RelayCommand::attached, id, std::move(state)});
     return {};
 }
@@ -116,6 +120,7 @@ void StreamMux::accept(std::uint16_t id, MuxOutput& out) {
     auto it = entries_.find(id);
     if (it == entries_.end() || it->second.state != State::opening) return;
     it->second.state = State::open;
+    active_.insert(id);
     out.messages.push_back({RelayCommand::connected, id, {}});
 }
 
@@ -123,6 +128,7 @@ void StreamMux::refuse(std::uint16_t id, EndReason reason, MuxOutput& out) {
     if (!entries_.contains(id)) return;
     out.messages.push_back({RelayCommand::end, id, Bytes{static_cast<std::uint8_t>(reason)}});
     entries_.erase(id);
+    active_.erase(id);
 }
 
 void StreamMux::end(std::uint16_t id, EndReason reason, MuxOutput& out) {
@@ -132,6 +138,7 @@ void StreamMux::end(std::uint16_t id, EndReason reason, MuxOutput& out) {
     ev.bytes_received = it->second.stream->bytes_read();
     ev.receive_time = it->second.last_data - it->second.first_data;
     entries_.erase(it);
+    active_.erase(id);
     out.events.push_back(std::move(ev));
 }
 
@@ -143,12 +150,15 @@ void StreamMux::abort(std::uint16_t id, EndReason reason, MuxOutput& out) {
 
 std::size_t StreamMux::write(std::uint16_t id, ByteView data) {
     auto it = entries_.find(id);
-    return it == entries_.end() ? 0 : it->second.stream->write(data);
+    if (it == entries_.end()) return 0;
+    active_.insert(id);
+    return it->second.stream->write(data);
 }
 
 std::size_t StreamMux::read(std::uint16_t id, MutByteView out) {
     auto it = entries_.find(id);
     if (it == entries_.end()) return 0;
+    active_.insert(id);  // the window may reopen
     it->second.announced_readable = false;
     return it->second.stream->read(out);
 }
@@ -160,7 +170,9 @@ std::size_t StreamMux::send_space(std::uint16_t id) const {
 
 void StreamMux::shutdown(std::uint16_t id) {
     auto it = entries_.find(id);
-    if (it != entries_.end()) it->second.stream->shutdown_write();
+    if (it == entries_.end()) return;
+    active_.insert(id);
+    it->second.stream->shutdown_write();
 }
 
 std::vector<StreamInfo> StreamMux::list() const {
@@ -180,6 +192,7 @@ std::size_t StreamMux::in_flight() const {
 
 void StreamMux::on_message(const RelayMessage& m, TimePoint now, MuxOutput& out) {
     auto it = entries_.find(m.stream);
+    if (it != entries_.end()) active_.insert(m.stream);
     if (m.command == RelayCommand::begin) {
         on_begin(m, out);
         return;
@@ -315,21 +328,33 @@ void StreamMux::on_attach(const RelayMessage& m, MuxOutput& out) {
 }
 
 void StreamMux::poll(TimePoint now, MuxOutput& out) {
-    std::size_t flight = in_flight();
+    // One walk for the circuit's segments in flight and how many streams are sending.
+    // (Quiet streams have nothing in flight and send nothing: the active ones suffice.)
+    std::size_t flight = 0;
+    std::uint32_t sending = 0;
+    for (auto id : active_) {
+        const Entry& e = entries_.at(id);
+        flight += e.stream->in_flight();
+        sending += e.state == State::open && e.stream->sending();
+    }
     std::size_t budget = flight >= circuit_window_ ? 0 : circuit_window_ - flight;
     std::vector<std::uint16_t> finished;
     std::vector<std::uint16_t> failed;
     // Round-robin from a rotating start so no stream starves the others.
-    auto start = entries_.lower_bound(rr_);
+    auto start = active_.lower_bound(rr_);
     std::vector<std::uint16_t> order;
-    for (auto it = start; it != entries_.end(); ++it) order.push_back(it->first);
-    for (auto it = entries_.begin(); it != start; ++it) order.push_back(it->first);
+    order.reserve(active_.size());
+    for (auto it = start; it != active_.end(); ++it) order.push_back(*it);
+    for (auto it = active_.begin(); it != start; ++it) order.push_back(*it);
     if (!order.empty()) rr_ = static_cast<std::uint16_t>(order.front() + 1);
-    std::uint32_t sending = 0;
-    for (const auto& [id, e] : entries_) sending += e.state == State::open && e.stream->sending();
     for (std::uint16_t id : order) {
-        Entry& e = entries_[id];
-        if (e.state != State::open) continue;
+        Entry& e = entries_.at(id);
+        // Opening and attaching streams wait for the other end's answer, which brings
+        // them back; open ones with nothing to do wait for the application or the peer.
+        if (e.state != State::open) {
+            active_.erase(id);
+            continue;
+        }
         std::vector<Outgoing> msgs;
         std::size_t share =
             std::max<std::size_t>(1, budget / std::max<std::size_t>(1, order.size()));
@@ -343,6 +368,8 @@ void StreamMux::poll(TimePoint now, MuxOutput& out) {
             failed.push_back(id);
         else if (e.stream->finished())
             finished.push_back(id);
+        else if (e.stream->quiet())
+            active_.erase(id);
     }
     for (auto id : failed) abort(id, EndReason::timeout, out);
     for (auto id : finished) end(id, EndReason::done, out);
@@ -350,7 +377,8 @@ void StreamMux::poll(TimePoint now, MuxOutput& out) {
 
 std::optional<TimePoint> StreamMux::next_deadline() const {
     std::optional<TimePoint> t;
-    for (const auto& [id, e] : entries_) {
+    for (auto id : active_) {  // a quiet stream has no timer
+        const Entry& e = entries_.at(id);
         if (e.state == State::attaching) continue;  // its timers wait for ATTACHED
         if (auto s = e.stream->next_deadline(); s && (!t || *s < *t)) t = s;
     }

@@ -6,6 +6,7 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "zmesh/stream/stream.hpp"
@@ -161,6 +162,10 @@ class StreamMux {
     Side side_;
     StreamConfig cfg_;
     std::size_t circuit_window_;
+    // Streams that may have something to do (see Stream::quiet): poll() and
+    // next_deadline() look at these only, so a circuit's idle streams cost nothing per
+    // pass. Any call that touches a stream puts it here; poll() takes quiet ones out.
+    std::set<std::uint16_t> active_;
     std::map<std::uint16_t, Entry> entries_;
     std::uint16_t next_id_ = 1;
     std::uint16_t rr_ = 0;  // round-robin start

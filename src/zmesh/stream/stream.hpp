@@ -133,6 +133,13 @@ class Stream {
     std::uint32_t cwnd() const { return cwnd_; }
     // Data waiting to be sent or in flight.
     bool sending() const { return !unsent_.empty() || snd_nxt_ != snd_una_; }
+    // Nothing to send, nothing in flight, no timer, not over: poll() does nothing and
+    // next_deadline() is empty until the application or the peer does something.
+    bool quiet() const {
+        return unsent_.empty() && (!fin_queued_ || fin_sent_) && flight_.empty() &&
+               resend_.empty() && !window_update_ && !ack_due_ && !sack_dirty_ && !failed_ &&
+               !finished();
+    }
     // How many streams of the circuit are sending now: each keeps its share of the Vegas
     // queue target (so ten busy streams queue as much as one, not ten times as much).
     void set_queue_share(std::uint32_t streams) {
