@@ -44,6 +44,7 @@ bench: deps
 	./bench/link_loopback.sh $(BUILD)/zmesh
 	./bench/testnet_loopback.sh $(BUILD)/zmesh
 	./bench/daemons_loopback.sh $(BUILD)/zmesh
+	./bench/many_streams.sh $(BUILD)/zmesh
 	./bench/recovery_loopback.sh $(BUILD)/zmesh
 	./$(BUILD)/bench/zmesh_fec_loss
 

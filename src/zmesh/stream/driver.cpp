@@ -111,17 +111,18 @@ class SocketPump : public std::enable_shared_from_this<SocketPump> {
             if (held_error_) {
                 ec = *held_error_;
             } else {
-                d.reset();
-                auto [wait_ec] = co_await socket_.async_wait(tcp::socket::wait_read,
-                                                             asio::as_tuple(asio::use_awaitable));
-                if (ended_) break;
+                // First without waiting (a busy socket has bytes: no trip through the
+                // reactor), then, when it has none, until it is readable.
                 auto buf = scratch();
-                if (wait_ec) {
+                n = socket_.read_some(asio::buffer(buf.data(), std::min(space, buf.size())), ec);
+                if (ec == asio::error::would_block || ec == asio::error::try_again) {
+                    d.reset();
+                    auto [wait_ec] = co_await socket_.async_wait(
+                        tcp::socket::wait_read, asio::as_tuple(asio::use_awaitable));
+                    if (ended_) break;
+                    if (!wait_ec) continue;
                     ec = wait_ec;
-                } else {
-                    n = socket_.read_some(asio::buffer(buf.data(), std::min(space, buf.size())),
-                                          ec);
-                    if (ec == asio::error::would_block || ec == asio::error::try_again) continue;
+                    n = 0;
                 }
                 if (parked_) {
                     held_.assign(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n));
