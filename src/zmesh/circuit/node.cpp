@@ -350,10 +350,10 @@ void CircuitNode::flush() {
                    !client_out_.cells.empty() || !client_out_.links.empty() ||
                    !client_out_.events.empty();
         if (!any) break;
-        RelayOutput r = std::move(relay_out_);
-        ClientOutput c = std::move(client_out_);
-        relay_out_.clear();
-        client_out_.clear();
+        std::swap(relay_out_, relay_work_);
+        std::swap(client_out_, client_work_);
+        RelayOutput& r = relay_work_;
+        ClientOutput& c = client_work_;
         // Relay cells out only moved activity times later; anything else may have started
         // a timer (a CREATE answered, an EXTEND under way, a circuit gone).
         if (!r.links.empty() || !r.closed.empty() ||
@@ -366,6 +366,8 @@ void CircuitNode::flush() {
         for (const auto& req : r.links) request_link(false, req);
         for (const auto& req : c.links) request_link(true, req);
         publish(r, c);
+        r.clear();
+        c.clear();
     }
     flushing_ = false;
     arm_timer();

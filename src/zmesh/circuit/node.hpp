@@ -135,6 +135,10 @@ class CircuitNode {
     ClientTable client_;
     RelayOutput relay_out_;
     ClientOutput client_out_;
+    // What flush() works through while handlers fill the two above: swapped, not moved,
+    // so their vectors keep their capacity (no allocation per forwarded cell).
+    RelayOutput relay_work_;
+    ClientOutput client_work_;
     using MessageSubscribers = Subscribers<const LinkCircuit&, const RelayMessage&>;
     Subscribers<const ClientEvent&> client_subs_{kMaxSubscribers};
     std::vector<std::unique_ptr<MessageSubscribers>> message_subs_;  // by relay command
