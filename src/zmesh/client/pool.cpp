@@ -247,19 +247,7 @@ void ClientPool::on_mux_event(Circ& circ, const stream::MuxEvent& e) {
     }
     if (e.kind == stream::MuxEvent::Kind::ended && e.reason == EndReason::expired)
         ++stats_.streams_lost;
-    if (e.kind == stream::MuxEvent::Kind::ended && circ.displaced && !stopped_) {
-        // Looked at once the mux has let the stream go.
-        asio::post(node_.link().executor(),
-                   [this, alive = std::weak_ptr<char>(alive_), handle = circ.handle] {
-                       if (alive.expired()) return;
-                       auto it = by_handle_.find(handle);
-                       if (it == by_handle_.end()) return;
-                       const Circ& c = *it->second;
-                       if (c.displaced && c.driver->mux().size() == 0 && c.opening.empty() &&
-                           c.waiting.empty())
-                           node_.close(handle);
-                   });
-    }
+    if (e.kind == stream::MuxEvent::Kind::ended && circ.displaced) close_when_spent(circ);
     if (auto rd = circ.readers.find(e.stream); rd != circ.readers.end()) {
         auto reader = rd->second;  // it may remove itself
         reader(e);
@@ -273,6 +261,21 @@ void ClientPool::on_mux_event(Circ& circ, const stream::MuxEvent& e) {
     } else {
         handler(std::nullopt, e.reason);
     }
+}
+
+// A displaced circuit closes once it carries nothing: looked at after the handler that
+// ended a stream (the mux has let it go by then).
+void ClientPool::close_when_spent(const Circ& circ) {
+    if (stopped_) return;
+    asio::post(node_.link().executor(), [this, alive = std::weak_ptr<char>(alive_),
+                                         handle = circ.handle] {
+        if (alive.expired()) return;
+        auto it = by_handle_.find(handle);
+        if (it == by_handle_.end()) return;
+        const Circ& c = *it->second;
+        if (c.displaced && c.driver->mux().size() == 0 && c.opening.empty() && c.waiting.empty())
+            node_.close(handle);
+    });
 }
 
 void ClientPool::set_preemptive(std::size_t circuits) {
@@ -298,12 +301,10 @@ void ClientPool::refill() {
 
 std::shared_ptr<ClientPool::Circ> ClientPool::circuit_for(const std::string& isolation,
                                                           const std::string& target) {
+    std::shared_ptr<Circ> full_one;
     if (auto it = circuits_.find(isolation); it != circuits_.end()) {
         if (!full(*it->second)) return it->second;
-        // Full: another circuit for the same key (so under the same isolation) takes the
-        // next streams; this one keeps its streams and closes after them.
-        it->second->displaced = true;
-        ++stats_.overflow_circuits;
+        full_one = it->second;
     }
     std::uint16_t port = 0;
     if (auto colon = target.rfind(':'); colon != std::string::npos)
@@ -326,6 +327,12 @@ std::shared_ptr<ClientPool::Circ> ClientPool::circuit_for(const std::string& iso
     }
     c->isolation = isolation;
     circuits_[isolation] = c;
+    if (full_one) {
+        // Full: this circuit for the same key (so under the same isolation) takes the
+        // next streams; the full one keeps its streams and closes after them.
+        full_one->displaced = true;
+        ++stats_.overflow_circuits;
+    }
     if (preemptive_ > 0 && port != spare_port_) {
         // Predict the port asked for last; spares for another port go.
         spare_port_ = port;
@@ -489,6 +496,8 @@ void ClientPool::try_recover(const std::shared_ptr<Recovery>& r) {
     c->isolation = r->isolation;
     if (r->epoch == identity_epoch_ && !circuits_.contains(r->isolation))
         circuits_[r->isolation] = c;  // new streams of this isolation key go there too
+    else
+        c->displaced = true;  // not its key's circuit: it closes after what it carries
     c->waiting.push_back([this, r](const std::shared_ptr<Circ>& circ) {
         if (!circ) {
             give_up(*r);  // every retry failed, or the exit itself does not answer
@@ -508,6 +517,7 @@ void ClientPool::try_recover(const std::shared_ptr<Recovery>& r) {
         for (auto& [target, done] : reopen) open_on(circ, target, std::move(done));
         std::erase(recovering_, r);
         circ->driver->service();
+        if (circ->displaced) close_when_spent(*circ);  // every move may have failed
         auto ms = std::chrono::duration<double, std::milli>(zmesh::Clock::now() - r->died).count();
         spdlog::info("streams moved to circuit {} {:.0f} ms after the old one was found dead",
                      circ->handle, ms);

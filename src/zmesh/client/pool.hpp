@@ -113,6 +113,7 @@ class ClientPool {
     class Handle;
     void on_client_event(const circuit::ClientEvent& ev);
     void on_mux_event(Circ& circ, const stream::MuxEvent& e);
+    void close_when_spent(const Circ& circ);
     // The circuit died under its streams: move the open ones to a new circuit.
     void recover(const std::shared_ptr<Circ>& c, const circuit::ClientEvent& ev);
     void try_recover(const std::shared_ptr<Recovery>& r);

@@ -50,9 +50,11 @@ class SocketPump : public std::enable_shared_from_this<SocketPump> {
     // The stream ended. Normally the writer flushes what is left and closes with a FIN; an
     // abnormal end (circuit lost, aborted, timed out) resets the connection instead, so the
     // application sees an error rather than a clean, truncated end.
+    // A stream that already ended cleanly stays clean when its circuit closes afterwards
+    // (its last bytes may still be on their way into the socket).
     void finish(bool abortive) {
+        abort_ = abort_ || (abortive && !ended_);
         ended_ = true;
-        abort_ = abort_ || abortive;
         poke();
     }
 
@@ -146,6 +148,10 @@ class SocketPump : public std::enable_shared_from_this<SocketPump> {
             }
             d->mux_.write(id_, {scratch().data(), n});
             d->service_soon();
+            d.reset();
+            // Let the cells and the other streams in before reading again: a busy socket
+            // would otherwise be read until the stream's send buffer (4 MiB) is full.
+            co_await asio::post(socket_.get_executor(), asio::use_awaitable);
         }
     }
 
