@@ -78,6 +78,8 @@ async def main():
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--timeout", type=float, default=120.0)
     ap.add_argument("--hold", type=float, default=60.0)
+    ap.add_argument("--max-opening", type=int, default=0,
+                    help="streams being opened at once (0: all N); all stay open together")
     args = ap.parse_args()
 
     raise_files(args.n + 64)
@@ -92,31 +94,40 @@ async def main():
     open_times = []
     replies = {}
 
+    opening = asyncio.Semaphore(args.max_opening if args.max_opening > 0 else args.n)
+
+    def count(key):
+        replies[key] = replies.get(key, 0) + 1
+
+    async def handshake(reader, writer):
+        """SOCKS5 to the server, then ping and hello; False after a refusal (counted)."""
+        writer.write(b"\x05\x01\x00")
+        if await reader.readexactly(2) != b"\x05\x00":
+            count("method refused")
+            return False
+        t0 = time.monotonic()
+        writer.write(b"\x05\x01\x00\x01" + socket.inet_aton("127.0.0.1") +
+                     struct.pack(">H", port))
+        reply = await reader.readexactly(10)
+        if reply[1] != 0:
+            count(f"reply {reply[1]}")
+            return False
+        open_times.append(time.monotonic() - t0)
+        writer.write(b"ping")
+        if await reader.readexactly(5) != b"hello":
+            count("wrong bytes")
+            return False
+        return True
+
     async def one():
         nonlocal opened
         writer = None
-        counted = False
         try:
-            reader, writer = await asyncio.open_connection("127.0.0.1", args.socks_port)
-            writer.write(b"\x05\x01\x00")
-            if await reader.readexactly(2) != b"\x05\x00":
-                replies["method refused"] = replies.get("method refused", 0) + 1
-                return False
-            t0 = time.monotonic()
-            writer.write(b"\x05\x01\x00\x01" + socket.inet_aton("127.0.0.1") +
-                         struct.pack(">H", port))
-            reply = await reader.readexactly(10)
-            if reply[1] != 0:
-                key = f"reply {reply[1]}"
-                replies[key] = replies.get(key, 0) + 1
-                return False
-            open_times.append(time.monotonic() - t0)
-            writer.write(b"ping")
-            if await reader.readexactly(5) != b"hello":
-                replies["wrong bytes"] = replies.get("wrong bytes", 0) + 1
-                return False
+            async with opening:
+                reader, writer = await asyncio.open_connection("127.0.0.1", args.socks_port)
+                if not await handshake(reader, writer):
+                    return False
             opened += 1
-            counted = True
             if opened == args.n:
                 all_open.set()
             try:
@@ -125,8 +136,7 @@ async def main():
                 pass
             return True
         except (ConnectionError, asyncio.IncompleteReadError, OSError) as e:
-            key = type(e).__name__
-            replies[key] = replies.get(key, 0) + 1
+            count(type(e).__name__)
             return False
         finally:
             if writer is not None:
