@@ -40,17 +40,14 @@ struct ClientPool::Circ {
     // A newer circuit took over its isolation key when its streams filled it: it closes
     // once the last of them ends.
     bool displaced = false;
+
+    // No stream on it, opening, or waiting for its build.
+    bool idle() const { return driver->mux().size() == 0 && opening.empty() && waiting.empty(); }
+    // Its streams (open, opening, or waiting for the build) reach the per-circuit limit.
+    bool full() const {
+        return driver->mux().size() + waiting.size() >= stream::kMaxStreamsPerCircuit;
+    }
 };
-
-namespace {
-
-// Its streams (open, opening, or waiting for the build) reach the per-circuit limit.
-template <typename C>
-bool full(const C& c) {
-    return c.driver->mux().size() + c.waiting.size() >= stream::kMaxStreamsPerCircuit;
-}
-
-}  // namespace
 
 struct ClientPool::Recovery {
     std::string isolation;
@@ -154,8 +151,7 @@ std::size_t ClientPool::new_identity() {
     circuits_.clear();
     std::vector<circuit::CircuitHandle> idle;
     for (const auto& [h, c] : by_handle_)
-        if (c->driver->mux().size() == 0 && c->opening.empty() && c->waiting.empty())
-            idle.push_back(h);
+        if (c->idle()) idle.push_back(h);
     for (auto h : idle) node_.close(h);
     return retired;
 }
@@ -267,15 +263,13 @@ void ClientPool::on_mux_event(Circ& circ, const stream::MuxEvent& e) {
 // ended a stream (the mux has let it go by then).
 void ClientPool::close_when_spent(const Circ& circ) {
     if (stopped_) return;
-    asio::post(node_.link().executor(), [this, alive = std::weak_ptr<char>(alive_),
-                                         handle = circ.handle] {
-        if (alive.expired()) return;
-        auto it = by_handle_.find(handle);
-        if (it == by_handle_.end()) return;
-        const Circ& c = *it->second;
-        if (c.displaced && c.driver->mux().size() == 0 && c.opening.empty() && c.waiting.empty())
-            node_.close(handle);
-    });
+    asio::post(node_.link().executor(),
+               [this, alive = std::weak_ptr<char>(alive_), handle = circ.handle] {
+                   if (alive.expired()) return;
+                   auto it = by_handle_.find(handle);
+                   if (it == by_handle_.end()) return;
+                   if (it->second->displaced && it->second->idle()) node_.close(handle);
+               });
 }
 
 void ClientPool::set_preemptive(std::size_t circuits) {
@@ -303,7 +297,7 @@ std::shared_ptr<ClientPool::Circ> ClientPool::circuit_for(const std::string& iso
                                                           const std::string& target) {
     std::shared_ptr<Circ> full_one;
     if (auto it = circuits_.find(isolation); it != circuits_.end()) {
-        if (!full(*it->second)) return it->second;
+        if (!it->second->full()) return it->second;
         full_one = it->second;
     }
     std::uint16_t port = 0;

@@ -37,6 +37,12 @@ PeerAddress from_sockaddr(const sockaddr_storage& ss) {
     return to_peer_address(a);
 }
 
+// Port 0 is no one's: a datagram claiming it is forged, and an answer to it would fail.
+bool from_port_zero(const sockaddr_storage& ss) {
+    if (ss.ss_family == AF_INET) return reinterpret_cast<const sockaddr_in&>(ss).sin_port == 0;
+    return reinterpret_cast<const sockaddr_in6&>(ss).sin6_port == 0;
+}
+
 }  // namespace
 
 UdpLink::UdpLink(asio::any_io_executor ex, EndpointConfig config, const SocketAddress& bind)
@@ -74,12 +80,6 @@ std::vector<std::pair<std::string_view, std::uint64_t>> UdpLink::transport_count
             {"udp_gso_sends", st.gso_sends},       {"udp_gso_datagrams", st.gso_datagrams},
             {"udp_gro_receives", st.gro_receives}, {"udp_gro_datagrams", st.gro_datagrams},
             {"udp_gso_refusals", st.gso_refusals}};
-}
-
-// Port 0 is no one's: a datagram claiming it is forged, and an answer to it would fail.
-bool from_port_zero(const sockaddr_storage& ss) {
-    if (ss.ss_family == AF_INET) return reinterpret_cast<const sockaddr_in&>(ss).sin_port == 0;
-    return reinterpret_cast<const sockaddr_in6&>(ss).sin6_port == 0;
 }
 
 // Hands each batch up as it is read; what it produced leaves once the loop lets the

@@ -26,7 +26,6 @@ class UdpLink final : public LinkService {
     // Sends and receives per system call, and how much of it the kernel's segmentation
     // offload carried.
     std::vector<std::pair<std::string_view, std::uint64_t>> transport_counters() const override;
-    const transport::UdpSocket& socket() const { return socket_; }
     // Testing only: drop this fraction of outgoing datagrams at random.
     void set_loss(double fraction) { loss_ = fraction; }
     std::uint64_t injected_losses() const { return injected_losses_; }

@@ -275,11 +275,8 @@ Status Stream::on_data(ByteView payload, TimePoint now, std::vector<Outgoing>& o
         return Errc::malformed;
     }
     std::uint32_t seq = load_u32_be(payload.data());
-    ack_requested_ = (payload[4] & kFlagAckNow) != 0;
-    auto st =
-        accept(seq, (payload[4] & kFlagFin) != 0, payload.subspan(kDataHeader), false, now, out);
-    ack_requested_ = false;
-    return st;
+    return accept(seq, (payload[4] & kFlagFin) != 0, payload.subspan(kDataHeader), false, now, out,
+                  (payload[4] & kFlagAckNow) != 0);
 }
 
 // The receiver tells a sender that codes how many segments arrived and how many it
@@ -316,7 +313,7 @@ void Stream::estimate_loss() {
 }
 
 Status Stream::accept(std::uint32_t seq, bool fin, ByteView bytes, bool rebuilt, TimePoint now,
-                      std::vector<Outgoing>& out) {
+                      std::vector<Outgoing>& out, bool ack_now) {
     ++stats_.segments_received;
     if (seq < rcv_nxt_ || out_of_order_.contains(seq)) {
         ++stats_.duplicates_received;
@@ -339,7 +336,7 @@ Status Stream::accept(std::uint32_t seq, bool fin, ByteView bytes, bool rebuilt,
         symbol[0] = fin ? kFlagFin : 0;
         std::copy(bytes.begin(), bytes.end(), symbol.begin() + 1);
         auto more = decoder_->add_source(seq, symbol);
-        take_rebuilt(more, now, out);
+        take_rebuilt(more, now, out, ack_now);
         if (seq < rcv_nxt_ || out_of_order_.contains(seq)) return {};  // (cannot happen)
     }
     if (!rebuilt) count_arrival(false, out);
@@ -365,7 +362,7 @@ Status Stream::accept(std::uint32_t seq, bool fin, ByteView bytes, bool rebuilt,
     // the repairs rebuilt must reach the sender before its loss detection resends it
     // (acknowledging only on request, a 5%-loss test path resent 14 times as much).
     int every = decoder_ ? 2 : kMaxUnacked;
-    if (ack_requested_ || ++unacked_segments_ >= every || fin_received_ || filled_hole) {
+    if (ack_now || ++unacked_segments_ >= every || fin_received_ || filled_hole) {
         queue_ack(out);
     } else if (!ack_due_) {
         ack_due_ = now + cfg_.ack_delay;
@@ -374,7 +371,7 @@ Status Stream::accept(std::uint32_t seq, bool fin, ByteView bytes, bool rebuilt,
 }
 
 void Stream::take_rebuilt(std::vector<fec::Recovered>& rebuilt, TimePoint now,
-                          std::vector<Outgoing>& out) {
+                          std::vector<Outgoing>& out, bool ack_now) {
     for (auto& r : rebuilt) {
         // flags | bytes, as the sender coded it.
         if (r.payload.empty() || (r.payload[0] & ~kFlagFin) != 0 ||
@@ -390,7 +387,7 @@ void Stream::take_rebuilt(std::vector<fec::Recovered>& rebuilt, TimePoint now,
             if (auto* c = counters()) ++c->recovered;
         }
         (void)accept(r.id, (r.payload[0] & kFlagFin) != 0, ByteView{r.payload}.subspan(1), true,
-                     now, out);
+                     now, out, ack_now);
     }
 }
 

@@ -164,14 +164,16 @@ class Stream {
     void send_segment(std::uint32_t seq, Segment& s, TimePoint now, std::vector<Outgoing>& out,
                       bool ack_now = true);
     // A segment that arrived or was rebuilt; `rebuilt` ones are not fed back to the decoder.
+    // `ack_now`: the sender asked for an acknowledgement of it at once.
     Status accept(std::uint32_t seq, bool fin, ByteView bytes, bool rebuilt, TimePoint now,
-                  std::vector<Outgoing>& out);
+                  std::vector<Outgoing>& out, bool ack_now = false);
     // FEC loss accounting: a receiver's report of what arrived and what it rebuilt, and
     // the sender's estimate from that and its own retransmissions.
     void count_arrival(bool rebuilt, std::vector<Outgoing>& out);
     void estimate_loss();
+    // `ack_now`: what the segment that completed them asked for.
     void take_rebuilt(std::vector<fec::Recovered>& rebuilt, TimePoint now,
-                      std::vector<Outgoing>& out);
+                      std::vector<Outgoing>& out, bool ack_now = false);
     FecCounters* counters() { return cfg_.fec_counters.get(); }
     void queue_ack(std::vector<Outgoing>& out);
     void rtt_sample(Duration rtt);
@@ -218,7 +220,6 @@ class Stream {
     std::deque<std::uint8_t> ready_;
     bool fin_received_ = false;
     int unacked_segments_ = 0;
-    bool ack_requested_ = false;  // the segment being taken asked for an ACK at once
     std::optional<TimePoint> ack_due_;
     StreamStats stats_;
     // FEC, sending: the encoder over segments in flight and the adaptive rate.
