@@ -41,6 +41,7 @@ class Q(http.server.SimpleHTTPRequestHandler):
     def setup(self):
         super().setup()
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+http.server.ThreadingHTTPServer.request_queue_size = 1024  # default 5 overflows
 s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Q, directory=sys.argv[1]))
 print(s.server_address[1], flush=True); s.serve_forever()' "$dir/www" > "$dir/port" &
 pids+=($!)

@@ -16,6 +16,7 @@ python3 -u -c '
 import functools, http.server, sys
 class Q(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *a): pass
+http.server.ThreadingHTTPServer.request_queue_size = 1024  # default 5 overflows
 s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Q, directory=sys.argv[1]))
 print(s.server_address[1], flush=True); s.serve_forever()' "$dir/www" > "$dir/port" &
 pids+=($!)

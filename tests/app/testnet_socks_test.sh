@@ -24,6 +24,10 @@ import functools, http.server, sys
 handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
 class Quiet(handler.func):
     def log_message(self, *a): pass
+# A backlog of 5 (the default) overflows under 100 concurrent connections: the kernel
+# then answers with SYN cookies, and a connection whose cookie check fails is reset,
+# which the exit correctly passes on to the client as a reset.
+http.server.ThreadingHTTPServer.request_queue_size = 1024
 s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=sys.argv[1]))
 print(s.server_address[1], flush=True)
 s.serve_forever()' "$dir/www" > "$dir/web.port" 2>"$dir/web.log" &
