@@ -11,7 +11,16 @@ dir=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$dir"; }
 trap cleanup EXIT
-fail() { echo "FAIL: $*"; for f in "$dir"/*.log; do echo "--- $f"; tail -20 "$f"; done; exit 1; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+metrics_port=""  # the running testnet's, when it serves metrics
+fail() {
+  echo "FAIL: $*"
+  for f in "$dir"/*.log; do echo "--- $f"; tail -20 "$f"; done
+  # What the nodes counted about streams and drops, when the testnet serves metrics.
+  [ -z "$metrics_port" ] || curl -s -m 5 "http://127.0.0.1:$metrics_port/metrics" \
+    | grep -E '^zmesh_(proxy|exit)_stream|^zmesh_[a-z]+_drop_[a-z_]+_total.* [1-9]' | head -60
+  exit 1
+}
 
 mkdir -p "$dir/www"
 head -c $((mib * 1048576)) /dev/urandom > "$dir/www/big.bin"
@@ -35,7 +44,7 @@ pids+=($!)
 for _ in $(seq 1 50); do [ -s "$dir/web.port" ] && break; sleep 0.1; done
 web=$(cat "$dir/web.port")
 # A port nothing listens on, for the refusal checks.
-closed=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+closed=$(free_port)
 
 start_testnet() {  # name, extra args...
   local name=$1; shift
@@ -50,6 +59,7 @@ start_testnet() {  # name, extra args...
 }
 
 stop_testnet() {
+  metrics_port=""
   kill -INT "$testnet"
   wait "$testnet"; local rc=$?
   [ $rc -eq 0 ] || fail "testnet exit code $rc after SIGINT"
@@ -62,7 +72,8 @@ download() {  # label
   echo "$1: ${mib} MiB through 3 hops, SHA-256 matches"
 }
 
-start_testnet udp
+metrics_port=$(free_port)
+start_testnet udp --metrics "127.0.0.1:$metrics_port"
 download "UDP links"
 # 100 concurrent streams, each checked.
 for i in $(seq 1 100); do
@@ -73,6 +84,27 @@ done
 wait $(jobs -p | grep -v -w -e "${pids[0]}" -e "$testnet") 2>/dev/null
 [ ! -s "$dir/concurrent.out" ] || fail "concurrent streams: $(head -3 "$dir/concurrent.out")"
 echo "100 concurrent streams: all intact"
+# A destination that resets the connection: the client sees a reset, not a clean end,
+# and both ends count it.
+python3 -c '
+import socket, struct, sys
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
+print(s.getsockname()[1], flush=True)
+while True:
+    c, _ = s.accept(); c.recv(1024)
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)); c.close()' \
+  > "$dir/rst.port" 2>"$dir/rst.log" &
+pids+=($!)
+for _ in $(seq 1 50); do [ -s "$dir/rst.port" ] && break; sleep 0.1; done
+curl -sS -m 30 --socks5-hostname "127.0.0.1:$socks" "http://127.0.0.1:$(cat "$dir/rst.port")/" \
+  > /dev/null 2> "$dir/rst.curl" && fail "a reset destination looked like a clean end"
+grep -q 'reset\|Recv failure\|Empty reply' "$dir/rst.curl" || fail "reset destination: $(cat "$dir/rst.curl")"
+curl -sf "http://127.0.0.1:$metrics_port/metrics" > "$dir/udp.metrics" || fail "testnet metrics"
+for m in 'zmesh_proxy_streams_reset_total{node="client"}' zmesh_exit_streams_reset_total; do
+  n=$(awk -v m="$m" 'index($1, m) == 1 { s += $2 } END { print s + 0 }' "$dir/udp.metrics")
+  [ "$n" -ge 1 ] || fail "$m: $n after a reset destination"
+done
+echo "a destination's reset reaches the client as a reset, and is counted"
 # HTTP CONNECT on the second port.
 sum=$(curl -sS -m 60 -p -x "http://127.0.0.1:$http" "http://127.0.0.1:$web/small.bin" | sha256sum | cut -d' ' -f1)
 [ "$sum" = "$small_sum" ] || fail "HTTP CONNECT download"
@@ -100,7 +132,7 @@ download "WebSocket links over TLS"
 stop_testnet
 # WebRTC data channels (ICE on 127.0.0.1, DTLS, SCTP), and refusals at the signaling
 # listener.
-rtc_metrics=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+rtc_metrics=$(free_port)
 start_testnet webrtc --transport webrtc --metrics "127.0.0.1:$rtc_metrics"
 download "WebRTC data channel links"
 relay=$(sed -n 's/^  relay 1\/5 relay 127.0.0.1:\([0-9]*\)$/\1/p' "$dir/webrtc.log")
@@ -116,7 +148,7 @@ refused=$(sed -n 's/^zmesh_transport_refused_requests_total{node="relay-1",trans
 [ "${refused:-0}" -ge 8 ] 2>/dev/null || fail "relay 1 counted ${refused:-no} refused signaling requests, not 8"
 stop_testnet
 
-metrics_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+metrics_port=$(free_port)
 start_testnet lossy --loss 0.02 --metrics "127.0.0.1:$metrics_port"
 download "UDP links with 2% loss on every link"
 # Forward erasure coding carried part of that: the exit sent repair cells and the client

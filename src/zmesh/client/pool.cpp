@@ -241,8 +241,13 @@ void ClientPool::on_mux_event(Circ& circ, const stream::MuxEvent& e) {
         ++stats_.streams_resumed;
         return;
     }
-    if (e.kind == stream::MuxEvent::Kind::ended && e.reason == EndReason::expired)
-        ++stats_.streams_lost;
+    if (e.kind == stream::MuxEvent::Kind::ended && e.reason != EndReason::done &&
+        !circ.opening.contains(e.stream)) {
+        // An open stream ended other than cleanly: the application saw a reset.
+        ++(e.reason == EndReason::expired ? stats_.streams_lost : stats_.streams_reset);
+        spdlog::debug("stream {} of circuit {} reset: {}", e.stream, circ.handle,
+                      stream::to_string(e.reason));
+    }
     if (e.kind == stream::MuxEvent::Kind::ended && circ.displaced) close_when_spent(circ);
     if (auto rd = circ.readers.find(e.stream); rd != circ.readers.end()) {
         auto reader = rd->second;  // it may remove itself

@@ -27,6 +27,7 @@ struct PoolStats {
     std::uint64_t recoveries = 0;              // circuits that died with streams to move
     std::uint64_t streams_resumed = 0;         // moved to a new circuit to the same exit
     std::uint64_t streams_lost = 0;            // could not be moved in time
+    std::uint64_t streams_reset = 0;           // open streams that ended abnormally
     std::uint64_t overflow_circuits = 0;       // opened because a key's circuit was full
     zmesh::Clock::duration last_build_time{};  // CREATE sent to last EXTENDED
 };

@@ -93,6 +93,7 @@ std::shared_ptr<stream::MuxDriver> ExitService::driver_for(const circuit::LinkCi
                 on_attach(lc, e);
                 break;
             case stream::MuxEvent::Kind::ended:
+                if (e.reason != EndReason::done) ++stats_.streams_reset;
                 forget(key, e.stream);
                 break;
             default:

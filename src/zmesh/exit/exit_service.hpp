@@ -23,6 +23,7 @@ struct ExitStats {
     std::uint64_t resume_expired = 0;    // parked past the grace period, or pushed out
     std::uint64_t resume_unknown = 0;    // ATTACH naming no stream we keep
     std::uint64_t directory_served = 0;  // bundles sent to streams asking for the directory
+    std::uint64_t streams_reset = 0;     // open streams that ended abnormally (either end)
 };
 
 struct ExitConfig {

@@ -148,6 +148,7 @@ void collect_pool(Snapshot& s, const client::PoolStats& st, const Labels& labels
                   {"recoveries", st.recoveries},
                   {"streams_resumed", st.streams_resumed},
                   {"streams_lost", st.streams_lost},
+                  {"streams_reset", st.streams_reset},
                   {"overflow_circuits", st.overflow_circuits}},
                  labels);
     s.add("zmesh_client_last_circuit_build_seconds",
@@ -166,7 +167,8 @@ void collect_exit(Snapshot& s, const exit::ExitStats& es, std::size_t parked,
                   {"streams_resumed", es.streams_resumed},
                   {"resume_expired", es.resume_expired},
                   {"resume_unknown", es.resume_unknown},
-                  {"directory_served", es.directory_served}},
+                  {"directory_served", es.directory_served},
+                  {"streams_reset", es.streams_reset}},
                  labels);
     s.add("zmesh_exit_parked_streams",
           "Exit: streams of dead circuits waiting for their client to move them.",
