@@ -2,7 +2,8 @@
 # Circuit figures on loopback through `zmesh testnet`: circuit build time, time to first
 # byte, bulk throughput through 3 hops against a direct transfer, and latency per hop;
 # the same over each link transport (udp, tcp, ws, wss, webrtc).
-# Everything runs on this machine; the whole testnet is one process on one core.
+# Everything runs on this machine, the whole testnet in one process: its nodes spread over
+# one thread per core (TESTNET_ARGS="--threads 1" puts them all on one).
 set -euo pipefail
 zmesh=${1:-build/zmesh}
 mib=${MIB:-200}
@@ -29,7 +30,7 @@ echo "direct loopback transfer: $(python3 -c "print(f'{$direct/1e6:.1f}')") MB/s
 
 run() {  # hops transport handshake
   "$zmesh" --log-level warn testnet --relays 8 --exits 2 --hops "$1" --transport "$2" \
-    --handshake "$3" --socks 127.0.0.1:0 --http "" > "$dir/tn.log" 2>&1 &
+    --handshake "$3" --socks 127.0.0.1:0 --http "" ${TESTNET_ARGS:-} > "$dir/tn.log" 2>&1 &
   local pid=$!
   for _ in $(seq 1 100); do grep -q '^ready' "$dir/tn.log" && break; sleep 0.1; done
   local socks build
@@ -44,6 +45,7 @@ run() {  # hops transport handshake
   python3 -c "print(f'$2 $3 hops=$1: circuit build {float(\"$build\"):.1f} ms, first request (with build) {$first*1e3:.1f} ms, time to first byte {$ttfb*1e3:.2f} ms, bulk {$speed/1e6:.1f} MB/s ({$speed/$direct*100:.0f}% of direct)')"
 }
 # CONFIGS="3,udp,hybrid 3,tcp,hybrid" runs just those (for before/after comparisons).
+# TESTNET_ARGS adds arguments to every `zmesh testnet` (e.g. "--threads 1").
 if [ -n "${CONFIGS:-}" ]; then
   for c in $CONFIGS; do IFS=, read -r h t k <<< "$c"; run "$h" "$t" "$k"; done
   exit 0

@@ -6,7 +6,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <functional>
 #include <map>
+#include <set>
+#include <thread>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -85,58 +88,107 @@ TEST(Node, testnet_learns_relays_from_its_bootstrap_node_and_builds_three_hop_ci
     EXPECT_TRUE(bootstrap.contact.starts_with("udp://127.0.0.1:")) << bootstrap.contact;
 }
 
-// A stream without a socket: 6 MiB (more than the 4 MiB send buffer) written with back-pressure
-// (write takes only what fits, on_writable says when to go on), echoed by a TCP server behind the
-// exit, read back byte for byte, then a clean half-close seen as EOF.
-TEST(Node, open_stream_carries_bytes_both_ways_with_back_pressure) {
-    Network n;
-    constexpr std::size_t kTotal = 6 << 20;
-    Bytes sent(kTotal), got;
-    for (std::size_t i = 0; i < kTotal; ++i) sent[i] = static_cast<std::uint8_t>(i * 7 + i / 251);
-    std::shared_ptr<StreamHandle> stream;
+// What one stream echoed through the network: see echo_through.
+struct Echoed {
+    Bytes sent, got;
     std::size_t written = 0;
     bool short_write = false, eof = false;
     std::uint64_t opened = 0;
     std::string closed;
+};
+
+// A stream without a socket: `total` bytes written with back-pressure (write takes only
+// what fits, on_writable says when to go on), echoed by a TCP server behind the exit, read
+// back, then a clean half-close seen as EOF. `at_end` runs on the client's thread before
+// the network stops.
+Echoed echo_through(Network& n, std::size_t total, const std::function<void()>& at_end = {}) {
+    Echoed r;
+    r.sent.resize(total);
+    for (std::size_t i = 0; i < total; ++i) r.sent[i] = static_cast<std::uint8_t>(i * 7 + i / 251);
+    std::shared_ptr<StreamHandle> stream;
     auto pump = [&] {
-        while (written < kTotal) {
-            auto took = stream->write(ByteView(sent).subspan(written));
+        while (r.written < total) {
+            auto took = stream->write(ByteView(r.sent).subspan(r.written));
             if (took == 0) {
-                short_write = true;
+                r.short_write = true;
                 return;  // on_writable continues
             }
-            written += took;
+            r.written += took;
         }
         stream->finish();
     };
     n.net->when_ready([&](bool ok) {
         ASSERT_TRUE(ok);
-        n.net->client().open_stream("127.0.0.1", n.echo.local_endpoint().port(), "test",
-                                    [&](std::shared_ptr<StreamHandle> s, std::string error) {
-                                        ASSERT_TRUE(s) << error;
-                                        stream = s;
-                                        s->on_readable([&] {
-                                            std::uint8_t buf[8192];
-                                            for (std::size_t k; (k = stream->read(buf)) > 0;)
-                                                got.insert(got.end(), buf, buf + k);
-                                            if (stream->at_eof() && !eof) {
-                                                eof = true;
-                                                opened = n.net->client().status().streams_opened;
-                                                n.finish();
-                                            }
-                                        });
-                                        s->on_writable(pump);
-                                        s->on_closed([&](const std::string& why) { closed = why; });
-                                        pump();
-                                    });
+        n.net->client().open_stream(
+            "127.0.0.1", n.echo.local_endpoint().port(), "test",
+            [&](std::shared_ptr<StreamHandle> s, std::string error) {
+                ASSERT_TRUE(s) << error;
+                stream = s;
+                s->on_readable([&] {
+                    std::uint8_t buf[8192];
+                    for (std::size_t k; (k = stream->read(buf)) > 0;)
+                        r.got.insert(r.got.end(), buf, buf + k);
+                    if (stream->at_eof() && !r.eof) {
+                        r.eof = true;
+                        r.opened = n.net->client().status().streams_opened;
+                        if (at_end) at_end();
+                        n.finish();
+                    }
+                });
+                s->on_writable(pump);
+                s->on_closed([&](const std::string& why) { r.closed = why; });
+                pump();
+            });
     });
     n.io.run();
-    EXPECT_TRUE(short_write) << "6 MiB never filled the send buffer: no back-pressure seen";
-    EXPECT_EQ(written, kTotal);
-    ASSERT_EQ(got.size(), kTotal);
-    EXPECT_TRUE(got == sent);
-    EXPECT_TRUE(eof);
-    EXPECT_EQ(opened, 1u);
+    return r;
+}
+
+// 6 MiB: more than the 4 MiB send buffer.
+TEST(Node, open_stream_carries_bytes_both_ways_with_back_pressure) {
+    Network n;
+    constexpr std::size_t kTotal = 6 << 20;
+    auto r = echo_through(n, kTotal);
+    EXPECT_TRUE(r.short_write) << "6 MiB never filled the send buffer: no back-pressure seen";
+    EXPECT_EQ(r.written, kTotal);
+    ASSERT_EQ(r.got.size(), kTotal);
+    EXPECT_TRUE(r.got == r.sent);
+    EXPECT_TRUE(r.eof);
+    EXPECT_EQ(r.opened, 1u);
+}
+
+// Relays dealt over three threads (the client's and two of the Testnet's): the circuit
+// crosses threads only through sockets, every relay is reached with with_relay on its own
+// thread, and the metrics gather every node.
+TEST(Node, testnet_spreads_its_relays_over_threads) {
+    auto o = Network::small();
+    o.threads = 3;
+    Network n(o);
+    std::uint64_t relayed_elsewhere = 0;
+    std::size_t relays_on_other_threads = 0;
+    Snapshot snap;
+    auto r = echo_through(n, 1 << 20, [&] {
+        auto here = std::this_thread::get_id();
+        for (std::size_t i = 0; i < n.net->relay_count(); ++i)
+            n.net->with_relay(i, [&](Node& relay) {
+                if (std::this_thread::get_id() == here) return;
+                ++relays_on_other_threads;
+                relayed_elsewhere += relay.status().cells_relayed;
+            });
+        snap = n.net->metrics();
+    });
+    ASSERT_EQ(r.got.size(), r.sent.size());
+    EXPECT_TRUE(r.got == r.sent);
+    EXPECT_TRUE(r.eof);
+    // Relays 1, 2 and 4 of 4 are on the Testnet's threads; the exit (relay 4) among them.
+    EXPECT_EQ(relays_on_other_threads, 3u);
+    EXPECT_GT(relayed_elsewhere, (1u << 20) / 1024) << "the stream's cells crossed no other thread";
+    std::set<std::string> nodes;
+    for (const auto& f : snap.families())
+        for (const auto& smp : f.samples)
+            for (const auto& [k, v] : smp.labels)
+                if (k == "node") nodes.insert(v);
+    EXPECT_EQ(nodes, (std::set<std::string>{"client", "relay-1", "relay-2", "relay-3", "relay-4"}));
 }
 
 TEST(Node, open_stream_errors_are_reported_not_thrown) {

@@ -3,6 +3,7 @@
 // CONNECT) that carries connections through onion circuits.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -14,6 +15,7 @@
 #include <boost/asio/write.hpp>
 #include <cstdio>
 #include <iostream>
+#include <thread>
 
 #include "zmesh/app/commands.hpp"
 #include "zmesh/app/proxy.hpp"
@@ -38,6 +40,7 @@ struct TestnetArgs {
     std::string http = "127.0.0.1:8118";
     std::string demo_http;  // serve a small page here, for the printed curl line
     std::string metrics;    // Prometheus endpoint address; empty: off
+    int threads = 0;        // 0: one per core, at most one per node
 };
 
 std::string endpoint_text(const tcp::endpoint& ep) {
@@ -140,6 +143,10 @@ int run_testnet(TestnetArgs a) {
                                                                 : link::TransportKind::udp;
     o.tls = a.transport == "wss";
     o.hybrid = a.handshake != "classical";
+    o.threads = a.threads;
+    if (a.threads == 0)
+        o.threads = std::clamp(static_cast<int>(std::thread::hardware_concurrency()), 1,
+                               std::min(o.relays + 1, node::kMaxTestnetThreads));
     if (auto p = node::problems(o); !p.empty()) {
         std::cerr << "zmesh testnet: " << p.front() << "\n";
         return 1;
@@ -158,9 +165,12 @@ int run_testnet(TestnetArgs a) {
         std::cerr << "zmesh testnet: cannot start a relay: " << error << "\n";
         return 1;
     }
-    for (std::size_t i = 0; i < net.relay_count(); ++i)
+    for (std::size_t i = 0; i < net.relay_count(); ++i) {
+        std::string address;
+        net.with_relay(i, [&](node::Node& r) { address = r.status().listeners.front().address; });
         std::printf("  relay %zu/%d %s %s\n", i + 1, o.relays, net.is_exit(i) ? "exit " : "relay",
-                    net.relay(i).status().listeners.front().address.c_str());
+                    address.c_str());
+    }
     std::fflush(stdout);
     int hops = std::min(o.hops, o.relays);
     FrontEnds f;
@@ -192,7 +202,7 @@ int run_testnet(TestnetArgs a) {
     if (ready) {
         std::uint64_t relayed = 0;
         for (std::size_t i = 0; i < net.relay_count(); ++i)
-            relayed += net.relay(i).status().cells_relayed;
+            net.with_relay(i, [&](node::Node& r) { relayed += r.status().cells_relayed; });
         std::printf("testnet: %llu connections, %llu streams, %llu relay cells relayed\n",
                     static_cast<unsigned long long>(f.proxy->stats().connections),
                     static_cast<unsigned long long>(net.client().status().streams_opened),
@@ -237,6 +247,10 @@ void add_testnet_command(CLI::App& app, int& exit_code) {
                   "channel) against an echo on the node");
     cmd->add_flag("--fec,!--no-fec", o.fec,
                   "Tetrys forward erasure coding on streams (default on; adaptive)");
+    cmd->add_option("--threads", a.threads,
+                    "Threads to spread the nodes over (0: one per core; 1: all on one)")
+        ->check(CLI::Range(0, node::kMaxTestnetThreads))
+        ->capture_default_str();
     cmd->add_option("--exit-policy", o.exit_policy,
                     "Exit policy rule, repeatable, first match wins (e.g. 'reject *:25')");
     cmd->footer(

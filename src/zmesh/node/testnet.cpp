@@ -1,6 +1,13 @@
 #include "zmesh/node/testnet.hpp"
 
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <future>
+#include <thread>
 
 #include "zmesh/circuit/limits.hpp"
 #include "zmesh/core/clock.hpp"
@@ -16,26 +23,94 @@ std::vector<std::string> problems(const TestnetOptions& o) {
         o.hops > static_cast<int>(circuit::kMaxHops) || o.loss < 0 || o.loss >= 1)
         out.emplace_back(
             "need relays >= 2, 1 <= exits <= relays, 2 <= hops <= 8 and 0 <= loss < 1");
+    if (o.threads < 1 || o.threads > kMaxTestnetThreads)
+        out.push_back("threads: 1 to " + std::to_string(kMaxTestnetThreads));
     std::string why;
     if (!exit::ExitPolicy::parse(o.exit_policy, true, &why)) out.push_back(why);
     return out;
 }
 
+namespace {
+
+// One thread of the network: the caller's executor (lane 0) or a thread of the Testnet's
+// own. Its nodes share its FEC counters, which only that thread touches.
+struct Lane {
+    asio::any_io_executor ex;
+    std::unique_ptr<asio::io_context> io;  // lanes past the first
+    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+    std::thread thread;
+    std::shared_ptr<stream::FecCounters> fec = std::make_shared<stream::FecCounters>();
+
+    explicit Lane(asio::any_io_executor e) : ex(std::move(e)) {}
+    Lane() : io(std::make_unique<asio::io_context>(1)) {
+        ex = io->get_executor();
+        work.emplace(io->get_executor());
+        thread = std::thread([this] {
+            // A handler that throws is logged; the thread goes on serving its nodes.
+            for (;;) {
+                try {
+                    io->run();
+                    return;
+                } catch (const std::exception& e) {
+                    spdlog::error("testnet thread: {}", e.what());
+                }
+            }
+        });
+    }
+    // Stops the thread, leaving what it had queued to be destroyed with the io_context.
+    void join() {
+        if (!io) return;
+        work.reset();
+        io->stop();
+        if (thread.joinable()) thread.join();
+    }
+};
+
+}  // namespace
+
 struct Testnet::Impl {
     asio::any_io_executor ex;
     TestnetOptions opts;
-    std::shared_ptr<stream::FecCounters> fec = std::make_shared<stream::FecCounters>();
+    std::vector<std::unique_ptr<Lane>> lanes;
+    std::vector<std::size_t> lane_of;  // relay index -> lane
     std::vector<std::unique_ptr<Node>> relays;
     std::unique_ptr<Node> client;
     std::shared_ptr<bool> alive = std::make_shared<bool>(true);
 
+    ~Impl() {
+        // Threads first: the nodes are then destroyed with no thread running their
+        // handlers, as on one thread, and what is still queued goes with the io_contexts.
+        for (auto& l : lanes) l->join();
+        relays.clear();
+        client.reset();
+    }
+
     bool is_exit(std::size_t i) const { return static_cast<int>(i) >= opts.relays - opts.exits; }
     // What every node of the network shares: one loopback link of the chosen transport.
-    Options base() const;
-    bool add(std::unique_ptr<Node>& slot, Options o, std::string* error);
+    Options base(const Lane& lane) const;
+    bool add(std::unique_ptr<Node>& slot, const Lane& lane, Options o, std::string* error);
+    // Runs `fn` on lane `l` and waits for it (at once on lane 0, the caller's).
+    void run_on(std::size_t l, const std::function<void()>& fn) const;
 };
 
-Options Testnet::Impl::base() const {
+void Testnet::Impl::run_on(std::size_t l, const std::function<void()>& fn) const {
+    if (l == 0) {
+        fn();
+        return;
+    }
+    std::promise<void> done;
+    asio::post(lanes[l]->ex, [&] {
+        try {
+            fn();
+            done.set_value();
+        } catch (...) {
+            done.set_exception(std::current_exception());
+        }
+    });
+    done.get_future().get();
+}
+
+Options Testnet::Impl::base(const Lane& lane) const {
     Options o;
     link::SocketAddress loopback{asio::ip::address_v4::loopback(), 0};
     auto& l = o.links;
@@ -75,19 +150,21 @@ Options Testnet::Impl::base() const {
     o.exit.allow_private = true;               // a loopback network must reach loopback
     o.circuit.allow_private_addresses = true;  // every relay of the testnet is on loopback
     if (!opts.fec) o.fec.reset();
-    o.fec_counters = fec;
+    o.fec_counters = lane.fec;
     return o;
 }
 
-bool Testnet::Impl::add(std::unique_ptr<Node>& slot, Options o, std::string* error) {
-    slot = std::make_unique<Node>(ex, std::move(o));
+bool Testnet::Impl::add(std::unique_ptr<Node>& slot, const Lane& lane, Options o,
+                        std::string* error) {
+    slot = std::make_unique<Node>(lane.ex, std::move(o));
     return slot->start(error);
 }
 
 Testnet::Testnet(asio::any_io_executor ex, TestnetOptions options)
     : impl_(std::make_unique<Impl>()) {
-    impl_->ex = std::move(ex);
+    impl_->ex = ex;
     impl_->opts = std::move(options);
+    impl_->lanes.push_back(std::make_unique<Lane>(std::move(ex)));
 }
 
 Testnet::~Testnet() {
@@ -102,22 +179,33 @@ bool Testnet::start(std::string* error) {
         if (error) *error = p.front();
         return false;
     }
+    // Relays are dealt over the lanes starting past the client's, so with two threads the
+    // client's lane carries fewer relays.
+    auto lanes = static_cast<std::size_t>(m.opts.threads);
+    while (m.lanes.size() < lanes) m.lanes.push_back(std::make_unique<Lane>());
     std::optional<BootstrapNode> boot;
     m.relays.resize(static_cast<std::size_t>(m.opts.relays));
+    m.lane_of.resize(m.relays.size());
     for (std::size_t i = 0; i < m.relays.size(); ++i) {
-        auto o = m.base();
+        std::size_t l = (i + 1) % lanes;
+        m.lane_of[i] = l;
+        auto o = m.base(*m.lanes[l]);
         o.roles.relay = true;
         o.roles.exit = m.is_exit(i);
         o.roles.bootstrap = i == 0;
         if (boot) o.discovery.bootstrap = {*boot};
-        if (!m.add(m.relays[i], std::move(o), error)) return false;
-        if (i == 0) boot = m.relays[0]->bootstrap_node();
+        bool ok = false;
+        m.run_on(l, [&] {
+            ok = m.add(m.relays[i], *m.lanes[l], std::move(o), error);
+            if (ok && i == 0) boot = m.relays[0]->bootstrap_node();
+        });
+        if (!ok) return false;
     }
-    auto o = m.base();
+    auto o = m.base(*m.lanes[0]);
     o.roles.client = true;
     o.discovery.bootstrap = {*boot};
     o.circuit.preemptive = std::max<std::size_t>(m.opts.preemptive, 1);
-    return m.add(m.client, std::move(o), error);
+    return m.add(m.client, *m.lanes[0], std::move(o), error);
 }
 
 void Testnet::when_ready(std::function<void(bool)> done, std::chrono::milliseconds timeout) {
@@ -152,13 +240,26 @@ void Testnet::when_ready(std::function<void(bool)> done, std::chrono::millisecon
     });
 }
 
+// Each node stops on its own thread; `done` runs on the Testnet's executor after the last.
 void Testnet::stop(std::function<void()> done) {
-    auto left = std::make_shared<std::size_t>(impl_->relays.size() + 1);
-    auto one = [left, done = std::move(done)] {
-        if (--*left == 0 && done) done();
+    auto& m = *impl_;
+    auto left = std::make_shared<std::atomic<std::size_t>>(m.relays.size() + 1);
+    auto one = [left, ex = m.ex, single = m.lanes.size() == 1,
+                done = std::make_shared<std::function<void()>>(std::move(done))] {
+        if (left->fetch_sub(1) != 1 || !*done) return;
+        if (single)
+            (*done)();
+        else
+            asio::post(ex, *done);
     };
-    impl_->client->stop(one);
-    for (auto& r : impl_->relays) r->stop(one);
+    m.client->stop(one);
+    for (std::size_t i = 0; i < m.relays.size(); ++i) {
+        Node* r = m.relays[i].get();
+        if (m.lane_of[i] == 0)
+            r->stop(one);
+        else
+            asio::post(m.lanes[m.lane_of[i]]->ex, [r, one] { r->stop(one); });
+    }
 }
 
 Node& Testnet::client() {
@@ -170,17 +271,35 @@ std::size_t Testnet::relay_count() const {
 Node& Testnet::relay(std::size_t i) {
     return *impl_->relays.at(i);
 }
+void Testnet::with_relay(std::size_t i, const std::function<void(Node&)>& fn) {
+    Node& r = *impl_->relays.at(i);
+    impl_->run_on(impl_->lane_of[i], [&] { fn(r); });
+}
 bool Testnet::is_exit(std::size_t i) const {
     return impl_->is_exit(i);
 }
 
+// Each node's metrics are read on its thread (one after the other: the snapshot is only
+// ever written by one thread at a time); the lanes' FEC counters are summed.
 Snapshot Testnet::metrics() const {
+    const auto& m = *impl_;
     Snapshot snap;
-    for (std::size_t i = 0; i < impl_->relays.size(); ++i)
-        impl_->relays[i]->collect_metrics(snap, {{"node", "relay-" + std::to_string(i + 1)}},
-                                          false);
-    impl_->client->collect_metrics(snap, {{"node", "client"}}, false);
-    collect_fec(snap, *impl_->fec, {});
+    for (std::size_t i = 0; i < m.relays.size(); ++i)
+        m.run_on(m.lane_of[i], [&] {
+            m.relays[i]->collect_metrics(snap, {{"node", "relay-" + std::to_string(i + 1)}}, false);
+        });
+    m.client->collect_metrics(snap, {{"node", "client"}}, false);
+    stream::FecCounters fec;
+    for (std::size_t l = 0; l < m.lanes.size(); ++l)
+        m.run_on(l, [&] {
+            const auto& c = *m.lanes[l]->fec;
+            fec.repairs_sent += c.repairs_sent;
+            fec.repairs_received += c.repairs_received;
+            fec.recovered += c.recovered;
+            fec.decode_failures += c.decode_failures;
+            fec.loss_reports += c.loss_reports;
+        });
+    collect_fec(snap, fec, {});
     return snap;
 }
 

@@ -15,6 +15,8 @@
 
 namespace zmesh::node {
 
+inline constexpr int kMaxTestnetThreads = 64;
+
 struct TestnetOptions {
     int relays = 5;
     int exits = 2;
@@ -28,6 +30,10 @@ struct TestnetOptions {
     std::vector<std::string> exit_policy;  // empty: accept all; private ranges allowed
     bool browser_test = false;             // ws/webrtc: relays serve /zmesh-test.html
     std::size_t preemptive = 2;            // the client's spare circuits
+    // Threads the nodes are spread over. 1: every node on the executor given to Testnet.
+    // N > 1: the client stays there and the relays are dealt over it and N - 1 threads
+    // the Testnet owns; nodes of different threads talk only through their sockets.
+    int threads = 1;
 };
 
 // What is wrong with `o`, one line each; empty when it can start.
@@ -51,7 +57,12 @@ class Testnet {
 
     Node& client();
     std::size_t relay_count() const;
-    Node& relay(std::size_t i);  // 0 .. relay_count()-1; relay 0 is the bootstrap node
+    // 0 .. relay_count()-1; relay 0 is the bootstrap node. With threads > 1 a relay may
+    // live on another thread: reach it through with_relay().
+    Node& relay(std::size_t i);
+    // Runs `fn` on relay i's thread and returns when it has run (at once when that is
+    // the caller's). Call it from the Testnet's executor.
+    void with_relay(std::size_t i, const std::function<void(Node&)>& fn);
     bool is_exit(std::size_t i) const;
     // Every node's metrics, labelled node="relay-N" or node="client"; FEC once, unlabelled.
     Snapshot metrics() const;
