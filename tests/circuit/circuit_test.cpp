@@ -193,6 +193,13 @@ TEST(Circuit, a_hop_that_stops_answering_is_found_by_liveness_probes) {
     net.tick(milliseconds(200));
     EXPECT_EQ(net.client.stats().probes_sent, 2u);
     EXPECT_TRUE(net.client.is_built(h));  // the probe has not timed out yet
+    // An unanswered probe is sent again (a PING or PONG may be lost) until
+    // probe_attempts went unanswered.
+    for (std::uint64_t attempt = 2; attempt <= ClientConfig{}.probe_attempts; ++attempt) {
+        net.tick(milliseconds(250));
+        EXPECT_TRUE(net.client.is_built(h));
+        EXPECT_EQ(net.client.stats().probes_sent, attempt + 1);
+    }
     net.tick(milliseconds(250));
     EXPECT_FALSE(net.client.is_built(h));
     const ClientEvent* closed = net.last(ClientEvent::Kind::closed);
@@ -200,6 +207,26 @@ TEST(Circuit, a_hop_that_stops_answering_is_found_by_liveness_probes) {
     EXPECT_EQ(closed->reason, DestroyReason::timeout);
     EXPECT_EQ(closed->failed_hop, 1u);  // the first hop that did not answer
     EXPECT_EQ(net.client.stats().dead_hops, 1u);
+}
+
+// A probe lost on the way (here: the exit unreachable for one probe's time) is asked
+// again; the circuit stays, and no relay is called dead.
+TEST(Circuit, a_lost_probe_is_asked_again_before_a_hop_is_called_dead) {
+    Net net(3);
+    net.echo = false;  // only probes come back
+    CircuitHandle h = net.build(3);
+    net.tamper = [](Wire& w) { return w.to != 3 && w.from != 3; };
+    net.send(h, data_message(1, 10, 1));
+    net.tick(milliseconds(200));
+    EXPECT_EQ(net.client.stats().probes_sent, 1u);  // lost at the exit
+    net.tamper = nullptr;
+    net.tick(milliseconds(250));
+    EXPECT_EQ(net.client.stats().probes_sent, 2u);
+    EXPECT_EQ(net.client.stats().probes_repeated, 1u);
+    net.tick(seconds(1));
+    EXPECT_TRUE(net.client.is_built(h));
+    EXPECT_EQ(net.client.stats().dead_hops, 0u);
+    EXPECT_EQ(net.client.stats().probes_sent, 2u);  // answered: no more probes
 }
 
 // The tables report when they next have work, to the nanosecond: the client's liveness

@@ -27,6 +27,7 @@ struct ClientTable::Circuit {
     // liveness
     std::optional<TimePoint> awaiting_since;  // first cell sent since we last heard back
     std::optional<TimePoint> probe_sent;
+    std::uint32_t probe_attempt = 0;  // of the probe under way, from 1
     std::uint64_t probe_id = 0;
     std::vector<bool> answered;
     std::vector<Duration> hop_rtt;
@@ -344,6 +345,18 @@ void ClientTable::check_liveness(Circuit& c, TimePoint now, ClientOutput& out) {
         auto silent = std::find(c.answered.begin(), c.answered.end(), false);
         c.probe_sent.reset();
         if (silent == c.answered.end()) return;
+        if (c.probe_attempt < cfg_.probe_attempts) {
+            // Ask again; hops that answered this round stay answered.
+            auto answered = c.answered;
+            auto attempt = c.probe_attempt;
+            if (probe(c.handle, now, out)) {
+                c.probe_attempt = attempt + 1;
+                for (std::size_t i = 0; i < answered.size() && i < c.answered.size(); ++i)
+                    c.answered[i] = c.answered[i] || answered[i];
+                ++stats_.probes_repeated;
+                return;
+            }
+        }
         ++stats_.dead_hops;
         fail(c, DestroyReason::timeout, true, out,
              static_cast<std::size_t>(silent - c.answered.begin()));
@@ -396,6 +409,7 @@ Status ClientTable::probe(CircuitHandle h, TimePoint now, ClientOutput& out) {
         c->probe_numbers[hop] = c->forward_numbers[hop];
     }
     c->probe_sent = now;
+    c->probe_attempt = 1;
     c->answered.assign(c->path.size(), false);
     ++stats_.probes_sent;
     return {};

@@ -67,10 +67,11 @@ struct ClientStats {
     // By the circuit's hop count (index = hops).
     std::array<std::uint64_t, kMaxHops + 1> built_by_hops{};
     std::array<std::uint64_t, kMaxHops + 1> failed_by_hops{};
-    Histogram build_seconds;        // first CREATE sent to last EXTENDED
-    std::uint64_t probes_sent = 0;  // liveness probes (a PING to every hop)
-    std::uint64_t dead_hops = 0;    // circuits closed because a hop stopped answering
-    std::uint64_t expired = 0;      // circuits closed at their maximum lifetime
+    Histogram build_seconds;            // first CREATE sent to last EXTENDED
+    std::uint64_t probes_sent = 0;      // liveness probes (a PING to every hop)
+    std::uint64_t probes_repeated = 0;  // of them: sent again because a hop had not answered
+    std::uint64_t dead_hops = 0;        // circuits closed because a hop stopped answering
+    std::uint64_t expired = 0;          // circuits closed at their maximum lifetime
     // Circuits closed because a hop reported more missing or reordered cells than loss
     // explains (a drop or reorder watermark, docs/protocol.md).
     std::uint64_t watermark_closed = 0;
@@ -104,6 +105,10 @@ struct ClientConfig {
     // dead and the circuit is closed. Zero turns probing off.
     Duration stall_after = std::chrono::milliseconds(150);
     Duration probe_timeout = std::chrono::milliseconds(200);
+    // Probes a hop must leave unanswered in a row to be dead: a PING or its PONG may be
+    // lost (at 2% loss per link, one probe in nine to the third hop is), and a lost probe
+    // must not close a working circuit and mark its relays down.
+    std::uint32_t probe_attempts = 3;
     // A circuit built this long ago is closed (reason `lifetime`) so that its streams move
     // to a fresh one (the stream layer's resume). Zero: no limit.
     Duration max_lifetime = kMaxCircuitLifetime;

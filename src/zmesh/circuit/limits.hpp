@@ -33,6 +33,11 @@ inline constexpr std::uint32_t kMaxCellsPerDirection = 0xfffffff0u;
 inline constexpr std::size_t kMaxPendingCreates = 1024;
 inline constexpr std::size_t kMaxPendingCreatesPerLink = 32;
 
+// CREATE handshakes handed to worker threads and not answered yet; past this many a
+// relay answers the next ones on its own thread (slower for the cells waiting behind
+// them, but never a refusal for a reason of its own).
+inline constexpr std::size_t kMaxHandshakesInProgress = 1024;
+
 // EXTEND: a next hop offers at most this many link addresses (one per transport).
 inline constexpr std::size_t kMaxHopAddresses = 6;
 inline constexpr std::size_t kExtendAddressSize = 1 + 16 + 2;     // transport, IP, port

@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 namespace zmesh::circuit {
 
@@ -28,9 +30,15 @@ CircuitNode::CircuitNode(link::LinkSet& link, NodeConfig config)
     : link_(link),
       link_attempt_timeout_(config.link_attempt_timeout),
       failed_transport_memory_(config.failed_transport_memory),
-      relay_(config.relay),
+      relay_([&] {
+          auto r = config.relay;
+          r.defer_handshakes = config.handshake_workers > 0;
+          return r;
+      }()),
       client_(config.client),
       timer_(link.executor()) {
+    if (config.handshake_workers > 0)
+        workers_ = std::make_unique<asio::thread_pool>(config.handshake_workers);
     for (std::size_t c = 0; c <= kMaxRelayCommand; ++c)
         message_subs_.push_back(std::make_unique<MessageSubscribers>(kMaxSubscribers));
     link_.on_cell([this](link::SessionId s, const wire::Cell& c) { on_cell(s, c); });
@@ -44,6 +52,8 @@ CircuitNode::CircuitNode(link::LinkSet& link, NodeConfig config)
 
 CircuitNode::~CircuitNode() {
     stop();
+    // A handshake under way finishes and posts its answer, which then finds alive_ gone.
+    if (workers_) workers_->join();
 }
 
 void CircuitNode::start() {
@@ -348,7 +358,7 @@ void CircuitNode::flush() {
         bool any = !relay_out_.cells.empty() || !relay_out_.links.empty() ||
                    !relay_out_.delivered.empty() || !relay_out_.closed.empty() ||
                    !client_out_.cells.empty() || !client_out_.links.empty() ||
-                   !client_out_.events.empty();
+                   !client_out_.events.empty() || !relay_out_.handshakes.empty();
         if (!any) break;
         std::swap(relay_out_, relay_work_);
         std::swap(client_out_, client_work_);
@@ -363,6 +373,7 @@ void CircuitNode::flush() {
             relay_dirty_ = true;
         for (const auto& out : r.cells) (void)link_.send_cell(out.to, out.cell);
         for (const auto& out : c.cells) (void)link_.send_cell(out.to, out.cell);
+        for (auto& job : r.handshakes) run_handshake(std::move(job));
         for (const auto& req : r.links) request_link(false, req);
         for (const auto& req : c.links) request_link(true, req);
         publish(r, c);
@@ -371,6 +382,24 @@ void CircuitNode::flush() {
     }
     flushing_ = false;
     arm_timer();
+}
+
+void CircuitNode::run_handshake(HandshakeJob job) {
+    asio::post(*workers_, [this, job = std::move(job), ex = link_.executor(),
+                           alive = std::weak_ptr<char>(alive_)]() mutable {
+        Result<NtorServerResult> reply = Errc::exhausted;
+        try {
+            reply = ntor_server(job.id, job.onion, job.onionskin, job.type);
+        } catch (const std::exception&) {
+            // Out of memory: the CREATE is refused like a bad handshake.
+        }
+        asio::post(ex, [this, alive, lc = job.circuit, ticket = job.ticket,
+                        reply = std::move(reply)]() mutable {
+            if (alive.expired()) return;  // the node went away meanwhile
+            relay_.finish_create(lc, ticket, std::move(reply), Clock::now(), relay_out_);
+            flush();
+        });
+    });
 }
 
 void CircuitNode::publish(const RelayOutput& r, const ClientOutput& c) {

@@ -25,6 +25,10 @@
 #include "zmesh/crypto/identity.hpp"
 #include "zmesh/link/link_set.hpp"
 
+namespace boost::asio {
+class thread_pool;
+}
+
 namespace zmesh::circuit {
 
 // How a client names a relay it knows: identity, onion key and where its links listen.
@@ -41,6 +45,9 @@ struct NodeConfig {
     Duration link_attempt_timeout = std::chrono::seconds(5);
     // A transport that failed to reach a peer is tried last for that peer this long.
     Duration failed_transport_memory = std::chrono::minutes(10);
+    // Threads that compute CREATE handshakes (like Tor's cpuworkers), so relayed cells do
+    // not wait behind them; 0: on the node's own thread.
+    std::size_t handshake_workers = 0;
 };
 
 // Transports that recently failed per peer, at most this many remembered.
@@ -121,6 +128,8 @@ class CircuitNode {
     void remember_failure(const Waiting& w, TimePoint now);
     void flush();
     void publish(const RelayOutput& r, const ClientOutput& c);
+    // Computes a CREATE's handshake on a worker; the answer comes back to this thread.
+    void run_handshake(HandshakeJob job);
     // Arms the timer for the earliest deadline, if earlier than the one it waits for.
     void arm_timer();
     void wait_until(TimePoint at);
@@ -173,6 +182,8 @@ class CircuitNode {
     bool running_ = false;  // between start() and stop(): the timer may be armed
     std::shared_ptr<char> alive_ = std::make_shared<char>();  // expires with this node
     bool flushing_ = false;
+    // Last: joined first, before anything a finished handshake could reach.
+    std::unique_ptr<boost::asio::thread_pool> workers_;
 };
 
 }  // namespace zmesh::circuit

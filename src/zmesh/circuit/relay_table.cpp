@@ -67,6 +67,8 @@ void RelayTable::on_cell(PeerRef from, const wire::Cell& cell, TimePoint now, Re
     Circuit* prev_side = by_prev(lc);
     Circuit* next_side = prev_side ? nullptr : by_next(lc);
     if (prev_side == nullptr && next_side == nullptr) {
+        // DESTROY before its CREATE was answered: the answer will find nothing.
+        if (cmd == wire::CellCommand::destroy && working_.erase(lc) > 0) return;
         ++stats_.drop_unknown_circuit;
         return;
     }
@@ -107,12 +109,13 @@ void RelayTable::on_create(const LinkCircuit& lc, const wire::Cell& cell, TimePo
         out.cells.push_back({lc.peer, make_destroy(lc, DestroyReason::refused)});
         return;
     }
-    if (by_prev(lc) || by_next(lc) || pending_creates_.find(lc.peer, lc.id)) {
+    if (by_prev(lc) || by_next(lc) || pending_creates_.find(lc.peer, lc.id) ||
+        working_.contains(lc)) {
         ++stats_.drop_malformed;  // id already in use on this link
         out.cells.push_back({lc.peer, make_destroy(lc, DestroyReason::protocol)});
         return;
     }
-    if (circuits_.size() >= cfg_.max_circuits) {
+    if (circuits_.size() + working_.size() >= cfg_.max_circuits) {
         ++stats_.refused_table_full;
         out.cells.push_back({lc.peer, make_destroy(lc, DestroyReason::resource)});
         return;
@@ -175,7 +178,31 @@ void RelayTable::accept_create(const LinkCircuit& lc, HandshakeType type, ByteVi
         out.cells.push_back({lc.peer, make_destroy(lc, DestroyReason::handshake)});
         return;
     }
+    if (cfg_.defer_handshakes && working_.size() < kMaxHandshakesInProgress) {
+        auto ticket = next_ticket_++;
+        working_[lc] = ticket;
+        ++stats_.handshakes_deferred;
+        out.handshakes.push_back(
+            {lc, ticket, cfg_.id, *onion, type, Bytes(handshake.begin(), handshake.end())});
+        return;
+    }
     auto reply = ntor_server(cfg_.id, *onion, handshake, type);
+    answer_create(lc, reply, now, out);
+}
+
+void RelayTable::finish_create(const LinkCircuit& lc, std::uint64_t ticket,
+                               Result<NtorServerResult> reply, TimePoint now, RelayOutput& out) {
+    auto it = working_.find(lc);
+    if (it == working_.end() || it->second != ticket) {
+        ++stats_.handshakes_abandoned;
+        return;
+    }
+    working_.erase(it);
+    answer_create(lc, reply, now, out);
+}
+
+void RelayTable::answer_create(const LinkCircuit& lc, Result<NtorServerResult>& reply,
+                               TimePoint now, RelayOutput& out) {
     if (!reply) {
         ++stats_.refused_handshake;
         out.cells.push_back({lc.peer, make_destroy(lc, DestroyReason::handshake)});
@@ -401,6 +428,7 @@ void RelayTable::destroy_all(DestroyReason reason, RelayOutput& out) {
     for (const auto& [serial, c] : circuits_) all.push_back(c->prev);
     for (const auto& lc : all) destroy(lc, reason, out);
     pending_creates_.clear();
+    working_.clear();
 }
 
 void RelayTable::remove(Circuit& c, RelayOutput& out) {
@@ -414,6 +442,7 @@ void RelayTable::remove(Circuit& c, RelayOutput& out) {
 
 void RelayTable::on_link_closed(PeerRef peer, RelayOutput& out) {
     pending_creates_.erase_source(peer);
+    std::erase_if(working_, [&](const auto& kv) { return kv.first.peer == peer; });
     std::vector<Circuit*> hit;
     for (auto& [serial, c] : circuits_)
         if (c->prev.peer == peer || (c->next && c->next->peer == peer)) hit.push_back(c.get());

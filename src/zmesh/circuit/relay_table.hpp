@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "zmesh/circuit/limits.hpp"
+#include "zmesh/circuit/ntor.hpp"
 #include "zmesh/circuit/onion_keys.hpp"
 #include "zmesh/circuit/relay_crypto.hpp"
 #include "zmesh/circuit/types.hpp"
@@ -43,6 +44,10 @@ struct RelayStats {
     // Of refused_handshake: CREATE naming an onion key no longer (or never) held.
     std::uint64_t refused_onion_key = 0;
     std::uint64_t onion_key_rotations = 0;
+    // CREATE handshakes given to worker threads, and answers that found their circuit
+    // gone (its link closed, or the client destroyed it while waiting).
+    std::uint64_t handshakes_deferred = 0;
+    std::uint64_t handshakes_abandoned = 0;
 };
 
 struct RelayConfig {
@@ -66,6 +71,21 @@ struct RelayConfig {
     // Cells per circuit and direction before the circuit must be replaced (at most
     // kMaxCellsPerDirection: the counter never wraps).
     std::uint32_t max_cells_per_direction = kMaxCellsPerDirection;
+    // Hand CREATE handshakes out as HandshakeJobs (RelayOutput::handshakes) instead of
+    // computing them here: the caller runs them on worker threads and answers with
+    // finish_create(). The cells of other circuits then do not wait behind them.
+    bool defer_handshakes = false;
+};
+
+// A CREATE's handshake, to compute on any thread (ntor_server needs nothing else): the
+// onion key is a copy, wiped with the job.
+struct HandshakeJob {
+    LinkCircuit circuit;
+    std::uint64_t ticket = 0;  // tells this CREATE from a later one with the same id
+    crypto::NodeId id;
+    crypto::X25519KeyPair onion;
+    HandshakeType type = HandshakeType::ntor_x25519;
+    Bytes onionskin;
 };
 
 struct RelayOutput {
@@ -76,8 +96,10 @@ struct RelayOutput {
         RelayMessage message;
     };
     std::vector<Delivery> delivered;
-    std::vector<LinkCircuit> closed;  // circuits the local exit must forget
+    std::vector<LinkCircuit> closed;       // circuits the local exit must forget
+    std::vector<HandshakeJob> handshakes;  // defer_handshakes: to compute, then finish_create
     void clear() {
+        handshakes.clear();
         cells.clear();
         links.clear();
         delivered.clear();
@@ -99,6 +121,11 @@ class RelayTable {
     Status send_backward(const LinkCircuit& circuit, const RelayMessage& m, TimePoint now,
                          RelayOutput& out);
     void destroy(const LinkCircuit& circuit, DestroyReason reason, RelayOutput& out);
+    // The answer to a HandshakeJob: the circuit is created (CREATED goes out) or refused.
+    // Dropped and counted when the job's link or circuit went away meanwhile.
+    void finish_create(const LinkCircuit& circuit, std::uint64_t ticket,
+                       Result<NtorServerResult> reply, TimePoint now, RelayOutput& out);
+    std::size_t handshakes_in_progress() const { return working_.size(); }
     // Every circuit, both directions (shutdown).
     void destroy_all(DestroyReason reason, RelayOutput& out);
     // Options that may change while running (SIGHUP).
@@ -137,6 +164,8 @@ class RelayTable {
                             RelayOutput& out);
     void accept_create(const LinkCircuit& lc, HandshakeType type, ByteView handshake, TimePoint now,
                        RelayOutput& out);
+    void answer_create(const LinkCircuit& lc, Result<NtorServerResult>& reply, TimePoint now,
+                       RelayOutput& out);
     void on_created(Circuit& c, const wire::Cell& cell, TimePoint now, RelayOutput& out);
     void on_forward(Circuit& c, const wire::Cell& cell, TimePoint now, RelayOutput& out);
     void on_backward(Circuit& c, const wire::Cell& cell, TimePoint now, RelayOutput& out);
@@ -164,6 +193,9 @@ class RelayTable {
     // By link and circuit id: a link's flood displaces only its own (kMaxPendingCreates*).
     FairTable<PeerRef, std::uint32_t, PendingCreate> pending_creates_{kMaxPendingCreatesPerLink,
                                                                       kMaxPendingCreates};
+    // CREATEs whose handshake a worker computes (defer_handshakes): their ids are taken.
+    std::unordered_map<LinkCircuit, std::uint64_t, LinkCircuitHash> working_;  // -> ticket
+    std::uint64_t next_ticket_ = 1;
     std::uint64_t next_request_ = 1;
     RelayStats stats_;
     ForwardTap forward_tap_;

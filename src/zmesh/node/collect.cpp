@@ -70,7 +70,9 @@ void collect_relay(Snapshot& s, const circuit::RelayStats& st, std::size_t circu
                   {"refused_not_relay", st.refused_not_relay},
                   {"refused_extend", st.refused_extend},
                   {"refused_onion_key", st.refused_onion_key},
-                  {"onion_key_rotations", st.onion_key_rotations}},
+                  {"onion_key_rotations", st.onion_key_rotations},
+                  {"handshakes_deferred", st.handshakes_deferred},
+                  {"handshakes_abandoned", st.handshakes_abandoned}},
                  labels);
     s.add("zmesh_relay_circuits", "Relayed circuits: open now.", MetricType::gauge, labels,
           static_cast<double>(circuits));
@@ -89,6 +91,7 @@ void collect_client(Snapshot& s, const circuit::ClientStats& st, std::size_t cir
                   {"drop_unknown_circuit", st.drop_unknown_circuit},
                   {"drop_malformed", st.drop_malformed},
                   {"probes_sent", st.probes_sent},
+                  {"probes_repeated", st.probes_repeated},
                   {"dead_hops", st.dead_hops},
                   {"circuits_expired", st.expired},
                   {"watermark_closed", st.watermark_closed}},

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
@@ -12,6 +13,7 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 #include "zmesh/core/clock.hpp"
 #include "zmesh/discovery/descriptor.hpp"
@@ -196,6 +198,11 @@ void Node::Impl::start_circuits() {
     nc.relay.require_post_quantum = opts_.links.require_post_quantum;
     nc.relay.max_circuits = opts_.circuit.max_circuits;
     nc.relay.idle_timeout = opts_.circuit.idle_timeout;
+    if (roles.accepts_circuits()) {
+        std::size_t threads = opts_.circuit.threads;
+        if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+        nc.handshake_workers = threads - 1;
+    }
     nc.client.max_lifetime = opts_.circuit.max_lifetime;
     nc.client.handshake = opts_.links.hybrid ? circuit::HandshakeType::ntor_x25519_mlkem768
                                              : circuit::HandshakeType::ntor_x25519;

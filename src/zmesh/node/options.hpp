@@ -78,6 +78,9 @@ struct CircuitOptions {
     // EXTEND may name private and loopback addresses (a loopback network needs it).
     bool allow_private_addresses = false;
     discovery::Weights weights;  // path selection
+    // A relay's threads: its event loop, and the rest compute CREATE handshakes. 0: one per
+    // core; 1: handshakes on the event loop too.
+    std::size_t threads = 0;
 };
 
 struct ExitOptions {
