@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "zmesh/client/stream_handle.hpp"
+#include "zmesh/node/bootstrap_progress.hpp"
 #include "zmesh/node/metrics.hpp"
 #include "zmesh/node/options.hpp"
 
@@ -57,8 +58,9 @@ struct Status {
     std::uint64_t link_bytes_out = 0;
     std::string contact;  // relay roles: the contact line; else empty
     std::uint32_t relays_known = 0;
-    std::uint32_t guards = 0;  // client role
-    std::string bootstrap;     // bootstrap role: the line for others' core.bootstrap
+    std::uint32_t guards = 0;           // client role
+    std::string bootstrap;              // bootstrap role: the line for others' core.bootstrap
+    BootstrapState bootstrap_progress;  // how far from ready, and waiting for what
 };
 
 struct CircuitInfo {
