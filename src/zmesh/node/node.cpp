@@ -837,6 +837,9 @@ void Node::unsubscribe(std::uint64_t subscription) {
 void Node::emit(Event::Kind kind, std::uint64_t circuit, std::string detail) {
     impl_->emit(kind, circuit, std::move(detail));
 }
+void Node::on_bootstrap(std::function<void(const BootstrapReport&)> handler) {
+    impl_->bootstrap_handler_ = std::move(handler);
+}
 void Node::open_stream(const std::string& host, std::uint16_t port, const std::string& isolation,
                        OpenCallback done) {
     impl_->open_stream(host, port, isolation, std::move(done));

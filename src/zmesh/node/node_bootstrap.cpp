@@ -1,6 +1,7 @@
 // The node's side of its bootstrap progress (bootstrap_progress.hpp): which steps its roles
-// and options make it go through, the log lines of each step, and the timer that warns
-// when a step takes long. The discovery loops and the circuit results report the steps.
+// and options make it go through, the lines of each step (to the handler the daemon sets,
+// which logs them), and the timer that warns when a step takes long. The discovery loops
+// and the circuit results report the steps.
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -59,8 +60,15 @@ std::vector<PlannedStep> Node::Impl::bootstrap_plan() const {
 
 void Node::Impl::progress(BootstrapStep step, std::string what) {
     if (!progress_ || stopping_) return;
-    for (const auto& line : progress_->reach(step, std::move(what), zmesh::Clock::now()))
-        spdlog::info("{}", line);
+    for (auto& line : progress_->reach(step, std::move(what), zmesh::Clock::now()))
+        report(std::move(line), false);
+}
+
+void Node::Impl::report(std::string line, bool stuck) {
+    if (bootstrap_handler_)
+        bootstrap_handler_({std::move(line), stuck});
+    else
+        spdlog::debug("{}", line);
 }
 
 void Node::Impl::progress_failed(BootstrapStep step, std::string why) {
@@ -111,7 +119,7 @@ asio::awaitable<void> Node::Impl::bootstrap_watch() {
         (void)ec;
         if (!*alive || stopping_) co_return;
         if (auto warning = progress_->stuck_warning(zmesh::Clock::now()))
-            spdlog::warn("{}", *warning);
+            report(std::move(*warning), true);
     }
 }
 

@@ -43,6 +43,7 @@ class Node::Impl {
     void started_progress();  // keys and links done: the rest comes later
     void progress(BootstrapStep step, std::string what);
     void progress_failed(BootstrapStep step, std::string why);
+    void report(std::string line, bool stuck);
     void check_enough_relays();
 
     // node_status.cpp
@@ -81,6 +82,7 @@ class Node::Impl {
     std::unique_ptr<zmesh::Timer> fetch_timer_;
     std::unique_ptr<zmesh::Timer> bootstrap_timer_;  // stuck warnings until ready
     std::optional<BootstrapProgress> progress_;      // from the start of start()
+    std::function<void(const BootstrapReport&)> bootstrap_handler_;
     std::vector<Listener> listeners_;
     std::map<std::uint64_t, std::function<void(const Event&)>> subscribers_;
     std::uint64_t next_subscription_ = 1;
