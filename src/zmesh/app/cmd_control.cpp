@@ -147,7 +147,8 @@ void print_status(std::ostream& out, const v1::NodeStatus& s) {
     row("version", s.version() + " (pid " + std::to_string(s.pid()) + ")");
     row("roles", roles);
     row("uptime", std::to_string(s.uptime_seconds()) + " s");
-    row("bootstrapped", bootstrap_line(s.bootstrap_progress()));
+    if (s.has_bootstrap_progress())  // absent from daemons older than the field
+        row("bootstrapped", bootstrap_line(s.bootstrap_progress()));
     row("handshakes", s.handshake() + (s.require_post_quantum() ? ", post-quantum required" : ""));
     row("sandbox", s.seccomp() ? "seccomp on" : "seccomp off");
     for (const auto& l : s.listeners()) row(("listen " + l.kind()).c_str(), l.address());
