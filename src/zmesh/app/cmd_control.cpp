@@ -1,13 +1,16 @@
 // The CLI over the daemon's control API: zmesh status, circuits, streams, peers, newnym,
 // close-circuit, events and metrics.
+#include <fcntl.h>
 #include <google/protobuf/util/json_util.h>
+#include <poll.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
-#include <thread>
 
 #include "zmesh/app/commands.hpp"
 #include "zmesh/control/node_config.hpp"
@@ -124,16 +127,28 @@ void print_table(const std::vector<std::string>& head,
     if (rows.empty()) std::cout << "(none)\n";
 }
 
-void print_status(const v1::NodeStatus& s) {
+// "100% ready", or "30% a bootstrap node answered; waiting 12 s for a directory ...".
+std::string bootstrap_line(const v1::BootstrapProgress& b) {
+    if (b.percent() >= 100) return "100% ready";
+    std::string line = std::to_string(b.percent()) + "% " + b.last_event();
+    if (!b.waiting_for().empty())
+        line += "; waiting " + std::to_string(static_cast<std::uint64_t>(b.seconds_waiting())) +
+                " s for " + b.waiting_for();
+    return line;
+}
+
+void print_status(std::ostream& out, const v1::NodeStatus& s) {
     std::string roles;
     for (const auto& r : s.roles()) roles += (roles.empty() ? "" : ", ") + r;
-    auto row = [](const char* k, const std::string& v) {
-        std::cout << std::left << std::setw(18) << k << v << "\n";
+    auto row = [&out](const char* k, const std::string& v) {
+        out << std::left << std::setw(18) << k << v << "\n";
     };
     row("node", s.node_id());
     row("version", s.version() + " (pid " + std::to_string(s.pid()) + ")");
     row("roles", roles);
     row("uptime", std::to_string(s.uptime_seconds()) + " s");
+    if (s.has_bootstrap_progress())  // absent from daemons older than the field
+        row("bootstrapped", bootstrap_line(s.bootstrap_progress()));
     row("handshakes", s.handshake() + (s.require_post_quantum() ? ", post-quantum required" : ""));
     row("sandbox", s.seccomp() ? "seccomp on" : "seccomp off");
     for (const auto& l : s.listeners()) row(("listen " + l.kind()).c_str(), l.address());
@@ -158,6 +173,92 @@ void add_target_options(CLI::App* cmd, Target& t) {
                     "and ZMESH_* variables, else /var/lib/zmesh/control.sock)");
     cmd->add_option("--token-file", t.token_file, "Token for a HOST:PORT control address");
     cmd->add_option("--config,-c", t.config, "Find the daemon from this node configuration");
+}
+
+// Ctrl-C and SIGTERM end `status --watch` cleanly: the handler only writes to a pipe,
+// which the wait between updates polls (whichever thread the signal lands on).
+class StopSignals {
+  public:
+    StopSignals() {
+        if (::pipe2(fds(), O_CLOEXEC | O_NONBLOCK) != 0) throw std::runtime_error("pipe2 failed");
+        struct sigaction sa {};
+        sa.sa_handler = [](int) {
+            char c = 1;
+            (void)!::write(fds()[1], &c, 1);
+        };
+        ::sigemptyset(&sa.sa_mask);
+        ::sigaction(SIGINT, &sa, &old_int_);
+        ::sigaction(SIGTERM, &sa, &old_term_);
+    }
+    ~StopSignals() {
+        ::sigaction(SIGINT, &old_int_, nullptr);
+        ::sigaction(SIGTERM, &old_term_, nullptr);
+        ::close(fds()[0]);
+        ::close(fds()[1]);
+    }
+    StopSignals(const StopSignals&) = delete;
+    StopSignals& operator=(const StopSignals&) = delete;
+
+    // True when a signal came, at once or within `d`.
+    bool wait(std::chrono::duration<double> d) const {
+        auto until = std::chrono::steady_clock::now() +
+                     std::chrono::duration_cast<std::chrono::steady_clock::duration>(d);
+        for (;;) {
+            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                until - std::chrono::steady_clock::now());
+            pollfd p{fds()[0], POLLIN, 0};
+            int n = ::poll(&p, 1, static_cast<int>(std::max<std::int64_t>(0, left.count())));
+            if (n > 0) return true;
+            if (n == 0 || errno != EINTR) return false;
+        }
+    }
+
+  private:
+    // The one place a signal handler can reach; only one watch runs per process.
+    static int* fds() {
+        static int fd[2] = {-1, -1};
+        return fd;
+    }
+    struct sigaction old_int_ {};
+    struct sigaction old_term_ {};
+};
+
+// One status, or with `watch` one every `interval` until Ctrl-C (exit 0). On a terminal
+// each update is drawn over the last (cursor home, lines cleared to their end, the rest
+// of the screen cleared); otherwise updates follow each other, a blank line between.
+int run_status(control::ControlClient& client, const std::string& format, bool watch,
+               double interval) {
+    std::optional<StopSignals> stop;
+    if (watch) stop.emplace();
+    bool tty = watch && ::isatty(STDOUT_FILENO) != 0;
+    if (tty) std::cout << "\033[?25l\033[H\033[2J";  // hide the cursor, clear once
+    std::string error;
+    for (bool first = true;; first = false) {
+        v1::NodeStatus s;
+        if (auto r = client.status(s); !r.ok) {
+            error = r.error;
+            break;
+        }
+        std::ostringstream block;
+        if (format == "json")
+            block << to_json(s);
+        else
+            print_status(block, s);
+        std::string text = block.str();
+        if (tty) {
+            std::string drawn = "\033[H";
+            for (char c : text) drawn += c == '\n' ? std::string("\033[K\n") : std::string(1, c);
+            std::cout << drawn << "\033[J";
+        } else {
+            std::cout << (watch && !first ? "\n" : "") << text;
+        }
+        std::cout.flush();
+        if (!watch || stop->wait(std::chrono::duration<double>(interval))) break;
+    }
+    if (tty) std::cout << "\033[?25h" << std::flush;  // the cursor back
+    if (error.empty()) return 0;
+    std::cerr << "zmesh: " << error << "\n";
+    return 1;
 }
 
 std::string seconds(double s) {
@@ -205,35 +306,18 @@ void add_control_commands(CLI::App& app, int& exit_code) {
     status->add_option("--format", format, "table or json")
         ->check(CLI::IsMember({"table", "json"}))
         ->capture_default_str();
-    status->add_flag("--watch", watch, "Repeat until interrupted");
+    auto* watch_flag = status->add_flag(
+        "--watch", watch, "Update until Ctrl-C (in place on a terminal); exits 0 then");
     status->add_option("--interval", interval, "Seconds between updates with --watch")
         ->check(CLI::Range(0.1, 3600.0))
+        ->needs(watch_flag)
         ->capture_default_str();
     status->footer(
         "Examples:\n  zmesh status\n  zmesh status --format json --config /etc/zmesh/zmesh.toml\n"
         "  zmesh status --watch --interval 1");
     status->callback([&] {
         auto client = connect(t);
-        if (!client) {
-            exit_code = 1;
-            return;
-        }
-        bool tty = ::isatty(STDOUT_FILENO) != 0;
-        do {
-            v1::NodeStatus s;
-            if (!report(client->status(s))) {
-                exit_code = 1;
-                return;
-            }
-            if (watch && tty) std::cout << "\033[H\033[2J";
-            if (format == "json")
-                std::cout << to_json(s);
-            else
-                print_status(s);
-            if (watch && !tty) std::cout << "\n";
-            std::cout.flush();
-            if (watch) std::this_thread::sleep_for(std::chrono::duration<double>(interval));
-        } while (watch);
+        exit_code = client ? run_status(*client, format, watch, interval) : 1;
     });
 
     add_list_command<v1::ListCircuitsResponse>(

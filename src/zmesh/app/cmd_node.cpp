@@ -98,6 +98,13 @@ bool Daemon::start() {
         std::cerr << "zmesh node: cannot open a link address: " << e.what() << "\n";
         return false;
     }
+    // Every step at info, a step that takes long as a warning (docs/daemon.md).
+    node_->on_bootstrap([](const node::BootstrapReport& r) {
+        if (r.stuck)
+            spdlog::warn("{}", r.line);
+        else
+            spdlog::info("{}", r.line);
+    });
     if (!node_->start(&error)) {
         std::cerr << "zmesh node: " << error << "\n";
         return false;

@@ -40,6 +40,13 @@ v1::NodeStatus to_proto(const node::Status& n, const DaemonFacts& d) {
     s.set_relays_known(n.relays_known);
     s.set_guards(n.guards);
     s.set_bootstrap(n.bootstrap);
+    const auto& b = n.bootstrap_progress;
+    auto* progress = s.mutable_bootstrap_progress();
+    progress->set_percent(b.percent);
+    progress->set_step(node::to_string(b.step));
+    progress->set_last_event(b.last_event);
+    progress->set_waiting_for(b.waiting_for);
+    progress->set_seconds_waiting(b.seconds_waiting);
     return s;
 }
 

@@ -266,7 +266,14 @@ void Node::Impl::start_client() {
     // Subscribed before the pool: a failure is scored before the pool picks a new path.
     circuit_results_ =
         subscribed(circuits_->subscribe_client([this](const circuit::ClientEvent& ev) {
-            if (ev.kind != circuit::ClientEvent::Kind::message) on_circuit_result(ev);
+            if (ev.kind == circuit::ClientEvent::Kind::message) return;
+            on_circuit_result(ev);
+            // One-hop circuits only fetch the directory: the first full one counts.
+            if (ev.path.size() < 2) return;
+            if (ev.kind == circuit::ClientEvent::Kind::built)
+                progress(BootstrapStep::circuit, "first circuit built");
+            else if (ev.kind == circuit::ClientEvent::Kind::failed && !ev.abandoned)
+                progress_failed(BootstrapStep::circuit, circuit::to_string(ev.reason));
         }));
     pool_ = std::make_unique<client::ClientPool>(
         *circuits_, [this](const client::PathRequest& req) { return pick_path(req); },
@@ -425,23 +432,38 @@ void Node::Impl::save_onion_keys() {
 // Relays publish a fresh descriptor to every bootstrap node, again before it gets old;
 // failures are retried with backoff (a bootstrap may start after the relay).
 asio::awaitable<void> Node::Impl::publish_loop() {
+    auto alive = alive_;
     auto backoff = std::chrono::milliseconds(kFirstRetry);
     do {
         Bytes descriptor = make_descriptor();
         if (directory_server_) directory_.insert(descriptor, unix_now());
         if (dht_) dht_->publish(identity_->node_id(), descriptor);
-        bool all = true;
-        for (const auto& b : opts_.discovery.bootstrap) {
+        std::size_t published = 0;
+        const auto& boot = opts_.discovery.bootstrap;
+        for (const auto& b : boot) {
             auto r = co_await discovery::http_request({b.directory.ip, b.directory.port}, "POST",
                                                       "/zmesh/v1/descriptor", descriptor, 4096);
-            if (!r || r->status != 200) {
-                all = false;
-                spdlog::debug("publishing the descriptor to a bootstrap node failed; retrying");
+            if (!*alive || stopping_) co_return;
+            if (r) progress(BootstrapStep::contacted, "a bootstrap node answered");
+            if (r && r->status == 200) {
+                ++published;
+                continue;
             }
+            spdlog::debug("publishing the descriptor to the bootstrap node at {} failed: {}",
+                          format_socket_address(b.directory),
+                          r ? "HTTP " + std::to_string(r->status) : std::string("no answer"));
+            if (r)
+                progress_failed(BootstrapStep::published, "HTTP " + std::to_string(r->status));
+            else
+                progress_failed(BootstrapStep::contacted, "no answer");
         }
-        if (all)
-            spdlog::info("descriptor published to {} bootstrap nodes",
-                         opts_.discovery.bootstrap.size());
+        bool all = published == boot.size();
+        if (published > 0)
+            progress(BootstrapStep::published,
+                     "descriptor published to " + std::to_string(published) + " of " +
+                         std::to_string(boot.size()) + " bootstrap nodes");
+        if (all && !boot.empty())
+            spdlog::info("descriptor published to {} bootstrap nodes", boot.size());
         auto wait = all ? std::chrono::duration_cast<std::chrono::milliseconds>(kRepublishInterval)
                         : backoff;
         if (!all) backoff = std::min(backoff * 2, kMaxPublishRetry);
@@ -465,6 +487,12 @@ asio::awaitable<void> Node::Impl::fetch_loop() {
         }
         directory_.purge(unix_now());
         if (fresh > 0) spdlog::info("directory: {} relays known", directory_.size());
+        // First, so the directory's line shows what the relays are still short of. Relays
+        // the DHT answered with earlier count as well as a bootstrap node's bundle.
+        check_enough_relays();
+        if (directory_.size() > 0)
+            progress(BootstrapStep::directory,
+                     "directory fetched (" + std::to_string(directory_.size()) + " relays known)");
         bool enough = relays_.enough_for(opts_.circuit.hops);
         if (enough && pool_)  // builds the spare circuits, or replaces failed ones
             pool_->set_preemptive(opts_.circuit.preemptive);
@@ -487,12 +515,25 @@ asio::awaitable<std::size_t> Node::Impl::fetch_from(const BootstrapNode& b) {
             co_await discovery::http_request({b.directory.ip, b.directory.port}, "GET",
                                              "/zmesh/v1/bundle", {}, discovery::kMaxBundleSize);
         if (!*alive || stopping_) co_return 0;
-        if (r && r->status == 200) bundle = std::move(r->body);
+        if (!r) {
+            spdlog::debug("the bootstrap node at {} does not answer",
+                          format_socket_address(b.directory));
+            progress_failed(BootstrapStep::contacted, "no answer");
+            co_return 0;
+        }
+        if (r->status != 200) {
+            progress(BootstrapStep::contacted, "a bootstrap node answered");
+            progress_failed(BootstrapStep::directory, "HTTP " + std::to_string(r->status));
+            co_return 0;
+        }
+        bundle = std::move(r->body);
     }
-    if (!bundle) co_return 0;
+    progress(BootstrapStep::contacted, "a bootstrap node answered");
     auto n = directory_.insert_bundle(*bundle, b.key, unix_now(), kMaxBundleAge);
     if (!n) {
         spdlog::warn("a bootstrap node sent a bundle that does not verify; ignored");
+        progress_failed(BootstrapStep::directory,
+                        "a bundle that does not verify: is the bootstrap key right?");
         co_return 0;
     }
     co_return *n;
@@ -575,7 +616,10 @@ bool Node::Impl::start(std::string* error) {
     }
     fec_counters_ =
         opts_.fec_counters ? opts_.fec_counters : std::make_shared<stream::FecCounters>();
-    if (!open_keys(error) || !start_links(error)) return false;
+    start_progress();
+    if (!open_keys(error)) return false;
+    progress(BootstrapStep::keys, opts_.data_dir.empty() ? "keys made (in memory)" : "keys loaded");
+    if (!start_links(error)) return false;
     relays_.set_self(identity_->node_id());
     // Exits whose published policy may accept the port of the circuit's first stream.
     relays_.set_exit_filter([](const std::vector<std::string>& rules, std::uint16_t port) {
@@ -595,6 +639,7 @@ bool Node::Impl::start(std::string* error) {
     if (!start_discovery(error)) return false;
     running_ = true;
     started_ = zmesh::Clock::now();
+    started_progress();
     return true;
 }
 
@@ -608,7 +653,8 @@ void Node::Impl::stop(std::function<void()> done) {
     spdlog::info("shutting down: closing {} client and {} relayed circuits",
                  circuits_->client().size(), circuits_->relay().size());
     emit(Event::Kind::shutdown, 0, "");
-    for (auto* t : {publish_timer_.get(), fetch_timer_.get(), save_timer_.get()})
+    for (auto* t :
+         {publish_timer_.get(), fetch_timer_.get(), save_timer_.get(), bootstrap_timer_.get()})
         if (t) t->cancel();
     save_peers();
     if (directory_server_) directory_server_->stop();
@@ -671,6 +717,7 @@ std::vector<std::string> Node::Impl::reconfigure(const Options& fresh) {
     o.circuit.relays = fresh.circuit.relays;
     set_relays(o.circuit.relays);
     o.circuit.hops = fresh.circuit.hops;
+    check_enough_relays();
     o.circuit.weights = fresh.circuit.weights;
     if (fresh.circuit.preemptive != o.circuit.preemptive) {
         o.circuit.preemptive = fresh.circuit.preemptive;
@@ -730,7 +777,8 @@ Node::Node(asio::any_io_executor ex, Options options)
 Node::~Node() {
     *impl_->alive_ = false;
     auto& m = *impl_;
-    for (auto* t : {m.publish_timer_.get(), m.fetch_timer_.get(), m.save_timer_.get()})
+    for (auto* t : {m.publish_timer_.get(), m.fetch_timer_.get(), m.save_timer_.get(),
+                    m.bootstrap_timer_.get()})
         if (t) t->cancel();
     if (!m.circuits_ || m.stopped_) return;
     if (m.pool_) m.pool_->stop();
@@ -795,6 +843,9 @@ void Node::unsubscribe(std::uint64_t subscription) {
 }
 void Node::emit(Event::Kind kind, std::uint64_t circuit, std::string detail) {
     impl_->emit(kind, circuit, std::move(detail));
+}
+void Node::on_bootstrap(std::function<void(const BootstrapReport&)> handler) {
+    impl_->bootstrap_handler_ = std::move(handler);
 }
 void Node::open_stream(const std::string& host, std::uint16_t port, const std::string& isolation,
                        OpenCallback done) {

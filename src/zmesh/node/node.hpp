@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "zmesh/client/stream_handle.hpp"
+#include "zmesh/node/bootstrap_progress.hpp"
 #include "zmesh/node/metrics.hpp"
 #include "zmesh/node/options.hpp"
 
@@ -57,8 +58,9 @@ struct Status {
     std::uint64_t link_bytes_out = 0;
     std::string contact;  // relay roles: the contact line; else empty
     std::uint32_t relays_known = 0;
-    std::uint32_t guards = 0;  // client role
-    std::string bootstrap;     // bootstrap role: the line for others' core.bootstrap
+    std::uint32_t guards = 0;           // client role
+    std::string bootstrap;              // bootstrap role: the line for others' core.bootstrap
+    BootstrapState bootstrap_progress;  // how far from ready, and waiting for what
 };
 
 struct CircuitInfo {
@@ -108,6 +110,13 @@ struct Event {
     std::string detail;  // reasons and timings; never a destination
 };
 const char* to_string(Event::Kind k);
+
+// A line of bootstrap progress ("bootstrap: 30% a bootstrap node answered; waiting for
+// ..."): each step once, and warnings while one takes long (docs/daemon.md).
+struct BootstrapReport {
+    std::string line;
+    bool stuck = false;  // a warning that the node still waits for the same step
+};
 
 using StreamHandle = client::StreamHandle;
 // `stream` on success; else null and why ("unreachable", "refused", "timeout",
@@ -160,6 +169,10 @@ class Node {
     void unsubscribe(std::uint64_t subscription);
     // Publishes an event of a front end (a refused reload) to the subscribers.
     void emit(Event::Kind kind, std::uint64_t circuit, std::string detail);
+    // Where bootstrap progress lines go; set before start() to get them all. Without one
+    // the node logs them at debug level (a testnet's or a simulation's many nodes would
+    // fill an info log).
+    void on_bootstrap(std::function<void(const BootstrapReport&)> handler);
 
     // Client role: a stream to host:port through a circuit of the `isolation` group
     // (streams of different groups never share a circuit). `done` runs once.

@@ -14,6 +14,7 @@
 #include "zmesh/exit/exit_service.hpp"
 #include "zmesh/link/link_set.hpp"
 #include "zmesh/link/udp_link.hpp"
+#include "zmesh/node/bootstrap_progress.hpp"
 #include "zmesh/node/limits.hpp"
 #include "zmesh/node/node.hpp"
 
@@ -35,6 +36,15 @@ class Node::Impl {
     void open_stream(const std::string& host, std::uint16_t port, const std::string& isolation,
                      OpenCallback done);
     std::size_t new_identity();
+
+    // node_bootstrap.cpp: the progress of the start-up, reported by the steps' code.
+    std::vector<PlannedStep> bootstrap_plan() const;
+    void start_progress();
+    void started_progress();  // keys and links done: the rest comes later
+    void progress(BootstrapStep step, std::string what);
+    void progress_failed(BootstrapStep step, std::string why);
+    void report(std::string line, bool stuck);
+    void check_enough_relays();
 
     // node_status.cpp
     Status status() const;
@@ -70,6 +80,9 @@ class Node::Impl {
     std::unique_ptr<zmesh::Timer> save_timer_;
     std::unique_ptr<zmesh::Timer> publish_timer_;
     std::unique_ptr<zmesh::Timer> fetch_timer_;
+    std::unique_ptr<zmesh::Timer> bootstrap_timer_;  // stuck warnings until ready
+    std::optional<BootstrapProgress> progress_;      // from the start of start()
+    std::function<void(const BootstrapReport&)> bootstrap_handler_;
     std::vector<Listener> listeners_;
     std::map<std::uint64_t, std::function<void(const Event&)>> subscribers_;
     std::uint64_t next_subscription_ = 1;
@@ -103,6 +116,7 @@ class Node::Impl {
     asio::awaitable<std::optional<Bytes>> fetch_over_link(const Contact& bootstrap);
     asio::awaitable<bool> sleep(zmesh::Timer& timer, zmesh::Clock::duration d);
     void apply_shaping();
+    asio::awaitable<void> bootstrap_watch();
 };
 
 }  // namespace zmesh::node

@@ -15,6 +15,7 @@ Status Node::Impl::status() const {
     s.hybrid = opts_.links.hybrid;
     s.require_post_quantum = opts_.links.require_post_quantum;
     s.listeners = listeners_;
+    if (progress_) s.bootstrap_progress = progress_->state(zmesh::Clock::now());
     if (!running_) return s;
     s.node_id = crypto::node_id_string(identity_->node_id());
     s.uptime_seconds = static_cast<std::uint64_t>(
@@ -113,6 +114,10 @@ void Node::Impl::collect_metrics(Snapshot& snap, const Labels& l, bool with_fec)
     if (pool_) collect_pool(snap, pool_->stats(), l);
     if (with_fec) collect_fec(snap, *fec_counters_, l);
     if (exit_) collect_exit(snap, exit_->stats(), exit_->parked(), l);
+    if (progress_)
+        snap.add("zmesh_bootstrap_progress",
+                 "Bootstrap progress in percent: 100 once the node is ready (docs/daemon.md).",
+                 MetricType::gauge, l, progress_->percent());
     snap.add("zmesh_uptime_seconds", "Seconds since the node started.", MetricType::gauge, l,
              std::chrono::duration<double>(zmesh::Clock::now() - started_).count());
     for (const auto& source : metric_sources_) source(snap, l);
