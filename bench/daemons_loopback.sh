@@ -11,6 +11,8 @@
 #   idle       CPU per process over 20 s without traffic
 # for each link transport in LINKS (default "udp tcp").
 # Usage: bench/daemons_loopback.sh [ZMESH]   (MIB=100 RUNS=3 LINKS="udp tcp" IDLE=20)
+# NODE_EXTRA_CONFIG is appended to every node's configuration, e.g.
+#   NODE_EXTRA_CONFIG=$'[performance]\nworker_threads = 1'   (handshakes on the event loop)
 set -uo pipefail
 zmesh=$(realpath "${1:-build/zmesh}")
 mib=${MIB:-100}

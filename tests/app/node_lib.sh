@@ -77,6 +77,7 @@ allow_private_addresses = true
 prometheus_addr = ""
 [security]
 allow_private_exit = true
+${NODE_EXTRA_CONFIG:-}
 CONF
   }
   net_config b '["relay", "bootstrap"]' "" 'directory_listen = "127.0.0.1:0"'
