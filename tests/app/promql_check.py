@@ -224,6 +224,10 @@ def cmd_live(base, rules_path, dashboard_path):
         if r.get("health") != "ok":
             problems.append(f"rule {r['name']}: health {r.get('health')}: {r.get('lastError')}")
     for a in api(base, "/api/v1/alerts")["alerts"]:
+        # A testnet relay that no circuit has crossed yet has no link session (it publishes
+        # its descriptor over HTTP): that alert may be pending, never firing, here.
+        if a["state"] == "pending" and a["labels"]["alertname"] == "ZmeshNoLinkSessions":
+            continue
         problems.append(f"alert {a['labels']['alertname']} {a['state']} on a healthy network: "
                         f"{a['labels']}")
 
