@@ -123,12 +123,14 @@ TEST(HandshakeWorkers, answers_for_a_closed_link_are_dropped) {
     ASSERT_EQ(out.handshakes.size(), 1u);
     RelayOutput closed;
     relay.table.on_link_closed(5, closed);
-    EXPECT_EQ(relay.table.handshakes_in_progress(), 0u);
-    RelayOutput answer;
     const auto& job = out.handshakes[0];
+    EXPECT_TRUE(job.cancelled->load());                   // a worker may skip it
+    EXPECT_EQ(relay.table.handshakes_in_progress(), 1u);  // until it is answered
+    RelayOutput answer;
     relay.table.finish_create(job.circuit, job.ticket, compute_elsewhere(job), now, answer);
     EXPECT_TRUE(answer.cells.empty());
     EXPECT_EQ(relay.table.size(), 0u);
+    EXPECT_EQ(relay.table.handshakes_in_progress(), 0u);
     EXPECT_EQ(relay.table.stats().handshakes_abandoned, 1u);
 }
 
@@ -163,6 +165,42 @@ TEST(HandshakeWorkers, creates_in_progress_count_against_the_circuit_limit) {
     EXPECT_TRUE(out.handshakes.empty());
     EXPECT_TRUE(is_destroy(out));
     EXPECT_EQ(relay.table.stats().refused_table_full, 1u);
+}
+
+// An attack on the bound: CREATE then DESTROY on the same id, over and over. Each pair
+// frees the id at once, but a job it handed out still takes a worker's time and memory
+// until answered; the jobs out are what is bounded. Past the bound the relay answers on
+// its own thread, as without workers, and the jobs of destroyed circuits are marked so a
+// worker skips them.
+TEST(HandshakeWorkers, create_destroy_churn_cannot_queue_more_jobs_than_the_bound) {
+    Relay relay;
+    TimePoint now{seconds(10)};
+    Create create(relay.keys());
+    std::vector<HandshakeJob> jobs;
+    std::size_t answered_inline = 0;
+    for (std::size_t i = 0; i < kMaxHandshakesInProgress + 20; ++i) {
+        auto out = create.send(relay, 5, 9, now);
+        for (auto& j : out.handshakes) jobs.push_back(std::move(j));
+        answered_inline += create.accepts(out);
+        RelayOutput ignored;
+        relay.table.on_cell(5, make_destroy(LinkCircuit{5, 9}, DestroyReason::finished), now,
+                            ignored);
+    }
+    EXPECT_EQ(jobs.size(), kMaxHandshakesInProgress);
+    EXPECT_EQ(relay.table.handshakes_in_progress(), kMaxHandshakesInProgress);
+    EXPECT_EQ(answered_inline, 20u);
+    EXPECT_TRUE(std::all_of(jobs.begin(), jobs.end(), [](const HandshakeJob& j) {
+        return j.cancelled && j.cancelled->load();
+    }));
+    // The workers answer (skipping the work): the jobs out drain and deferring resumes.
+    for (const auto& j : jobs) {
+        RelayOutput out;
+        relay.table.finish_create(j.circuit, j.ticket, Errc::bad_state, now, out);
+        EXPECT_TRUE(out.cells.empty());
+    }
+    EXPECT_EQ(relay.table.handshakes_in_progress(), 0u);
+    EXPECT_EQ(relay.table.stats().handshakes_abandoned, kMaxHandshakesInProgress);
+    EXPECT_EQ(create.send(relay, 5, 9, now).handshakes.size(), 1u);
 }
 
 }  // namespace

@@ -24,7 +24,8 @@ Options member(const std::shared_ptr<link::MemoryNetwork>& net) {
     o.links.udp = link::SocketAddress{asio::ip::address_v4::loopback(), 0};
     o.links.memory = net;
     o.circuit.allow_private_addresses = true;  // 127.x addresses
-    o.exit.allow_private = true;               // the echo server is on loopback
+    o.circuit.threads = 1;        // handshakes on the simulated clock's thread: deterministic
+    o.exit.allow_private = true;  // the echo server is on loopback
     o.fec.reset();
     return o;
 }

@@ -144,9 +144,9 @@ int run_testnet(TestnetArgs a) {
     o.tls = a.transport == "wss";
     o.hybrid = a.handshake != "classical";
     o.threads = a.threads;
-    if (a.threads == 0)
+    if (a.threads == 0)  // (a bad --relays is reported below)
         o.threads = std::clamp(static_cast<int>(std::thread::hardware_concurrency()), 1,
-                               std::min(o.relays + 1, node::kMaxTestnetThreads));
+                               std::clamp(o.relays + 1, 1, node::kMaxTestnetThreads));
     if (auto p = node::problems(o); !p.empty()) {
         std::cerr << "zmesh testnet: " << p.front() << "\n";
         return 1;

@@ -346,13 +346,12 @@ void ClientTable::check_liveness(Circuit& c, TimePoint now, ClientOutput& out) {
         c.probe_sent.reset();
         if (silent == c.answered.end()) return;
         if (c.probe_attempt < cfg_.probe_attempts) {
-            // Ask again; hops that answered this round stay answered.
-            auto answered = c.answered;
+            // Ask again. Each attempt stands alone: the hop blamed in the end is the first
+            // silent one of the last attempt (a hop that answered before may have died
+            // since, and the hops after it then fall silent too).
             auto attempt = c.probe_attempt;
             if (probe(c.handle, now, out)) {
                 c.probe_attempt = attempt + 1;
-                for (std::size_t i = 0; i < answered.size() && i < c.answered.size(); ++i)
-                    c.answered[i] = c.answered[i] || answered[i];
                 ++stats_.probes_repeated;
                 return;
             }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <system_error>
 
 namespace zmesh::circuit {
 
@@ -37,8 +38,16 @@ CircuitNode::CircuitNode(link::LinkSet& link, NodeConfig config)
       }()),
       client_(config.client),
       timer_(link.executor()) {
-    if (config.handshake_workers > 0)
-        workers_ = std::make_unique<asio::thread_pool>(config.handshake_workers);
+    if (config.handshake_workers > 0) {
+        try {
+            workers_ = std::make_unique<asio::thread_pool>(config.handshake_workers);
+        } catch (const std::system_error& e) {
+            // No threads to be had: the handshakes run on this thread, as on one core.
+            spdlog::warn("no handshake worker threads ({}); handshakes run on the event loop",
+                         e.what());
+            relay_.set_defer_handshakes(false);
+        }
+    }
     for (std::size_t c = 0; c <= kMaxRelayCommand; ++c)
         message_subs_.push_back(std::make_unique<MessageSubscribers>(kMaxSubscribers));
     link_.on_cell([this](link::SessionId s, const wire::Cell& c) { on_cell(s, c); });
@@ -52,8 +61,12 @@ CircuitNode::CircuitNode(link::LinkSet& link, NodeConfig config)
 
 CircuitNode::~CircuitNode() {
     stop();
-    // A handshake under way finishes and posts its answer, which then finds alive_ gone.
-    if (workers_) workers_->join();
+    // Jobs not started are dropped (their key copies wiped); one under way finishes and
+    // posts its answer, which then finds alive_ gone.
+    if (workers_) {
+        workers_->stop();
+        workers_->join();
+    }
 }
 
 void CircuitNode::start() {
@@ -389,8 +402,11 @@ void CircuitNode::run_handshake(HandshakeJob job) {
                            alive = std::weak_ptr<char>(alive_)]() mutable {
         Result<NtorServerResult> reply = Errc::exhausted;
         try {
-            reply = ntor_server(job.id, job.onion, job.onionskin, job.type);
-        } catch (const std::exception&) {
+            // A circuit gone before its turn costs no handshake (the answer still goes
+            // back: the table counts every job out until answered).
+            if (!job.cancelled || !job.cancelled->load(std::memory_order_relaxed))
+                reply = ntor_server(job.id, job.onion, job.onionskin, job.type);
+        } catch (...) {
             // Out of memory: the CREATE is refused like a bad handshake.
         }
         asio::post(ex, [this, alive, lc = job.circuit, ticket = job.ticket,

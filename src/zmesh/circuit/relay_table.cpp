@@ -45,7 +45,7 @@ RelayTable::Circuit* RelayTable::by_next(const LinkCircuit& c) {
 
 std::uint32_t RelayTable::allocate_id(PeerRef peer) {
     return fresh_circuit_id(peer, [this](const LinkCircuit& lc) {
-        return prev_index_.contains(lc) || next_index_.contains(lc);
+        return prev_index_.contains(lc) || next_index_.contains(lc) || working_.contains(lc);
     });
 }
 
@@ -68,7 +68,10 @@ void RelayTable::on_cell(PeerRef from, const wire::Cell& cell, TimePoint now, Re
     Circuit* next_side = prev_side ? nullptr : by_next(lc);
     if (prev_side == nullptr && next_side == nullptr) {
         // DESTROY before its CREATE was answered: the answer will find nothing.
-        if (cmd == wire::CellCommand::destroy && working_.erase(lc) > 0) return;
+        if (auto w = working_.find(lc); cmd == wire::CellCommand::destroy && w != working_.end()) {
+            cancel_working(w);
+            return;
+        }
         ++stats_.drop_unknown_circuit;
         return;
     }
@@ -178,22 +181,32 @@ void RelayTable::accept_create(const LinkCircuit& lc, HandshakeType type, ByteVi
         out.cells.push_back({lc.peer, make_destroy(lc, DestroyReason::handshake)});
         return;
     }
-    if (cfg_.defer_handshakes && working_.size() < kMaxHandshakesInProgress) {
-        auto ticket = next_ticket_++;
-        working_[lc] = ticket;
+    // Bounded by the jobs out, not the CREATEs waiting: a CREATE destroyed at once frees
+    // its id but not the worker time its job takes.
+    if (cfg_.defer_handshakes && jobs_out_ < kMaxHandshakesInProgress) {
+        Working w{next_ticket_++, std::make_shared<std::atomic<bool>>(false)};
+        working_[lc] = w;
+        ++jobs_out_;
         ++stats_.handshakes_deferred;
-        out.handshakes.push_back(
-            {lc, ticket, cfg_.id, *onion, type, Bytes(handshake.begin(), handshake.end())});
+        out.handshakes.push_back({lc, w.ticket, w.cancelled, cfg_.id, *onion, type,
+                                  Bytes(handshake.begin(), handshake.end())});
         return;
     }
     auto reply = ntor_server(cfg_.id, *onion, handshake, type);
     answer_create(lc, reply, now, out);
 }
 
+void RelayTable::cancel_working(
+    std::unordered_map<LinkCircuit, Working, LinkCircuitHash>::iterator it) {
+    it->second.cancelled->store(true, std::memory_order_relaxed);
+    working_.erase(it);
+}
+
 void RelayTable::finish_create(const LinkCircuit& lc, std::uint64_t ticket,
                                Result<NtorServerResult> reply, TimePoint now, RelayOutput& out) {
+    if (jobs_out_ > 0) --jobs_out_;
     auto it = working_.find(lc);
-    if (it == working_.end() || it->second != ticket) {
+    if (it == working_.end() || it->second.ticket != ticket) {
         ++stats_.handshakes_abandoned;
         return;
     }
@@ -428,7 +441,7 @@ void RelayTable::destroy_all(DestroyReason reason, RelayOutput& out) {
     for (const auto& [serial, c] : circuits_) all.push_back(c->prev);
     for (const auto& lc : all) destroy(lc, reason, out);
     pending_creates_.clear();
-    working_.clear();
+    while (!working_.empty()) cancel_working(working_.begin());
 }
 
 void RelayTable::remove(Circuit& c, RelayOutput& out) {
@@ -442,7 +455,11 @@ void RelayTable::remove(Circuit& c, RelayOutput& out) {
 
 void RelayTable::on_link_closed(PeerRef peer, RelayOutput& out) {
     pending_creates_.erase_source(peer);
-    std::erase_if(working_, [&](const auto& kv) { return kv.first.peer == peer; });
+    for (auto it = working_.begin(); it != working_.end();) {
+        auto next = std::next(it);
+        if (it->first.peer == peer) cancel_working(it);
+        it = next;
+    }
     std::vector<Circuit*> hit;
     for (auto& [serial, c] : circuits_)
         if (c->prev.peer == peer || (c->next && c->next->peer == peer)) hit.push_back(c.get());

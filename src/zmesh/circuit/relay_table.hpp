@@ -6,6 +6,7 @@
 // A relay keeps per circuit only its hop keys, its replay window, a backward counter
 // and the two link circuits it joins. It keeps no stream state.
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -82,6 +83,9 @@ struct RelayConfig {
 struct HandshakeJob {
     LinkCircuit circuit;
     std::uint64_t ticket = 0;  // tells this CREATE from a later one with the same id
+    // Set by the table when the circuit goes before the answer (DESTROY, link closed): a
+    // worker that has not started skips the work.
+    std::shared_ptr<std::atomic<bool>> cancelled;
     crypto::NodeId id;
     crypto::X25519KeyPair onion;
     HandshakeType type = HandshakeType::ntor_x25519;
@@ -121,16 +125,20 @@ class RelayTable {
     Status send_backward(const LinkCircuit& circuit, const RelayMessage& m, TimePoint now,
                          RelayOutput& out);
     void destroy(const LinkCircuit& circuit, DestroyReason reason, RelayOutput& out);
-    // The answer to a HandshakeJob: the circuit is created (CREATED goes out) or refused.
-    // Dropped and counted when the job's link or circuit went away meanwhile.
+    // The answer to a HandshakeJob, given exactly once for every job handed out: the
+    // circuit is created (CREATED goes out) or refused. Dropped and counted when the
+    // job's link or circuit went away meanwhile.
     void finish_create(const LinkCircuit& circuit, std::uint64_t ticket,
                        Result<NtorServerResult> reply, TimePoint now, RelayOutput& out);
-    std::size_t handshakes_in_progress() const { return working_.size(); }
+    // Jobs handed out and not answered yet (also those whose circuit went away: their
+    // worker time is spent all the same). At most kMaxHandshakesInProgress.
+    std::size_t handshakes_in_progress() const { return jobs_out_; }
     // Every circuit, both directions (shutdown).
     void destroy_all(DestroyReason reason, RelayOutput& out);
     // Options that may change while running (SIGHUP).
     void set_require_post_quantum(bool on) { cfg_.require_post_quantum = on; }
     void set_idle_timeout(Duration d) { cfg_.idle_timeout = d; }
+    void set_defer_handshakes(bool on) { cfg_.defer_handshakes = on; }
     // The soonest any input (a cell, a link event) can put a new deadline: the extend and
     // idle timeouts start at the input; onion keys move only on ticks.
     // How often next_deadline() walked the table (it costs O(circuits)).
@@ -194,8 +202,15 @@ class RelayTable {
     FairTable<PeerRef, std::uint32_t, PendingCreate> pending_creates_{kMaxPendingCreatesPerLink,
                                                                       kMaxPendingCreates};
     // CREATEs whose handshake a worker computes (defer_handshakes): their ids are taken.
-    std::unordered_map<LinkCircuit, std::uint64_t, LinkCircuitHash> working_;  // -> ticket
+    struct Working {
+        std::uint64_t ticket = 0;
+        std::shared_ptr<std::atomic<bool>> cancelled;
+    };
+    std::unordered_map<LinkCircuit, Working, LinkCircuitHash> working_;
     std::uint64_t next_ticket_ = 1;
+    std::size_t jobs_out_ = 0;
+    // Forgets a CREATE being computed; its job is told to skip the work.
+    void cancel_working(std::unordered_map<LinkCircuit, Working, LinkCircuitHash>::iterator it);
     std::uint64_t next_request_ = 1;
     RelayStats stats_;
     ForwardTap forward_tap_;

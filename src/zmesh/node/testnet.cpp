@@ -7,6 +7,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <future>
+#include <system_error>
 #include <thread>
 
 #include "zmesh/circuit/limits.hpp"
@@ -53,6 +54,8 @@ struct Lane {
                     return;
                 } catch (const std::exception& e) {
                     spdlog::error("testnet thread: {}", e.what());
+                } catch (...) {
+                    spdlog::error("testnet thread: unknown exception");
                 }
             }
         });
@@ -94,7 +97,9 @@ struct Testnet::Impl {
 };
 
 void Testnet::Impl::run_on(std::size_t l, const std::function<void()>& fn) const {
-    if (l == 0) {
+    // On its own thread already (a relay's handler reaching another relay of its lane):
+    // waiting for itself would never end.
+    if (l == 0 || lanes[l]->io->get_executor().running_in_this_thread()) {
         fn();
         return;
     }
@@ -149,6 +154,9 @@ Options Testnet::Impl::base(const Lane& lane) const {
     o.exit.policy = opts.exit_policy;
     o.exit.allow_private = true;               // a loopback network must reach loopback
     o.circuit.allow_private_addresses = true;  // every relay of the testnet is on loopback
+    // No handshake workers per relay: the nodes are spread over threads already (and
+    // dozens of relays with a pool each would be hundreds of threads on a big machine).
+    o.circuit.threads = 1;
     if (!opts.fec) o.fec.reset();
     o.fec_counters = lane.fec;
     return o;
@@ -182,7 +190,12 @@ bool Testnet::start(std::string* error) {
     // Relays are dealt over the lanes starting past the client's, so with two threads the
     // client's lane carries fewer relays.
     auto lanes = static_cast<std::size_t>(m.opts.threads);
-    while (m.lanes.size() < lanes) m.lanes.push_back(std::make_unique<Lane>());
+    try {
+        while (m.lanes.size() < lanes) m.lanes.push_back(std::make_unique<Lane>());
+    } catch (const std::system_error& e) {
+        if (error) *error = std::string("cannot start a thread: ") + e.what();
+        return false;
+    }
     std::optional<BootstrapNode> boot;
     m.relays.resize(static_cast<std::size_t>(m.opts.relays));
     m.lane_of.resize(m.relays.size());
@@ -255,10 +268,19 @@ void Testnet::stop(std::function<void()> done) {
     m.client->stop(one);
     for (std::size_t i = 0; i < m.relays.size(); ++i) {
         Node* r = m.relays[i].get();
+        // A stop that throws still counts, or `done` would never come.
+        auto stop = [r, one] {
+            try {
+                r->stop(one);
+            } catch (const std::exception& e) {
+                spdlog::error("testnet: a relay did not stop cleanly: {}", e.what());
+                one();
+            }
+        };
         if (m.lane_of[i] == 0)
-            r->stop(one);
+            stop();
         else
-            asio::post(m.lanes[m.lane_of[i]]->ex, [r, one] { r->stop(one); });
+            asio::post(m.lanes[m.lane_of[i]]->ex, stop);
     }
 }
 
