@@ -63,6 +63,9 @@ CallResult ControlClient::streams(v1::ListStreamsResponse& out) {
 CallResult ControlClient::peers(v1::ListPeersResponse& out) {
     return unary(&v1::Control::Stub::ListPeers, v1::ListPeersRequest{}, out);
 }
+CallResult ControlClient::relays(v1::ListRelaysResponse& out) {
+    return unary(&v1::Control::Stub::ListRelays, v1::ListRelaysRequest{}, out);
+}
 CallResult ControlClient::new_identity(v1::NewIdentityResponse& out) {
     return unary(&v1::Control::Stub::NewIdentity, v1::NewIdentityRequest{}, out);
 }
