@@ -67,6 +67,15 @@ for c in built:
 print(f"topology JSON: {len(relays)} relays, {len(built)} built circuit(s)")
 PY
 
+# `zmesh relays` lists the same relays, as a table and as JSON.
+"$zmesh" relays "${c[@]}" --format json > "$dir/relays.json" || fail "relays json"
+[ "$(json "$dir/relays.json" "sorted(r['id'] for r in d['relays'])")" = \
+  "$(json "$dir/topo.json" "sorted(r['id'] for r in d['relays'])")" ] || fail "relays: $(cat "$dir/relays.json")"
+"$zmesh" relays "${c[@]}" > "$dir/relays.txt" || fail "relays table"
+head -1 "$dir/relays.txt" | grep -Eq '^ID +ADDRESS +MARKS +BANDWIDTH +LATENCY +RELIABILITY$' \
+  || fail "relays table: $(cat "$dir/relays.txt")"
+[ "$(grep -c 'exit' "$dir/relays.txt")" = 1 ] || fail "relays table marks: $(cat "$dir/relays.txt")"
+
 "$zmesh" topology "${c[@]}" --format dot --out "$dir/topo.dot" || fail "topology dot"
 [ "$(stat -c %a "$dir/topo.dot")" = 644 ] || fail "the DOT file is not 0644"
 dot -Tsvg "$dir/topo.dot" > "$dir/from-dot.svg" 2> "$dir/dot.err" || fail "dot refuses the DOT: $(cat "$dir/dot.err")"
