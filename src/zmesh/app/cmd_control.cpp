@@ -1,5 +1,5 @@
-// The CLI over the daemon's control API: zmesh status, circuits, streams, peers, newnym,
-// close-circuit, events and metrics.
+// The CLI over the daemon's control API: zmesh status, circuits, streams, peers, relays,
+// newnym, close-circuit, events and metrics (topology: cmd_topology.cpp).
 #include <fcntl.h>
 #include <google/protobuf/util/json_util.h>
 #include <poll.h>
@@ -10,73 +10,18 @@
 #include <cstdio>
 #include <iomanip>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "zmesh/app/commands.hpp"
-#include "zmesh/control/node_config.hpp"
+#include "zmesh/app/control_target.hpp"
 #include "zmesh/control/rpc_client.hpp"
 
 namespace zmesh::app {
 
-using control::load_or_explain;
-using control::read_text_file;
 namespace {
 
 namespace v1 = control::v1;
-
-struct Target {
-    std::string control;     // socket path or loopback HOST:PORT
-    std::string token_file;  // for HOST:PORT
-    std::string config;      // find both in this node configuration
-};
-
-// Where the daemon listens: --control, else the configuration's control socket (or
-// control_addr and token file when the socket is off), else the default data directory.
-std::unique_ptr<control::ControlClient> connect(const Target& t) {
-    std::string where = t.control;
-    std::string token_file = t.token_file;
-    if (where.empty()) {
-        // The file when given, and ZMESH_* variables in any case (as the daemon reads them).
-        auto cfg = load_or_explain(t.config, {});
-        if (!cfg) return nullptr;
-        const auto& sock = cfg->string("monitoring.control_socket");
-        std::string data_dir = cfg->string("core.data_dir");
-        if (sock != "off") {
-            where = sock.empty() ? data_dir + "/control.sock" : sock;
-        } else {
-            where = cfg->string("monitoring.control_addr");
-            if (token_file.empty()) {
-                const auto& tf = cfg->string("monitoring.control_token_file");
-                token_file = tf.empty() ? data_dir + "/control.token" : tf;
-            }
-        }
-        if (where.empty()) {
-            std::cerr << "zmesh: " << t.config
-                      << " serves no control API (monitoring.control_socket"
-                      << " is off and control_addr is empty)\n";
-            return nullptr;
-        }
-    }
-    std::string token;
-    if (!where.starts_with("/")) {
-        if (token_file.empty()) {
-            std::cerr << "zmesh: a TCP control address needs --token-file\n";
-            return nullptr;
-        }
-        auto text = read_text_file(token_file);
-        if (!text) {
-            std::cerr << "zmesh: cannot read the control token " << token_file << "\n";
-            return nullptr;
-        }
-        token = text->substr(0, text->find_first_of("\r\n"));
-    }
-    return std::make_unique<control::ControlClient>(where, token);
-}
-
-bool report(const control::CallResult& r) {
-    if (!r.ok) std::cerr << "zmesh: " << r.error << "\n";
-    return r.ok;
-}
 
 std::string to_json(const google::protobuf::Message& m) {
     std::string out;
@@ -165,14 +110,6 @@ void print_status(std::ostream& out, const v1::NodeStatus& s) {
     row("config", s.config_file() + " (" + std::to_string(s.reloads()) + " reloads)");
     if (!s.contact().empty()) row("contact", s.contact());
     if (!s.bootstrap().empty()) row("bootstrap", s.bootstrap());
-}
-
-void add_target_options(CLI::App* cmd, Target& t) {
-    cmd->add_option("--control", t.control,
-                    "Daemon's control socket path, or loopback HOST:PORT (default: from --config "
-                    "and ZMESH_* variables, else /var/lib/zmesh/control.sock)");
-    cmd->add_option("--token-file", t.token_file, "Token for a HOST:PORT control address");
-    cmd->add_option("--config,-c", t.config, "Find the daemon from this node configuration");
 }
 
 // Ctrl-C and SIGTERM end `status --watch` cleanly: the handler only writes to a pipe,
@@ -358,6 +295,37 @@ void add_control_commands(CLI::App& app, int& exit_code) {
                                 p.direction(), p.established() ? "up" : "handshaking",
                                 p.post_quantum() ? "hybrid" : "classical",
                                 seconds(p.idle_seconds())});
+            return rows;
+        });
+
+    add_list_command<v1::ListRelaysResponse>(
+        app, "relays", "List the relays the node knows and what it measured of them",
+        "Relays come from circuit.relays and the verified directory; their addresses are "
+        "public.\nExample:\n  zmesh relays --format json",
+        t, format, exit_code, &control::ControlClient::relays,
+        {"ID", "ADDRESS", "MARKS", "BANDWIDTH", "LATENCY", "RELIABILITY"},
+        [](const v1::ListRelaysResponse& r) {
+            std::vector<std::vector<std::string>> rows;
+            for (const auto& k : r.relays()) {
+                std::string marks;
+                for (auto [on, name] : {std::pair{k.exit(), "exit"},
+                                        {k.guard(), "guard"},
+                                        {k.configured(), "configured"},
+                                        {k.down(), "down"}})
+                    if (on) marks += (marks.empty() ? "" : ",") + std::string(name);
+                double bw =
+                    k.has_measured_bandwidth() ? k.measured_bandwidth() : k.advertised_bandwidth();
+                std::ostringstream lat, rel;
+                if (k.has_latency_ms())
+                    lat << std::fixed << std::setprecision(1) << k.latency_ms() << " ms";
+                if (k.has_reliability())
+                    rel << std::fixed << std::setprecision(0) << k.reliability() * 100 << "%";
+                rows.push_back({short_id(k.id()), k.addresses().empty() ? "-" : k.addresses(0),
+                                marks.empty() ? "-" : marks,
+                                bw > 0 ? human_bytes(static_cast<std::uint64_t>(bw)) + "/s" : "-",
+                                k.has_latency_ms() ? lat.str() : "-",
+                                k.has_reliability() ? rel.str() : "-"});
+            }
             return rows;
         });
 

@@ -57,6 +57,7 @@ class Daemon final : public control::ControlBackend {
     v1::ListCircuitsResponse circuits() override;
     v1::ListStreamsResponse streams() override;
     v1::ListPeersResponse peers() override;
+    v1::ListRelaysResponse relays() override;
     v1::NewIdentityResponse new_identity() override;
     v1::CloseCircuitResponse close_circuit(std::uint64_t id) override;
     v1::GetMetricsResponse metrics(v1::GetMetricsRequest::Format f) override;
@@ -300,6 +301,9 @@ v1::ListStreamsResponse Daemon::streams() {
 }
 v1::ListPeersResponse Daemon::peers() {
     return control::to_proto(node_->peers());
+}
+v1::ListRelaysResponse Daemon::relays() {
+    return control::to_proto(node_->relays());
 }
 v1::NewIdentityResponse Daemon::new_identity() {
     v1::NewIdentityResponse r;

@@ -6,6 +6,10 @@
 
 namespace zmesh::control {
 
+namespace {
+constexpr int kMaxReplyBytes = 64 << 20;
+}  // namespace
+
 struct ControlClient::Stub {
     std::unique_ptr<v1::Control::Stub> stub;
 };
@@ -13,7 +17,10 @@ struct ControlClient::Stub {
 ControlClient::ControlClient(std::string target, std::string token)
     : target_(std::move(target)), token_(std::move(token)), stub_(std::make_unique<Stub>()) {
     std::string uri = target_.starts_with("/") ? "unix:" + target_ : target_;
-    channel_ = grpc::CreateChannel(uri, grpc::InsecureChannelCredentials());
+    // ListRelays of a node knowing 10,000 relays with families can pass gRPC's 4 MiB default.
+    grpc::ChannelArguments args;
+    args.SetMaxReceiveMessageSize(kMaxReplyBytes);
+    channel_ = grpc::CreateCustomChannel(uri, grpc::InsecureChannelCredentials(), args);
     stub_->stub = v1::Control::NewStub(channel_);
 }
 
@@ -62,6 +69,9 @@ CallResult ControlClient::streams(v1::ListStreamsResponse& out) {
 }
 CallResult ControlClient::peers(v1::ListPeersResponse& out) {
     return unary(&v1::Control::Stub::ListPeers, v1::ListPeersRequest{}, out);
+}
+CallResult ControlClient::relays(v1::ListRelaysResponse& out) {
+    return unary(&v1::Control::Stub::ListRelays, v1::ListRelaysRequest{}, out);
 }
 CallResult ControlClient::new_identity(v1::NewIdentityResponse& out) {
     return unary(&v1::Control::Stub::NewIdentity, v1::NewIdentityRequest{}, out);

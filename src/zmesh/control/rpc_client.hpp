@@ -32,6 +32,7 @@ class ControlClient {
     CallResult circuits(v1::ListCircuitsResponse& out);
     CallResult streams(v1::ListStreamsResponse& out);
     CallResult peers(v1::ListPeersResponse& out);
+    CallResult relays(v1::ListRelaysResponse& out);
     CallResult new_identity(v1::NewIdentityResponse& out);
     CallResult close_circuit(std::uint64_t id, v1::CloseCircuitResponse& out);
     CallResult metrics(v1::GetMetricsRequest::Format format, v1::GetMetricsResponse& out);

@@ -95,6 +95,10 @@ class ControlServer::Service final : public v1::Control::Service {
                            v1::ListPeersResponse* out) override {
         return call(ctx, out, [](ControlBackend& b) { return b.peers(); });
     }
+    grpc::Status ListRelays(grpc::ServerContext* ctx, const v1::ListRelaysRequest*,
+                            v1::ListRelaysResponse* out) override {
+        return call(ctx, out, [](ControlBackend& b) { return b.relays(); });
+    }
     grpc::Status NewIdentity(grpc::ServerContext* ctx, const v1::NewIdentityRequest*,
                              v1::NewIdentityResponse* out) override {
         return call(ctx, out, [](ControlBackend& b) { return b.new_identity(); });

@@ -30,6 +30,7 @@ class ControlBackend {
     virtual v1::ListCircuitsResponse circuits() = 0;
     virtual v1::ListStreamsResponse streams() = 0;
     virtual v1::ListPeersResponse peers() = 0;
+    virtual v1::ListRelaysResponse relays() = 0;
     virtual v1::NewIdentityResponse new_identity() = 0;
     virtual v1::CloseCircuitResponse close_circuit(std::uint64_t id) = 0;
     virtual v1::GetMetricsResponse metrics(v1::GetMetricsRequest::Format format) = 0;

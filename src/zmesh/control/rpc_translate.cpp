@@ -95,6 +95,26 @@ v1::ListPeersResponse to_proto(const std::vector<node::PeerInfo>& list) {
     return r;
 }
 
+v1::ListRelaysResponse to_proto(const std::vector<node::RelayInfo>& list) {
+    v1::ListRelaysResponse r;
+    for (const auto& k : list) {
+        auto* out = r.add_relays();
+        out->set_id(k.id);
+        for (const auto& a : k.addresses) out->add_addresses(a);
+        for (const auto& f : k.family) out->add_family(f);
+        for (const auto& f : k.flags) out->add_flags(f);
+        out->set_exit(k.exit);
+        out->set_guard(k.guard);
+        out->set_configured(k.configured);
+        out->set_down(k.down);
+        out->set_advertised_bandwidth(k.advertised_bandwidth);
+        if (k.measured_bandwidth) out->set_measured_bandwidth(*k.measured_bandwidth);
+        if (k.latency_ms) out->set_latency_ms(*k.latency_ms);
+        if (k.reliability) out->set_reliability(*k.reliability);
+    }
+    return r;
+}
+
 v1::GetMetricsResponse render(const Snapshot& snap, v1::GetMetricsRequest::Format f) {
     v1::GetMetricsResponse r;
     switch (f) {

@@ -27,6 +27,7 @@ v1::NodeStatus to_proto(const node::Status& n, const DaemonFacts& d);
 v1::ListCircuitsResponse to_proto(const std::vector<node::CircuitInfo>& list);
 v1::ListStreamsResponse to_proto(const std::vector<node::StreamInfo>& list);
 v1::ListPeersResponse to_proto(const std::vector<node::PeerInfo>& list);
+v1::ListRelaysResponse to_proto(const std::vector<node::RelayInfo>& list);
 // The snapshot in the format asked for, with its content type.
 v1::GetMetricsResponse render(const node::Snapshot& snap, v1::GetMetricsRequest::Format f);
 

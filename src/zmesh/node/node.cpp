@@ -815,6 +815,9 @@ std::vector<StreamInfo> Node::streams() const {
 std::vector<PeerInfo> Node::peers() const {
     return impl_->peers();
 }
+std::vector<RelayInfo> Node::relays() const {
+    return impl_->relays();
+}
 std::size_t Node::new_identity() {
     return impl_->new_identity();
 }

@@ -93,6 +93,23 @@ struct PeerInfo {
     double idle_seconds = 0;
 };
 
+// A relay this node knows (configured in circuit.relays or from a verified descriptor) and
+// what it measured of it. Relays' addresses are public (descriptors, contact lines).
+struct RelayInfo {
+    std::string id;                      // node id (hex)
+    std::vector<std::string> addresses;  // TRANSPORT://HOST:PORT, as published
+    std::vector<std::string> family;     // node ids its operator runs with it
+    std::vector<std::string> flags;      // as published: relay, exit, guard, bootstrap
+    bool exit = false;
+    bool guard = false;                        // one of this node's guards
+    bool configured = false;                   // named in circuit.relays
+    bool down = false;                         // marked down or set aside now
+    double advertised_bandwidth = 0;           // bytes per second, from its descriptor
+    std::optional<double> measured_bandwidth;  // bytes per second, moving average
+    std::optional<double> latency_ms;          // per-hop build time, moving average
+    std::optional<double> reliability;         // 0 to 1; none before any circuit tried it
+};
+
 struct Event {
     enum class Kind {
         circuit_built,
@@ -149,6 +166,8 @@ class Node {
     std::vector<CircuitInfo> circuits() const;
     std::vector<StreamInfo> streams() const;
     std::vector<PeerInfo> peers() const;
+    // The relays paths are drawn from, configured ones first (never this node).
+    std::vector<RelayInfo> relays() const;
     // New streams get new circuits; idle circuits close now, busy ones when their streams
     // end. Returns how many circuits were retired.
     std::size_t new_identity();

@@ -51,6 +51,7 @@ class Node::Impl {
     std::vector<CircuitInfo> circuits() const;
     std::vector<StreamInfo> streams() const;
     std::vector<PeerInfo> peers() const;
+    std::vector<RelayInfo> relays() const;
     void collect_metrics(Snapshot& into, const Labels& labels, bool with_fec) const;
 
     asio::any_io_executor ex_;

@@ -1,4 +1,5 @@
 // What a node reports about itself: status, listings and metrics, as plain structs.
+#include <algorithm>
 #include <map>
 
 #include "zmesh/core/clock.hpp"
@@ -98,6 +99,43 @@ std::vector<PeerInfo> Node::Impl::peers() const {
             i.idle_seconds = std::chrono::duration<double>(now - p.last_received).count();
             out.push_back(std::move(i));
         }
+    }
+    return out;
+}
+
+std::vector<RelayInfo> Node::Impl::relays() const {
+    std::vector<RelayInfo> out;
+    auto now = unix_now();
+    const auto guards = relays_.peers().guards();
+    const auto& configured = relays_.configured();
+    for (const auto& k : relays_.known()) {
+        const auto& id = k.candidate.id;
+        RelayInfo r;
+        r.id = crypto::node_id_string(id);
+        for (const auto& a : k.hop.hop.addresses) r.addresses.push_back(format_link_address(a));
+        for (const auto& f : k.candidate.family) r.family.push_back(crypto::node_id_string(f));
+        if (auto e = directory_.entries().find(id); e != directory_.entries().end()) {
+            for (auto [bit, name] : {std::pair{discovery::kFlagRelay, "relay"},
+                                     {discovery::kFlagExit, "exit"},
+                                     {discovery::kFlagGuard, "guard"},
+                                     {discovery::kFlagBootstrap, "bootstrap"}})
+                if (e->second.descriptor.has(bit)) r.flags.emplace_back(name);
+        } else {
+            r.flags.emplace_back("relay");  // a contact line: relay, perhaps exit
+            if (k.exit()) r.flags.emplace_back("exit");
+        }
+        r.exit = k.exit();
+        r.guard = std::find(guards.begin(), guards.end(), id) != guards.end();
+        r.configured = std::any_of(configured.begin(), configured.end(),
+                                   [&](const auto& c) { return c.candidate.id == id; });
+        r.down = relays_.peers().blacklisted(id, now);
+        r.advertised_bandwidth = k.candidate.advertised_bandwidth;
+        if (const auto* m = relays_.peers().find(id)) {
+            r.measured_bandwidth = m->bandwidth;
+            r.latency_ms = m->latency_ms;
+            if (m->successes + m->failures > 0) r.reliability = m->reliability;
+        }
+        out.push_back(std::move(r));
     }
     return out;
 }
