@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "zmesh/app/commands.hpp"
+#include "zmesh/app/control_target.hpp"
 #include "zmesh/control/node_config.hpp"
 #include "zmesh/control/rpc_client.hpp"
 
@@ -24,11 +25,7 @@ namespace {
 
 namespace v1 = control::v1;
 
-struct Target {
-    std::string control;     // socket path or loopback HOST:PORT
-    std::string token_file;  // for HOST:PORT
-    std::string config;      // find both in this node configuration
-};
+using Target = ControlTarget;
 
 // Where the daemon listens: --control, else the configuration's control socket (or
 // control_addr and token file when the socket is off), else the default data directory.
@@ -291,6 +288,14 @@ void add_list_command(CLI::App& app, const char* name, const char* help, const c
 }
 
 }  // namespace
+
+void add_control_target_options(CLI::App* cmd, ControlTarget& t) {
+    add_target_options(cmd, t);
+}
+
+std::unique_ptr<control::ControlClient> connect_control(const ControlTarget& t) {
+    return connect(t);
+}
 
 void add_control_commands(CLI::App& app, int& exit_code) {
     static Target t;
