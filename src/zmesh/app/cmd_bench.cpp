@@ -376,7 +376,7 @@ int run(const std::string& test, const Options& o) {
         [&live, &o] {
             double s = std::chrono::duration<double>(Clock::now() - live.started).count();
             std::ostringstream line;
-            line << std::fixed << std::setprecision(0) << "stress: " << s << " of " << o.duration
+            line << std::fixed << std::setprecision(1) << "stress: " << s << " of " << o.duration
                  << " s, " << live.completed << " completed, " << live.failed << " failed";
             return line.str();
         },
