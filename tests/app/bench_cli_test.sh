@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # zmesh bench (issue 21) against a small network of daemons on loopback: throughput,
 # latency per circuit length and stress through the client's SOCKS5 entry to the sink the
-# command runs itself, as JSON; the numbers are there, positive and consistent. Then a bad
+# command runs itself (and once to a 'zmesh bench sink'), as JSON; the numbers are there, positive and consistent. Then a bad
 # argument and a daemon that is not running: one line each, a non-zero exit.
 zmesh=$1
 . "$(dirname "$0")/node_lib.sh" bench
@@ -50,6 +50,15 @@ assert abs(d["requests_per_second"] - d["completed"] / d["seconds"]) < 0.01 * d[
 t = d["rtt_ms"]
 assert t["count"] == d["completed"] and 0 < t["p50"] <= t["p99"] <= t["max"], t
 '
+# A sink of its own ('zmesh bench sink'), named with --target.
+"$zmesh" bench sink --listen 127.0.0.1:0 > "$dir/sink.out" 2> "$dir/sink.err" &
+pids+=($!)
+for _ in $(seq 100); do grep -q '^listening' "$dir/sink.out" && break; sleep 0.05; done
+sink=$(sed -n 's/^listening: bench sink //p' "$dir/sink.out")
+[ -n "$sink" ] || fail "bench sink: no listening line"
+"$zmesh" bench throughput --config "$cfg" --target "$sink" --bytes 1M --format json > "$dir/tt.json" 2> "$dir/tt.err" \
+  || fail "throughput --target: $(cat "$dir/tt.err")"
+check tt 'assert d["bytes"] == 1048576 and d["mib_per_second"] > 0, d'
 # Progress goes to stderr, never into the JSON on stdout.
 [ -s "$dir/st.err" ] || fail "stress: no progress lines on stderr"
 
