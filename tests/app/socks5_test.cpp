@@ -87,6 +87,29 @@ TEST(Socks5Parser, connect_without_credentials_in_any_split) {
     }
 }
 
+TEST(Socks5, user_name_hops_n_asks_for_a_circuit_length) {
+    EXPECT_EQ(hops_from_user("hops-2"), 2u);
+    EXPECT_EQ(hops_from_user("hops-8"), 8u);
+    EXPECT_EQ(hops_from_user("hops-1"), 0u);  // below a circuit's minimum
+    EXPECT_EQ(hops_from_user("hops-9"), 0u);  // above kMaxHops
+    EXPECT_EQ(hops_from_user("hops-3x"), 0u);
+    EXPECT_EQ(hops_from_user("hops-"), 0u);
+    EXPECT_EQ(hops_from_user("hops-003"), 0u);
+    EXPECT_EQ(hops_from_user("bob"), 0u);
+    EXPECT_EQ(hops_from_user("xhops-3"), 0u);
+}
+
+TEST(Socks5Parser, hops_user_name_reaches_the_request_and_stays_isolated) {
+    Bytes auth{1, 6, 'h', 'o', 'p', 's', '-', '5', 1, 'k'};
+    Bytes req{5, 1, 0, 1, 127, 0, 0, 1, 0, 80};
+    Parser p;
+    Bytes sent;
+    auto s = drive(p, cat({{5, 1, 2}, auth, req}), 3, sent);
+    ASSERT_EQ(s.kind, Step::Kind::request);
+    EXPECT_EQ(s.request.hops, 5u);
+    EXPECT_EQ(s.request.isolation, std::string("hops-5\0k", 8));
+}
+
 TEST(Socks5Parser, credentials_choose_the_isolation_and_early_data_is_kept) {
     Bytes auth{1, 3, 'b', 'o', 'b', 2, 'p', 'w'};
     Bytes domain{5, 1, 0, 3, 11};

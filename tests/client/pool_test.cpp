@@ -64,5 +64,41 @@ TEST(ClientPool, a_build_that_fails_at_once_fails_its_stream_at_once) {
     links.stop();
 }
 
+// A length asked for with the stream (the SOCKS user name hops-N) reaches the path
+// provider; streams without one leave it to the node (0).
+TEST(ClientPool, a_requested_length_reaches_the_path_provider) {
+    asio::io_context io;
+    auto net = std::make_shared<link::MemoryNetwork>();
+    auto identity = crypto::Identity::generate();
+    link::LinkSet links(io.get_executor());
+    ASSERT_TRUE(links.add(std::make_unique<link::MemoryLink>(
+        io.get_executor(), link::EndpointConfig{identity.link, {}, {}}, net,
+        link::SocketAddress{asio::ip::address_v4::loopback(), 0})));
+    circuit::NodeConfig nc;
+    nc.relay.id = identity.node_id();
+    nc.relay.onion = crypto::X25519KeyPair::generate();
+    circuit::CircuitNode node(links, nc);
+    links.start();
+    node.start();
+
+    std::vector<std::size_t> lengths;
+    ClientPool pool(node, [&](const PathRequest& req) {
+        lengths.push_back(req.hops);
+        return std::vector<circuit::PathHop>{};  // no path: the open fails at once
+    });
+    int answered = 0;
+    auto done = [&](std::optional<ClientPool::Opened> o, stream::EndReason) {
+        EXPECT_FALSE(o);
+        ++answered;
+    };
+    pool.open(std::string("hops-5\0a", 8), "127.0.0.1:80", done, 5);
+    pool.open("plain", "127.0.0.1:80", done);
+    EXPECT_EQ(answered, 2);
+    EXPECT_EQ(lengths, (std::vector<std::size_t>{5, 0}));
+    pool.stop();
+    node.stop();
+    links.stop();
+}
+
 }  // namespace
 }  // namespace zmesh::client

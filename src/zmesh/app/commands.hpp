@@ -17,5 +17,6 @@ void add_config_commands(CLI::App& app, int& exit_code);
 void add_node_command(CLI::App& app, int& exit_code);
 void add_control_commands(CLI::App& app, int& exit_code);
 void add_topology_command(CLI::App& app, int& exit_code);
+void add_bench_commands(CLI::App& app, int& exit_code);
 
 }  // namespace zmesh::app

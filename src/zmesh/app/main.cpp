@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
     zmesh::app::add_node_command(app, exit_code);
     zmesh::app::add_control_commands(app, exit_code);
     zmesh::app::add_topology_command(app, exit_code);
+    zmesh::app::add_bench_commands(app, exit_code);
     app.parse_complete_callback([&] {
         // Logs go to stderr; stdout carries what scripts read (ready lines, stats, ids).
         spdlog::set_default_logger(spdlog::stderr_color_mt("zmesh"));

@@ -56,7 +56,7 @@ void ProxyFrontEnd::stop() {
 }
 
 asio::awaitable<std::pair<std::optional<Opened>, EndReason>> ProxyFrontEnd::open_async(
-    const std::string& isolation, const std::string& target) {
+    const std::string& isolation, const std::string& target, std::size_t hops) {
     auto ex = co_await asio::this_coro::executor;
     struct Latch {
         std::optional<Opened> opened;
@@ -65,13 +65,16 @@ asio::awaitable<std::pair<std::optional<Opened>, EndReason>> ProxyFrontEnd::open
     };
     auto latch = std::make_shared<Latch>();
     auto timer = std::make_shared<asio::steady_timer>(ex, kOpenTimeout);
-    pool_.open(isolation, target, [latch, timer](std::optional<Opened> o, EndReason r) {
-        if (latch->done) return;
-        latch->done = true;
-        latch->opened = std::move(o);
-        latch->reason = r;
-        timer->cancel();
-    });
+    pool_.open(
+        isolation, target,
+        [latch, timer](std::optional<Opened> o, EndReason r) {
+            if (latch->done) return;
+            latch->done = true;
+            latch->opened = std::move(o);
+            latch->reason = r;
+            timer->cancel();
+        },
+        hops);
     if (!latch->done) co_await timer->async_wait(kAwait);
     latch->done = true;
     co_return std::make_pair(latch->opened, latch->reason);
@@ -149,7 +152,7 @@ asio::awaitable<void> ProxyFrontEnd::serve_socks(tcp::socket socket) {
         asked = step.kind == Step::Kind::request;
         if (asked) request = std::move(step.request);
     }
-    auto [opened, reason] = co_await open_async(request.isolation, request.target);
+    auto [opened, reason] = co_await open_async(request.isolation, request.target, request.hops);
     auto reply = make_reply(opened ? Reply::succeeded : reply_for(reason));
     co_await asio::async_write(socket, asio::buffer(reply), kAwait);
     if (!opened) {

@@ -44,7 +44,7 @@ class ProxyFrontEnd {
     asio::awaitable<void> serve_http(asio::ip::tcp::socket socket);
     // Opens and waits; nullopt and the reason on failure.
     asio::awaitable<std::pair<std::optional<client::ClientPool::Opened>, stream::EndReason>>
-    open_async(const std::string& isolation, const std::string& target);
+    open_async(const std::string& isolation, const std::string& target, std::size_t hops = 0);
 
     client::ClientPool& pool_;
     std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> acceptors_;

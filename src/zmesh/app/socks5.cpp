@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <boost/asio/ip/address.hpp>
+#include <charconv>
+
+#include "zmesh/circuit/limits.hpp"
 
 namespace zmesh::app::socks5 {
 
@@ -152,6 +155,16 @@ Step Parser::greeting() {
     return s;
 }
 
+std::size_t hops_from_user(std::string_view user) {
+    constexpr std::string_view kPrefix = "hops-";
+    if (!user.starts_with(kPrefix)) return 0;
+    auto digits = user.substr(kPrefix.size());
+    std::size_t n = 0;
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+    if (ec != std::errc() || end != digits.data() + digits.size() || digits.size() > 2) return 0;
+    return n >= 2 && n <= circuit::kMaxHops ? n : 0;
+}
+
 // RFC 1929: VER(1) ULEN UNAME PLEN PASSWD. Any credentials are accepted: they only choose
 // the circuit.
 Step Parser::credentials() {
@@ -164,6 +177,7 @@ Step Parser::credentials() {
     if (in.size() < 3 + ulen + plen) return {};
     auto user = in.subspan(2, ulen);
     auto pass = in.subspan(3 + ulen, plen);
+    hops_ = hops_from_user(std::string_view(reinterpret_cast<const char*>(user.data()), ulen));
     isolation_.assign(user.begin(), user.end());
     isolation_ += '\0';
     isolation_.append(pass.begin(), pass.end());
@@ -194,7 +208,7 @@ Step Parser::request() {
     if (!target) return fail(make_reply(Reply::general_failure));
     pos_ += at + alen + 2;
     state_ = State::done;
-    request_ = {std::move(*target), std::move(isolation_)};
+    request_ = {std::move(*target), std::move(isolation_), hops_};
     Step s;
     s.kind = Step::Kind::request;
     s.request = request_;

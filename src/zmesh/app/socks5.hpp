@@ -60,9 +60,15 @@ inline constexpr std::size_t kMaxIsolationKey = 512;
 // request are at most 1,038 bytes) and what a client sends early after it.
 inline constexpr std::size_t kMaxBuffered = 4096;
 
+// The hop count a SOCKS user name asks for: "hops-N" with N from 2 to circuit::kMaxHops
+// gives N; any other name 0 (the node's circuit.hops). The name stays part of the
+// isolation key, so circuits of different lengths are never shared.
+std::size_t hops_from_user(std::string_view user);
+
 struct Request {
     std::string target;     // "host:port", "[v6]:port" for IPv6
     std::string isolation;  // user '\0' password; empty without credentials
+    std::size_t hops = 0;   // from the user name; 0: the configured length
 };
 
 // What the connection does next.
@@ -99,6 +105,7 @@ class Parser {
     Bytes buf_;
     std::size_t pos_ = 0;  // parsed up to here
     std::string isolation_;
+    std::size_t hops_ = 0;
     Request request_;
 };
 

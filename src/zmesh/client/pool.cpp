@@ -299,7 +299,8 @@ void ClientPool::refill() {
 }
 
 std::shared_ptr<ClientPool::Circ> ClientPool::circuit_for(const std::string& isolation,
-                                                          const std::string& target) {
+                                                          const std::string& target,
+                                                          std::size_t hops) {
     std::shared_ptr<Circ> full_one;
     if (auto it = circuits_.find(isolation); it != circuits_.end()) {
         if (!it->second->full()) return it->second;
@@ -308,19 +309,18 @@ std::shared_ptr<ClientPool::Circ> ClientPool::circuit_for(const std::string& iso
     std::uint16_t port = 0;
     if (auto colon = target.rfind(':'); colon != std::string::npos)
         std::from_chars(target.data() + colon + 1, target.data() + target.size(), port);
-    // A spare built for this port, the built ones first.
+    // A spare built for this port, the built ones first; spares have the configured length.
+    auto fits = [&](const auto& s) { return s->port == port && s->request.hops == hops; };
     auto spare = std::find_if(spares_.begin(), spares_.end(),
-                              [&](const auto& s) { return s->port == port && s->built; });
-    if (spare == spares_.end())
-        spare = std::find_if(spares_.begin(), spares_.end(),
-                             [&](const auto& s) { return s->port == port; });
+                              [&](const auto& s) { return fits(s) && s->built; });
+    if (spare == spares_.end()) spare = std::find_if(spares_.begin(), spares_.end(), fits);
     std::shared_ptr<Circ> c;
     if (spare != spares_.end()) {
         c = *spare;
         spares_.erase(spare);
         ++stats_.preemptive_used;
     } else {
-        c = build_circuit({port, {}, {}});
+        c = build_circuit({port, {}, {}, hops});
         if (!c) return nullptr;
         c->refill_after = true;
     }
@@ -343,8 +343,9 @@ std::shared_ptr<ClientPool::Circ> ClientPool::circuit_for(const std::string& iso
     return c;
 }
 
-void ClientPool::open(const std::string& isolation, const std::string& target, OpenHandler done) {
-    auto c = stopped_ ? nullptr : circuit_for(isolation, target);
+void ClientPool::open(const std::string& isolation, const std::string& target, OpenHandler done,
+                      std::size_t hops) {
+    auto c = stopped_ ? nullptr : circuit_for(isolation, target, hops);
     if (!c) {
         ++stats_.streams_failed;
         done(std::nullopt, EndReason::unreachable);
@@ -430,6 +431,7 @@ void ClientPool::recover(const std::shared_ptr<Circ>& c, const circuit::ClientEv
     auto r = std::make_shared<Recovery>();
     r->isolation = c->isolation;
     r->port = c->port;
+    r->request.hops = c->request.hops;  // the replacement keeps the length asked for
     r->epoch = identity_epoch_;
     r->died = zmesh::Clock::now();
     r->deadline = r->died + resume_grace_;

@@ -48,11 +48,13 @@ struct PoolStreamInfo {
 
 // What a new circuit must satisfy: its exit accepts `port`; when `exit` is set, the path
 // ends there (a replacement circuit for streams that outlived their relays); no relay in
-// `avoid` (relays of the circuit that died).
+// `avoid` (relays of the circuit that died); `hops` relays when not 0 (else the node's
+// configured length).
 struct PathRequest {
     std::uint16_t port = 0;
     std::optional<crypto::NodeId> exit;
     std::vector<crypto::NodeId> avoid;
+    std::size_t hops = 0;
 };
 
 class ClientPool {
@@ -76,8 +78,11 @@ class ClientPool {
     void stop();
 
     // Opens a stream to "host:port" on the circuit for `isolation`, building it if needed;
-    // the caller then attaches a socket to it (or reads and writes the mux itself).
-    void open(const std::string& isolation, const std::string& target, OpenHandler done);
+    // the caller then attaches a socket to it (or reads and writes the mux itself). A new
+    // circuit has `hops` relays when not 0 (the key should then name the length too, so
+    // one key never asks for two lengths: the SOCKS user name `hops-N` does).
+    void open(const std::string& isolation, const std::string& target, OpenHandler done,
+              std::size_t hops = 0);
     // The same as a handle the application reads and writes (no socket). Such streams end
     // with their circuit (they are not moved to a new one).
     void open_handle(const std::string& isolation, const std::string& target, HandleHandler done);
@@ -125,7 +130,8 @@ class ClientPool {
     void open_on(const std::shared_ptr<Circ>& c, const std::string& target, OpenHandler done,
                  bool resumable = true);
     // The circuit for `isolation` (a spare or a new build); null when none can be built.
-    std::shared_ptr<Circ> circuit_for(const std::string& isolation, const std::string& target);
+    std::shared_ptr<Circ> circuit_for(const std::string& isolation, const std::string& target,
+                                      std::size_t hops = 0);
     void when_built(const std::shared_ptr<Circ>& c, const std::string& target, OpenHandler done,
                     bool resumable);
     std::shared_ptr<Circ> build_circuit(const PathRequest& req);

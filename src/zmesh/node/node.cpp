@@ -315,7 +315,7 @@ std::vector<circuit::PathHop> Node::Impl::pick_path(const client::PathRequest& r
     const auto& co = opts_.circuit;
     discovery::PathSettings ps;
     ps.weights = co.weights;
-    ps.hops = co.hops;
+    ps.hops = req.hops != 0 ? req.hops : co.hops;
     ps.guards = co.guards;
     ps.guard_rotation_seconds = static_cast<std::uint64_t>(co.guard_rotation.count());
     // Guards are first hops: only relays this node has a transport in common with.
