@@ -6,6 +6,16 @@
 
 namespace zmesh::discovery {
 
+std::vector<std::string> Descriptor::flag_names() const {
+    std::vector<std::string> out;
+    for (auto [bit, name] : {std::pair{kFlagRelay, "relay"},
+                             {kFlagExit, "exit"},
+                             {kFlagGuard, "guard"},
+                             {kFlagBootstrap, "bootstrap"}})
+        if (has(bit)) out.emplace_back(name);
+    return out;
+}
+
 namespace {
 
 constexpr std::array<std::uint8_t, 4> kMagic = {'Z', 'M', 'D', '1'};

@@ -55,6 +55,8 @@ struct Descriptor {
 
     crypto::NodeId node_id() const { return crypto::node_id_of(identity); }
     bool has(std::uint8_t flag) const { return (flags & flag) != 0; }
+    // The flags set, by name: relay, exit, guard, bootstrap.
+    std::vector<std::string> flag_names() const;
 };
 
 enum class DescriptorError {

@@ -75,11 +75,7 @@ std::string describe(const Directory& dir) {
         const auto& d = e.descriptor;
         out << crypto::node_id_string(id);
         std::string flags;
-        for (auto [bit, name] : {std::pair{kFlagRelay, "relay"},
-                                 {kFlagExit, "exit"},
-                                 {kFlagGuard, "guard"},
-                                 {kFlagBootstrap, "bootstrap"}})
-            if (d.has(bit)) flags += (flags.empty() ? "" : ",") + std::string(name);
+        for (const auto& name : d.flag_names()) flags += (flags.empty() ? "" : ",") + name;
         out << " " << flags;
         for (const auto& a : d.addresses) out << " " << address_text(a);
         out << " expires=" << d.expires << "\n";

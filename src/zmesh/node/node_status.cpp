@@ -115,11 +115,7 @@ std::vector<RelayInfo> Node::Impl::relays() const {
         for (const auto& a : k.hop.hop.addresses) r.addresses.push_back(format_link_address(a));
         for (const auto& f : k.candidate.family) r.family.push_back(crypto::node_id_string(f));
         if (auto e = directory_.entries().find(id); e != directory_.entries().end()) {
-            for (auto [bit, name] : {std::pair{discovery::kFlagRelay, "relay"},
-                                     {discovery::kFlagExit, "exit"},
-                                     {discovery::kFlagGuard, "guard"},
-                                     {discovery::kFlagBootstrap, "bootstrap"}})
-                if (e->second.descriptor.has(bit)) r.flags.emplace_back(name);
+            r.flags = e->second.descriptor.flag_names();
         } else {
             r.flags.emplace_back("relay");  // a contact line: relay, perhaps exit
             if (k.exit()) r.flags.emplace_back("exit");

@@ -312,15 +312,7 @@ Snapshot Testnet::metrics() const {
         });
     m.client->collect_metrics(snap, {{"node", "client"}}, false);
     stream::FecCounters fec;
-    for (std::size_t l = 0; l < m.lanes.size(); ++l)
-        m.run_on(l, [&] {
-            const auto& c = *m.lanes[l]->fec;
-            fec.repairs_sent += c.repairs_sent;
-            fec.repairs_received += c.repairs_received;
-            fec.recovered += c.recovered;
-            fec.decode_failures += c.decode_failures;
-            fec.loss_reports += c.loss_reports;
-        });
+    for (std::size_t l = 0; l < m.lanes.size(); ++l) m.run_on(l, [&] { fec += *m.lanes[l]->fec; });
     collect_fec(snap, fec, {});
     return snap;
 }

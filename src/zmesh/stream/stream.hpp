@@ -42,6 +42,14 @@ struct FecCounters {
     std::uint64_t recovered = 0;        // segments rebuilt without a retransmission
     std::uint64_t decode_failures = 0;  // repair symbols refused or rebuilt symbols that failed
     std::uint64_t loss_reports = 0;
+    FecCounters& operator+=(const FecCounters& o) {
+        repairs_sent += o.repairs_sent;
+        repairs_received += o.repairs_received;
+        recovered += o.recovered;
+        decode_failures += o.decode_failures;
+        loss_reports += o.loss_reports;
+        return *this;
+    }
 };
 
 struct StreamConfig {
