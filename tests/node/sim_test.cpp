@@ -168,5 +168,92 @@ TEST(SimNetwork, two_hundred_nodes_build_circuits_and_carry_streams_without_link
     server.close();
 }
 
+// Relays measure what they carry and publish it: after a stream through them, the
+// bootstrap node's directory lists their descriptors with a bandwidth (0 before).
+TEST(SimNetwork, relays_publish_the_bandwidth_they_carried) {
+    asio::io_context io;
+    auto net = std::make_shared<link::MemoryNetwork>(
+        link::MemoryNetworkConfig{std::chrono::milliseconds(2)});
+    tcp::acceptor server{io, tcp::endpoint(asio::ip::address_v4::loopback(), 0)};
+    asio::co_spawn(io, test::echo_server(server), asio::detached);
+    std::string error;
+    auto bo = member(net);
+    bo.roles.bootstrap = true;
+    bo.discovery.directory_listen = link::SocketAddress{asio::ip::address_v4::loopback(), 0};
+    Node boot(io.get_executor(), std::move(bo));
+    ASSERT_TRUE(boot.start(&error)) << error;
+    ASSERT_TRUE(boot.bootstrap_node());
+
+    std::vector<std::unique_ptr<Node>> relays;
+    std::vector<Contact> contacts;
+    for (int i = 0; i < 3; ++i) {
+        auto o = member(net);
+        o.roles.relay = true;
+        o.roles.exit = i == 2;
+        o.circuit.preemptive = 0;
+        o.discovery.bootstrap = {*boot.bootstrap_node()};
+        relays.push_back(std::make_unique<Node>(io.get_executor(), std::move(o)));
+        ASSERT_TRUE(relays.back()->start(&error)) << error;
+        contacts.push_back(*relays.back()->contact());
+    }
+    auto co = member(net);
+    co.roles.client = true;
+    co.circuit.relays = contacts;
+    co.circuit.preemptive = 0;
+    Node client(io.get_executor(), std::move(co));
+    ASSERT_TRUE(client.start(&error)) << error;
+
+    auto published = [&] {
+        std::size_t n = 0;
+        for (const auto& r : boot.relays()) n += r.advertised_bandwidth > 0;
+        return n;
+    };
+    ASSERT_TRUE(net->run(
+        io, [&] { return boot.relays().size() >= 3; }, std::chrono::seconds(30)));
+    EXPECT_EQ(published(), 0u);  // nothing carried yet
+
+    Echo e;
+    e.sent.resize(256 * 1024);
+    for (std::size_t j = 0; j < e.sent.size(); ++j) e.sent[j] = static_cast<std::uint8_t>(j * 7);
+    std::size_t written = 0;
+    client.open_stream("127.0.0.1", server.local_endpoint().port(), "",
+                       [&](std::shared_ptr<StreamHandle> st, std::string why) {
+                           e.error = why;
+                           e.stream = st;
+                           if (!st) return;
+                           auto pump = [&] {
+                               written += e.stream->write(std::span(e.sent).subspan(written));
+                           };
+                           st->on_writable(pump);
+                           st->on_readable([&] {
+                               std::uint8_t buf[16384];
+                               for (std::size_t n; (n = e.stream->read(buf)) > 0;)
+                                   e.got.insert(e.got.end(), buf, buf + n);
+                           });
+                           pump();
+                       });
+    ASSERT_TRUE(net->run(
+        io, [&] { return e.got.size() >= e.sent.size() || !e.error.empty(); },
+        std::chrono::seconds(60)));
+    ASSERT_TRUE(e.error.empty()) << e.error;
+    EXPECT_TRUE(e.got == e.sent);
+    // The next 10-second sample sees the stream's rate; a descriptor goes out once the
+    // last one is 20 minutes old. The directory's check is costly: every 4096 steps.
+    std::size_t steps = 0;
+    EXPECT_TRUE(net->run(
+        io, [&] { return ++steps % 4096 == 0 && published() == 3; }, std::chrono::minutes(25)));
+    for (const auto& r : boot.relays())
+        if (r.advertised_bandwidth > 0)
+            std::printf("relay %.8s publishes %.0f B/s\n", r.id.c_str(), r.advertised_bandwidth);
+
+    e.stream->close();
+    client.stop();
+    for (auto& r : relays) r->stop();
+    boot.stop();
+    net->run(
+        io, [] { return false; }, std::chrono::seconds(3));
+    server.close();
+}
+
 }  // namespace
 }  // namespace zmesh::node

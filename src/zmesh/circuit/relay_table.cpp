@@ -413,6 +413,7 @@ bool RelayTable::originate(Circuit& c, const RelayMessage& m, RelayOutput& out) 
         wire::Cell back = make_cell(c.prev, wire::CellCommand::relay);
         std::copy(body.begin(), body.end(), cell_body(back).begin());
         out.cells.push_back({c.prev.peer, back});
+        ++stats_.cells_originated;
     }
     return true;
 }

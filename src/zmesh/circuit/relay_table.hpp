@@ -29,8 +29,9 @@ struct RelayStats {
     std::uint64_t extend_failed = 0;
     std::uint64_t cells_forward = 0;
     std::uint64_t cells_backward = 0;
-    std::uint64_t cells_delivered = 0;  // relay messages for this node (exit, extend)
-    std::uint64_t drop_integrity = 0;   // a forward cell failed its tag: circuit torn down
+    std::uint64_t cells_delivered = 0;   // relay messages for this node (exit, extend)
+    std::uint64_t cells_originated = 0;  // relay messages from this node (exit answers, ...)
+    std::uint64_t drop_integrity = 0;    // a forward cell failed its tag: circuit torn down
     std::uint64_t drop_replayed = 0;
     std::uint64_t drop_unknown_circuit = 0;
     std::uint64_t drop_malformed = 0;

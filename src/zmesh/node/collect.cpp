@@ -58,6 +58,7 @@ void collect_relay(Snapshot& s, const circuit::RelayStats& st, std::size_t circu
                   {"cells_forward", st.cells_forward},
                   {"cells_backward", st.cells_backward},
                   {"cells_delivered", st.cells_delivered},
+                  {"cells_originated", st.cells_originated},
                   {"drop_integrity", st.drop_integrity},
                   {"drop_replayed", st.drop_replayed},
                   {"drop_unknown_circuit", st.drop_unknown_circuit},

@@ -23,6 +23,7 @@
 #include "zmesh/node/key_files.hpp"
 #include "zmesh/node/net_options.hpp"
 #include "zmesh/node/node_impl.hpp"
+#include "zmesh/wire/cell.hpp"
 
 namespace zmesh::node {
 
@@ -383,6 +384,9 @@ Bytes Node::Impl::make_descriptor() {
     d.expires = d.published + kDescriptorLifetime;
     for (const auto& a : advertised_) d.addresses.push_back(discovery::to_address(a));
     if (opts_.roles.exit) d.exit_policy = opts_.exit.policy;
+    published_at_ = zmesh::Clock::now();
+    d.bandwidth = published_bandwidth_ =
+        observed_.published(published_at_, opts_.links.bandwidth_limit);
     return discovery::sign_descriptor(d, *identity_);
 }
 
@@ -469,6 +473,32 @@ asio::awaitable<void> Node::Impl::publish_loop() {
         if (!all) backoff = std::min(backoff * 2, kMaxPublishRetry);
         if (!co_await sleep(*publish_timer_, wait)) co_return;
     } while (!stopping_);
+}
+
+// Bytes this relay carried: each relayed cell is read once and written once, like each
+// cell the exit takes off a circuit or puts on one.
+std::uint64_t Node::Impl::bytes_carried() const {
+    const auto& st = circuits_->relay().stats();
+    return (st.cells_forward + st.cells_backward + st.cells_delivered + st.cells_originated) *
+           wire::kCellSize;
+}
+
+// Relays sample what they carried once a window; when the figure has moved far from the
+// one published (and the last descriptor is not too recent), a fresh descriptor goes out.
+asio::awaitable<void> Node::Impl::bandwidth_loop() {
+    observed_.sample(bytes_carried(), zmesh::Clock::now());
+    for (;;) {
+        if (!co_await sleep(*bandwidth_timer_, discovery::kBandwidthWindow)) co_return;
+        auto now = zmesh::Clock::now();
+        if (!observed_.sample(bytes_carried(), now)) continue;
+        auto figure = observed_.published(now, opts_.links.bandwidth_limit);
+        if (discovery::bandwidth_moved(published_bandwidth_, figure) &&
+            now - published_at_ >= discovery::kBandwidthRepublishGap) {
+            spdlog::info("observed bandwidth now {} KiB/s (published {} KiB/s): republishing",
+                         figure / 1024, published_bandwidth_ / 1024);
+            publish_timer_->cancel();
+        }
+    }
 }
 
 // Clients fetch signed bundles from the bootstrap nodes: soon and often while they know
@@ -596,8 +626,11 @@ bool Node::Impl::start_discovery(std::string* error) {
         return false;
     }
     bool any = directory_server_ || dht_ || !d.bootstrap.empty();
-    if (opts_.roles.accepts_circuits() && any)
+    if (opts_.roles.accepts_circuits() && any) {
         asio::co_spawn(ex_, publish_loop(), link::log_exit("descriptor publishing"));
+        bandwidth_timer_ = std::make_unique<zmesh::Timer>(ex_);
+        asio::co_spawn(ex_, bandwidth_loop(), link::log_exit("bandwidth sampling"));
+    }
     if (pool_ && (dht_ || !d.bootstrap.empty()))
         asio::co_spawn(ex_, fetch_loop(), link::log_exit("directory fetching"));
     return true;
@@ -653,8 +686,8 @@ void Node::Impl::stop(std::function<void()> done) {
     spdlog::info("shutting down: closing {} client and {} relayed circuits",
                  circuits_->client().size(), circuits_->relay().size());
     emit(Event::Kind::shutdown, 0, "");
-    for (auto* t :
-         {publish_timer_.get(), fetch_timer_.get(), save_timer_.get(), bootstrap_timer_.get()})
+    for (auto* t : {publish_timer_.get(), fetch_timer_.get(), save_timer_.get(),
+                    bootstrap_timer_.get(), bandwidth_timer_.get()})
         if (t) t->cancel();
     save_peers();
     if (directory_server_) directory_server_->stop();
@@ -778,7 +811,7 @@ Node::~Node() {
     *impl_->alive_ = false;
     auto& m = *impl_;
     for (auto* t : {m.publish_timer_.get(), m.fetch_timer_.get(), m.save_timer_.get(),
-                    m.bootstrap_timer_.get()})
+                    m.bootstrap_timer_.get(), m.bandwidth_timer_.get()})
         if (t) t->cancel();
     if (!m.circuits_ || m.stopped_) return;
     if (m.pool_) m.pool_->stop();

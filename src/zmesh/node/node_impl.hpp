@@ -10,6 +10,7 @@
 #include "zmesh/core/clock.hpp"
 #include "zmesh/discovery/dht_node.hpp"
 #include "zmesh/discovery/directory_http.hpp"
+#include "zmesh/discovery/observed_bandwidth.hpp"
 #include "zmesh/discovery/relay_service.hpp"
 #include "zmesh/exit/exit_service.hpp"
 #include "zmesh/link/link_set.hpp"
@@ -82,7 +83,13 @@ class Node::Impl {
     std::unique_ptr<zmesh::Timer> publish_timer_;
     std::unique_ptr<zmesh::Timer> fetch_timer_;
     std::unique_ptr<zmesh::Timer> bootstrap_timer_;  // stuck warnings until ready
-    std::optional<BootstrapProgress> progress_;      // from the start of start()
+    std::unique_ptr<zmesh::Timer> bandwidth_timer_;  // relays: samples of bytes carried
+    // What this relay has carried (its descriptor's bandwidth), the figure in the last
+    // descriptor made and when it was made.
+    discovery::ObservedBandwidth observed_;
+    std::uint64_t published_bandwidth_ = 0;
+    zmesh::Clock::time_point published_at_{};
+    std::optional<BootstrapProgress> progress_;  // from the start of start()
     std::function<void(const BootstrapReport&)> bootstrap_handler_;
     std::vector<Listener> listeners_;
     std::map<std::uint64_t, std::function<void(const Event&)>> subscribers_;
@@ -112,6 +119,8 @@ class Node::Impl {
     void set_relays(const std::vector<Contact>& relays);
     asio::awaitable<void> save_loop();
     asio::awaitable<void> publish_loop();
+    asio::awaitable<void> bandwidth_loop();
+    std::uint64_t bytes_carried() const;
     asio::awaitable<void> fetch_loop();
     asio::awaitable<std::size_t> fetch_from(const BootstrapNode& b);
     asio::awaitable<std::optional<Bytes>> fetch_over_link(const Contact& bootstrap);
