@@ -44,15 +44,18 @@ TEST(ReplayCache, memory_is_fixed_and_it_refuses_past_capacity) {
     while (cache.size() < cache.capacity()) {
         auto t = tag_of(rng);
         auto o = cache.check_and_insert(t);
-        if (o == ReplayCache::Outcome::fresh) inserted.push_back(t);
-        else ++false_positives;
+        if (o == ReplayCache::Outcome::fresh)
+            inserted.push_back(t);
+        else
+            ++false_positives;
         ASSERT_NE(o, ReplayCache::Outcome::full);
     }
     EXPECT_LT(false_positives, 30u);
     EXPECT_EQ(cache.check_and_insert(tag_of(rng)), ReplayCache::Outcome::full);
     EXPECT_EQ(cache.size(), cache.capacity());
     EXPECT_EQ(cache.memory_bytes(), memory);
-    for (const auto& t : inserted) ASSERT_EQ(cache.check_and_insert(t), ReplayCache::Outcome::replayed);
+    for (const auto& t : inserted)
+        ASSERT_EQ(cache.check_and_insert(t), ReplayCache::Outcome::replayed);
 
     // The false-positive rate at capacity, measured on tags never inserted.
     std::size_t hits = 0;

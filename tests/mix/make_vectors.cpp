@@ -20,9 +20,12 @@ int main() {
         bool surb;
         std::size_t message;
     };
-    const Spec specs[] = {{"forward-1-hop", 1, false, 0},    {"forward-2-hops", 2, false, 31},
-                          {"forward-3-hops", 3, false, 200}, {"forward-4-hops", 4, false, 500},
-                          {"forward-5-hops", 5, false, kMaxMessageSize}, {"surb-3-hops", 3, true, 77},
+    const Spec specs[] = {{"forward-1-hop", 1, false, 0},
+                          {"forward-2-hops", 2, false, 31},
+                          {"forward-3-hops", 3, false, 200},
+                          {"forward-4-hops", 4, false, 500},
+                          {"forward-5-hops", 5, false, kMaxMessageSize},
+                          {"surb-3-hops", 3, true, 77},
                           {"surb-5-hops", 5, true, kMaxMessageSize}};
     for (const auto& s : specs) {
         test::VectorInput in;

@@ -116,7 +116,8 @@ TEST(Sphinx, rejects_invalid_paths) {
 TEST(Sphinx, flipped_header_bit_fails_the_mac_at_that_hop) {
     StreamRng rng("tamper header");
     const auto mixes = make_mixes(kMaxHops, rng);
-    auto created = create_packet(path_of(mixes, kMaxHops), address_of(2), message_of(50), rng.fill());
+    auto created =
+        create_packet(path_of(mixes, kMaxHops), address_of(2), message_of(50), rng.fill());
     ASSERT_TRUE(created);
     std::vector<Packet> seen;
     ASSERT_TRUE(run(mixes, kMaxHops, created->packet, &seen));
@@ -178,9 +179,11 @@ TEST(Sphinx, wrong_sizes_and_garbage_are_errors) {
     Bytes buf(kPacketSize + 64);
     rng(buf);
     for (std::size_t n : {std::size_t{0}, std::size_t{1}, kHeaderSize, kPacketSize - 1})
-        EXPECT_EQ(process_packet(mixes[0].keys.secret, ByteView{buf.data(), n}).error(), MixErrc::truncated);
+        EXPECT_EQ(process_packet(mixes[0].keys.secret, ByteView{buf.data(), n}).error(),
+                  MixErrc::truncated);
     for (std::size_t n : {kPacketSize + 1, kPacketSize + 64})
-        EXPECT_EQ(process_packet(mixes[0].keys.secret, ByteView{buf.data(), n}).error(), MixErrc::oversized);
+        EXPECT_EQ(process_packet(mixes[0].keys.secret, ByteView{buf.data(), n}).error(),
+                  MixErrc::oversized);
     for (int i = 0; i < 200; ++i) {
         rng(buf);
         auto r = process_packet(mixes[0].keys.secret, ByteView{buf.data(), kPacketSize});
@@ -231,7 +234,8 @@ TEST(Sphinx, lioness_is_a_wide_block_permutation) {
         lioness_decrypt(key, t);
         auto differing = [&](std::size_t from, std::size_t to) {
             std::size_t n = 0;
-            for (std::size_t i = from; i < to; ++i) n += std::popcount(static_cast<unsigned>(t[i] ^ plain[i]));
+            for (std::size_t i = from; i < to; ++i)
+                n += std::popcount(static_cast<unsigned>(t[i] ^ plain[i]));
             return static_cast<double>(n) / (8.0 * static_cast<double>(to - from));
         };
         EXPECT_NEAR(differing(0, 32), 0.5, 0.15) << pos;

@@ -73,7 +73,8 @@ inline std::vector<TestMix> make_mixes(std::size_t n, StreamRng& rng) {
 inline std::vector<Hop> path_of(const std::vector<TestMix>& mixes, std::size_t n) {
     std::vector<Hop> path;
     for (std::size_t i = 0; i < n; ++i)
-        path.push_back(Hop{mixes[i].node, mixes[i].keys.pub, std::chrono::milliseconds(100 * (i + 1) + 7)});
+        path.push_back(
+            Hop{mixes[i].node, mixes[i].keys.pub, std::chrono::milliseconds(100 * (i + 1) + 7)});
     return path;
 }
 

@@ -31,7 +31,8 @@ inline Bytes unhex(const nlohmann::json& j) {
 }
 
 // `rng` supplies the draws; they are recorded in the vector through `draws`.
-inline nlohmann::json build_vector(const VectorInput& in, const RandomFill& rng, const std::vector<Bytes>& draws) {
+inline nlohmann::json build_vector(const VectorInput& in, const RandomFill& rng,
+                                   const std::vector<Bytes>& draws) {
     nlohmann::json v;
     v["name"] = in.name;
     v["kind"] = in.surb ? "surb" : "forward";

@@ -13,7 +13,8 @@ void chacha20_xor(ByteView key, ByteView nonce, MutByteView data) {
         throw std::invalid_argument("chacha20_xor: wrong key or nonce size");
     if (data.empty()) return;
     ensure_init();
-    crypto_stream_chacha20_ietf_xor(data.data(), data.data(), data.size(), nonce.data(), key.data());
+    crypto_stream_chacha20_ietf_xor(data.data(), data.data(), data.size(), nonce.data(),
+                                    key.data());
 }
 
 }  // namespace zmesh::crypto

@@ -7,15 +7,15 @@ namespace zmesh::mix {
 
 enum class MixErrc {
     ok = 0,
-    truncated,       // shorter than a Sphinx packet
-    oversized,       // longer than a Sphinx packet
-    weak_key,        // the group element is of low order (shared secret all zeros)
-    bad_mac,         // the header MAC does not verify under any key held (tampered, wrong key)
-    bad_routing,     // the routing block decrypted to a flag or field the format forbids
-    bad_payload,     // the payload failed its zero-prefix check at delivery (tampered)
-    replayed,        // the replay tag was seen before in this key's epoch
-    cache_full,      // the epoch's replay cache reached its capacity: rotate the key
-    bad_path,        // create: no hops, more than kMaxHops, or a delay beyond 2^32-1 ms
+    truncated,         // shorter than a Sphinx packet
+    oversized,         // longer than a Sphinx packet
+    weak_key,          // the group element is of low order (shared secret all zeros)
+    bad_mac,           // the header MAC does not verify under any key held (tampered, wrong key)
+    bad_routing,       // the routing block decrypted to a flag or field the format forbids
+    bad_payload,       // the payload failed its zero-prefix check at delivery (tampered)
+    replayed,          // the replay tag was seen before in this key's epoch
+    cache_full,        // the epoch's replay cache reached its capacity: rotate the key
+    bad_path,          // create: no hops, more than kMaxHops, or a delay beyond 2^32-1 ms
     message_too_long,  // create: more than kMaxMessageSize bytes
 };
 

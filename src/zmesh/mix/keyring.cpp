@@ -5,8 +5,10 @@
 
 namespace zmesh::mix {
 
-MixKeyring::MixKeyring(const KeyringConfig& config, RandomFill rng) : config_(config), rng_(std::move(rng)) {
-    if (config_.epoch.count() <= 0) throw std::invalid_argument("mix keyring: epoch must be positive");
+MixKeyring::MixKeyring(const KeyringConfig& config, RandomFill rng)
+    : config_(config), rng_(std::move(rng)) {
+    if (config_.epoch.count() <= 0)
+        throw std::invalid_argument("mix keyring: epoch must be positive");
     config_.overlap = std::clamp(config_.overlap, std::chrono::seconds{0}, config_.epoch);
     config_.lead = std::clamp(config_.lead, std::chrono::seconds{0}, config_.epoch);
 }
@@ -25,7 +27,8 @@ void MixKeyring::add(std::uint64_t epoch) {
     const std::chrono::sys_seconds start{config_.epoch * static_cast<std::int64_t>(epoch)};
     EpochKey k{EpochPublic{epoch, kp.pub, start, start + config_.epoch + config_.overlap}, secret,
                ReplayCache(config_.cache, rng_)};
-    auto at = std::find_if(keys_.begin(), keys_.end(), [&](const EpochKey& e) { return e.pub.epoch > epoch; });
+    auto at = std::find_if(keys_.begin(), keys_.end(),
+                           [&](const EpochKey& e) { return e.pub.epoch > epoch; });
     keys_.insert(at, std::move(k));
 }
 
@@ -35,7 +38,8 @@ void MixKeyring::update(std::chrono::sys_seconds now) {
     const std::uint64_t e = epoch_of(now);
     current_ = e;
     add(e);
-    if (now + config_.lead >= std::chrono::sys_seconds{config_.epoch * static_cast<std::int64_t>(e + 1)})
+    if (now + config_.lead >=
+        std::chrono::sys_seconds{config_.epoch * static_cast<std::int64_t>(e + 1)})
         add(e + 1);
     // Erasing the deque element wipes the secret (Secret's destructor) and the cache key.
     std::erase_if(keys_, [&](const EpochKey& k) { return now >= k.pub.valid_until; });
@@ -49,14 +53,17 @@ Result<Processed> MixKeyring::process(ByteView packet) {
         for (auto& key : keys_) {
             if ((pass == 0) != (current_ && key.pub.epoch == *current_)) continue;
             EpochKey* k = &key;
-        auto r = process_packet(k->secret, packet, [k](const ReplayTag& tag) -> Status {
-            switch (k->cache.check_and_insert(tag)) {
-                case ReplayCache::Outcome::fresh: return {};
-                case ReplayCache::Outcome::replayed: return MixErrc::replayed;
-                case ReplayCache::Outcome::full: return MixErrc::cache_full;
-            }
-            return MixErrc::cache_full;
-        });
+            auto r = process_packet(k->secret, packet, [k](const ReplayTag& tag) -> Status {
+                switch (k->cache.check_and_insert(tag)) {
+                    case ReplayCache::Outcome::fresh:
+                        return {};
+                    case ReplayCache::Outcome::replayed:
+                        return MixErrc::replayed;
+                    case ReplayCache::Outcome::full:
+                        return MixErrc::cache_full;
+                }
+                return MixErrc::cache_full;
+            });
             // Only a MAC failure says "not this key"; anything else came after it verified.
             if (r || r.error() != MixErrc::bad_mac) return r;
         }

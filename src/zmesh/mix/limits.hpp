@@ -19,8 +19,8 @@ inline constexpr std::size_t kSurbIdSize = 16;
 
 // One hop's routing block: flag (1) | address (32) | delay in ms (4, big endian) |
 // next hop's MAC, or at the last hop a SURB id (16).
-inline constexpr std::size_t kRoutingBlockSize = 1 + kAddressSize + 4 + kMacSize;  // 53
-inline constexpr std::size_t kBetaSize = kMaxHops * kRoutingBlockSize;              // 265
+inline constexpr std::size_t kRoutingBlockSize = 1 + kAddressSize + 4 + kMacSize;     // 53
+inline constexpr std::size_t kBetaSize = kMaxHops * kRoutingBlockSize;                // 265
 inline constexpr std::size_t kHeaderSize = kGroupElementSize + kBetaSize + kMacSize;  // 313
 inline constexpr std::size_t kPayloadSize = kPacketSize - kHeaderSize;                // 882
 

@@ -15,7 +15,8 @@ ReplayCache::ReplayCache(const ReplayCacheConfig& config, const RandomFill& rng)
     const double m = std::ceil(-static_cast<double>(capacity_) * std::log(p) / (ln2 * ln2));
     bits_ = std::max<std::size_t>(64, static_cast<std::size_t>(m));
     hashes_ = std::clamp<std::size_t>(
-        static_cast<std::size_t>(std::lround(static_cast<double>(bits_) / capacity_ * ln2)), 1, kMaxHashes);
+        static_cast<std::size_t>(std::lround(static_cast<double>(bits_) / capacity_ * ln2)), 1,
+        kMaxHashes);
     words_.assign((bits_ + 63) / 64, 0);
     rng(key_.mut_view());
 }
@@ -47,14 +48,16 @@ ReplayCache::Outcome ReplayCache::check_and_insert(const ReplayTag& tag) {
     positions(tag, pos);
     if (all_set(pos)) return Outcome::replayed;
     if (count_ >= capacity_) return Outcome::full;
-    for (std::size_t i = 0; i < hashes_; ++i) words_[pos[i] / 64] |= std::uint64_t{1} << (pos[i] % 64);
+    for (std::size_t i = 0; i < hashes_; ++i)
+        words_[pos[i] / 64] |= std::uint64_t{1} << (pos[i] % 64);
     ++count_;
     return Outcome::fresh;
 }
 
 double ReplayCache::expected_false_positive_rate() const {
     const double k = static_cast<double>(hashes_);
-    return std::pow(1.0 - std::exp(-k * static_cast<double>(capacity_) / static_cast<double>(bits_)), k);
+    return std::pow(
+        1.0 - std::exp(-k * static_cast<double>(capacity_) / static_cast<double>(bits_)), k);
 }
 
 }  // namespace zmesh::mix

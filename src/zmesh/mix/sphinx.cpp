@@ -146,7 +146,8 @@ Result<Header> build_header(std::span<const Hop> path, RoutingFlag last_flag,
     if (pad > 0) rng(MutByteView{beta.data() + kRoutingBlockSize, pad});
     keystream(keys[n - 1].rho, ks);
     for (std::size_t j = 0; j < kBetaSize - filler.size(); ++j) beta[j] ^= ks.data()[j];
-    std::copy(filler.begin(), filler.end(), beta.end() - static_cast<std::ptrdiff_t>(filler.size()));
+    std::copy(filler.begin(), filler.end(),
+              beta.end() - static_cast<std::ptrdiff_t>(filler.size()));
     Mac gamma = header_mac(keys[n - 1].mu, alphas[n - 1].view(), beta);
 
     for (std::size_t i = n - 1; i-- > 0;) {
@@ -250,7 +251,8 @@ Result<Processed> process_packet(const X25519Secret& mix_key, ByteView packet,
             if (!next_alpha) return MixErrc::weak_key;
             Forward f{*crypto::NodeId::from(address), delay, {}};
             std::copy(next_alpha->view().begin(), next_alpha->view().end(), f.packet.begin());
-            std::copy(block + kRoutingBlockSize, block + kStreamSize, f.packet.begin() + kBetaOffset);
+            std::copy(block + kRoutingBlockSize, block + kStreamSize,
+                      f.packet.begin() + kBetaOffset);
             std::copy(last.begin(), last.end(), f.packet.begin() + kGammaOffset);
             std::copy(payload.begin(), payload.end(), f.packet.begin() + kHeaderSize);
             out.action = std::move(f);

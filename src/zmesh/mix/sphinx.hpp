@@ -13,8 +13,8 @@
 #include "zmesh/crypto/identity.hpp"
 #include "zmesh/crypto/keys.hpp"
 #include "zmesh/mix/errors.hpp"
-#include "zmesh/mix/lioness.hpp"
 #include "zmesh/mix/limits.hpp"
+#include "zmesh/mix/lioness.hpp"
 
 namespace zmesh::mix {
 
