@@ -214,6 +214,44 @@ TEST(Sphinx, replays_carry_the_same_tag_and_different_packets_do_not) {
     EXPECT_EQ(a3->tag, a1->tag);
 }
 
+// A malicious sender can make every MAC verify; the decoders behind it still refuse what
+// the format forbids.
+TEST(Sphinx, malicious_sender_fields_are_refused_behind_a_valid_mac) {
+    StreamRng rng("malicious");
+    const auto mixes = make_mixes(2, rng);
+    const auto path = path_of(mixes, 2);
+    const ByteArray<kMacSize> zero_last{};
+    auto deliver_with = [&](std::uint8_t flag, ByteView last,
+                            const ByteArray<kPayloadSize>& plain) {
+        auto h = detail::build_header(path, flag, address_of(7), last, rng.fill());
+        EXPECT_TRUE(h);
+        return run(mixes, 2, detail::seal(*h, plain));
+    };
+    ByteArray<kPayloadSize> good{};
+    store_u16_be(good.data() + kAuthSize, 3);
+    good[kAuthSize + 2] = 'a';
+    ASSERT_TRUE(deliver_with(2, zero_last, good));
+    for (std::uint8_t flag : {0, 4, 0x81, 0xff})
+        EXPECT_EQ(deliver_with(flag, zero_last, good).error(), MixErrc::bad_routing) << int{flag};
+    ByteArray<kMacSize> nonzero_last{};
+    nonzero_last[15] = 1;
+    EXPECT_EQ(deliver_with(2, nonzero_last, good).error(), MixErrc::bad_routing);
+
+    auto too_long = good;
+    store_u16_be(too_long.data() + kAuthSize, kMaxMessageSize + 1);
+    EXPECT_EQ(deliver_with(2, zero_last, too_long).error(), MixErrc::bad_payload);
+    auto padded = good;
+    padded[kPayloadSize - 1] = 1;
+    EXPECT_EQ(deliver_with(2, zero_last, padded).error(), MixErrc::bad_payload);
+    auto no_auth = good;
+    no_auth[0] = 1;
+    EXPECT_EQ(deliver_with(2, zero_last, no_auth).error(), MixErrc::bad_payload);
+    EXPECT_EQ(
+        detail::build_header(path, 2, address_of(7), ByteView{zero_last}.first(15), rng.fill())
+            .error(),
+        MixErrc::bad_path);
+}
+
 TEST(Sphinx, lioness_is_a_wide_block_permutation) {
     StreamRng rng("lioness");
     LionessKey key;

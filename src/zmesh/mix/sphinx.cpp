@@ -92,84 +92,6 @@ Status check_path(std::span<const Hop> path) {
     return {};
 }
 
-struct Header {
-    ByteArray<kHeaderSize> bytes;
-    std::vector<LionessKey> payload_keys;  // one per hop, in path order
-};
-
-// The sender's side of the header: group elements and secrets per hop, the filler, then
-// the routing information from the last hop back to the first, each layer MACed.
-Result<Header> build_header(std::span<const Hop> path, RoutingFlag last_flag,
-                            const Address& destination, ByteView last_field,
-                            const RandomFill& rng) {
-    if (auto ok = check_path(path); !ok) return ok.error();
-    const std::size_t n = path.size();
-
-    X25519Secret x;
-    rng(x.mut_view());
-    std::vector<X25519Public> alphas(n);
-    std::vector<HopKeys> keys(n);
-    alphas[0] = crypto::X25519KeyPair::from_secret(x).pub;
-    for (std::size_t i = 0; i < n; ++i) {
-        // s_i = b_{i-1} * ... * b_0 * x * Y_i, each factor clamped by X25519 (docs/mix.md).
-        auto s = crypto::x25519(x, path[i].mix_key);
-        if (!s) return MixErrc::weak_key;
-        for (std::size_t j = 0; j < i; ++j) {
-            s = crypto::x25519(keys[j].blind, as_public(*s));
-            if (!s) return MixErrc::weak_key;
-        }
-        keys[i] = derive(*s, alphas[i]);
-        if (i + 1 < n) {
-            auto next = crypto::x25519(keys[i].blind, alphas[i]);
-            if (!next) return MixErrc::weak_key;
-            alphas[i + 1] = as_public(*next);
-        }
-    }
-
-    // Filler: what hops 0..n-2 append (their stream over the zero block they shift in), so
-    // that the last hops' MACs can cover the whole beta they will receive.
-    Keystream ks;
-    Bytes filler;
-    for (std::size_t i = 0; i + 1 < n; ++i) {
-        keystream(keys[i].rho, ks);
-        filler.resize(filler.size() + kRoutingBlockSize, 0);
-        const std::size_t off = kStreamSize - filler.size();
-        for (std::size_t j = 0; j < filler.size(); ++j) filler[j] ^= ks.data()[off + j];
-    }
-
-    ByteArray<kBetaSize> beta{};
-    put_block(beta.data(), last_flag, destination.view(),
-              static_cast<std::uint32_t>(path[n - 1].delay.count()), last_field);
-    // Random, not zero, padding: the last hop sees no boundary that would tell it the path
-    // length (the zero padding of the original paper does).
-    const std::size_t pad = (kMaxHops - n) * kRoutingBlockSize;
-    if (pad > 0) rng(MutByteView{beta.data() + kRoutingBlockSize, pad});
-    keystream(keys[n - 1].rho, ks);
-    for (std::size_t j = 0; j < kBetaSize - filler.size(); ++j) beta[j] ^= ks.data()[j];
-    std::copy(filler.begin(), filler.end(),
-              beta.end() - static_cast<std::ptrdiff_t>(filler.size()));
-    Mac gamma = header_mac(keys[n - 1].mu, alphas[n - 1].view(), beta);
-
-    for (std::size_t i = n - 1; i-- > 0;) {
-        ByteArray<kBetaSize> outer;
-        put_block(outer.data(), RoutingFlag::relay, path[i + 1].node.view(),
-                  static_cast<std::uint32_t>(path[i].delay.count()), gamma);
-        std::copy(beta.begin(), beta.end() - kRoutingBlockSize, outer.begin() + kRoutingBlockSize);
-        keystream(keys[i].rho, ks);
-        for (std::size_t j = 0; j < kBetaSize; ++j) outer[j] ^= ks.data()[j];
-        beta = outer;
-        gamma = header_mac(keys[i].mu, alphas[i].view(), beta);
-    }
-
-    Header h;
-    std::copy(alphas[0].bytes.begin(), alphas[0].bytes.end(), h.bytes.begin() + kAlphaOffset);
-    std::copy(beta.begin(), beta.end(), h.bytes.begin() + kBetaOffset);
-    std::copy(gamma.begin(), gamma.end(), h.bytes.begin() + kGammaOffset);
-    h.payload_keys.reserve(n);
-    for (const auto& k : keys) h.payload_keys.push_back(k.pi);
-    return h;
-}
-
 Result<ByteArray<kPayloadSize>> encode_message(ByteView message) {
     if (message.size() > kMaxMessageSize) return MixErrc::message_too_long;
     ByteArray<kPayloadSize> p{};
@@ -205,15 +127,99 @@ std::vector<std::chrono::milliseconds> delays_of(std::span<const Hop> path) {
 
 }  // namespace
 
+namespace detail {
+
+// The sender's side of the header: group elements and secrets per hop, the filler, then
+// the routing information from the last hop back to the first, each layer MACed.
+Result<Header> build_header(std::span<const Hop> path, std::uint8_t last_flag,
+                            const Address& destination, ByteView last_field,
+                            const RandomFill& rng) {
+    if (auto ok = check_path(path); !ok) return ok.error();
+    if (last_field.size() != kMacSize) return MixErrc::bad_path;
+    const std::size_t n = path.size();
+
+    X25519Secret x;
+    rng(x.mut_view());
+    std::vector<X25519Public> alphas(n);
+    std::vector<HopKeys> keys(n);
+    alphas[0] = crypto::X25519KeyPair::from_secret(x).pub;
+    for (std::size_t i = 0; i < n; ++i) {
+        // s_i = b_{i-1} * ... * b_0 * x * Y_i, each factor clamped by X25519 (docs/mix.md).
+        auto s = crypto::x25519(x, path[i].mix_key);
+        if (!s) return MixErrc::weak_key;
+        for (std::size_t j = 0; j < i; ++j) {
+            s = crypto::x25519(keys[j].blind, as_public(*s));
+            if (!s) return MixErrc::weak_key;
+        }
+        keys[i] = derive(*s, alphas[i]);
+        if (i + 1 < n) {
+            auto next = crypto::x25519(keys[i].blind, alphas[i]);
+            if (!next) return MixErrc::weak_key;
+            alphas[i + 1] = as_public(*next);
+        }
+    }
+
+    // Filler: what hops 0..n-2 append (their stream over the zero block they shift in), so
+    // that the last hops' MACs can cover the whole beta they will receive.
+    Keystream ks;
+    Bytes filler;
+    for (std::size_t i = 0; i + 1 < n; ++i) {
+        keystream(keys[i].rho, ks);
+        filler.resize(filler.size() + kRoutingBlockSize, 0);
+        const std::size_t off = kStreamSize - filler.size();
+        for (std::size_t j = 0; j < filler.size(); ++j) filler[j] ^= ks.data()[off + j];
+    }
+
+    ByteArray<kBetaSize> beta{};
+    put_block(beta.data(), static_cast<RoutingFlag>(last_flag), destination.view(),
+              static_cast<std::uint32_t>(path[n - 1].delay.count()), last_field);
+    // Random, not zero, padding: the last hop sees no boundary that would tell it the path
+    // length (the zero padding of the original paper does).
+    const std::size_t pad = (kMaxHops - n) * kRoutingBlockSize;
+    if (pad > 0) rng(MutByteView{beta.data() + kRoutingBlockSize, pad});
+    keystream(keys[n - 1].rho, ks);
+    for (std::size_t j = 0; j < kBetaSize - filler.size(); ++j) beta[j] ^= ks.data()[j];
+    std::copy(filler.begin(), filler.end(),
+              beta.end() - static_cast<std::ptrdiff_t>(filler.size()));
+    Mac gamma = header_mac(keys[n - 1].mu, alphas[n - 1].view(), beta);
+
+    for (std::size_t i = n - 1; i-- > 0;) {
+        ByteArray<kBetaSize> outer;
+        put_block(outer.data(), RoutingFlag::relay, path[i + 1].node.view(),
+                  static_cast<std::uint32_t>(path[i].delay.count()), gamma);
+        std::copy(beta.begin(), beta.end() - kRoutingBlockSize, outer.begin() + kRoutingBlockSize);
+        keystream(keys[i].rho, ks);
+        for (std::size_t j = 0; j < kBetaSize; ++j) outer[j] ^= ks.data()[j];
+        beta = outer;
+        gamma = header_mac(keys[i].mu, alphas[i].view(), beta);
+    }
+
+    Header h;
+    std::copy(alphas[0].bytes.begin(), alphas[0].bytes.end(), h.bytes.begin() + kAlphaOffset);
+    std::copy(beta.begin(), beta.end(), h.bytes.begin() + kBetaOffset);
+    std::copy(gamma.begin(), gamma.end(), h.bytes.begin() + kGammaOffset);
+    h.payload_keys.reserve(n);
+    for (const auto& k : keys) h.payload_keys.push_back(k.pi);
+    return h;
+}
+
+Packet seal(const Header& header, ByteArray<kPayloadSize> plain) {
+    for (std::size_t i = header.payload_keys.size(); i-- > 0;)
+        lioness_encrypt(header.payload_keys[i], plain);
+    return assemble(header.bytes, plain);
+}
+
+}  // namespace detail
+
 Result<Created> create_packet(std::span<const Hop> path, const Address& destination,
                               ByteView message, const RandomFill& rng) {
     auto payload = encode_message(message);
     if (!payload) return payload.error();
     const ByteArray<kSurbIdSize> no_surb{};
-    auto header = build_header(path, RoutingFlag::deliver, destination, no_surb, rng);
+    auto header = detail::build_header(path, static_cast<std::uint8_t>(RoutingFlag::deliver),
+                                       destination, no_surb, rng);
     if (!header) return header.error();
-    for (std::size_t i = path.size(); i-- > 0;) lioness_encrypt(header->payload_keys[i], *payload);
-    return Created{path[0].node, assemble(header->bytes, *payload), delays_of(path)};
+    return Created{path[0].node, detail::seal(*header, *payload), delays_of(path)};
 }
 
 Result<Processed> process_packet(const X25519Secret& mix_key, ByteView packet,
@@ -275,7 +281,8 @@ Result<Processed> process_packet(const X25519Secret& mix_key, ByteView packet,
 
 Result<CreatedSurb> create_surb(std::span<const Hop> path, const Address& destination,
                                 const SurbId& id, const RandomFill& rng) {
-    auto header = build_header(path, RoutingFlag::deliver_reply, destination, id.view(), rng);
+    auto header = detail::build_header(path, static_cast<std::uint8_t>(RoutingFlag::deliver_reply),
+                                       destination, id.view(), rng);
     if (!header) return header.error();
     CreatedSurb c;
     rng(c.secrets.payload_key.mut_view());

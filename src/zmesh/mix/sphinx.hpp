@@ -108,4 +108,18 @@ Result<Created> use_surb(const Surb& surb, ByteView message);
 // The creator's side, on the DeliverReply payload of the last hop.
 Result<Bytes> open_surb_reply(const SurbSecrets& secrets, ByteView payload);
 
+// The sender's steps with nothing checked but sizes, for tests and the fuzz target: they
+// play a malicious sender (any flag byte and last field in the last routing block, any
+// payload plaintext), whose packets pass every MAC and reach the decoders behind it.
+namespace detail {
+struct Header {
+    ByteArray<kHeaderSize> bytes;
+    std::vector<LionessKey> payload_keys;  // one per hop, in path order
+};
+Result<Header> build_header(std::span<const Hop> path, std::uint8_t last_flag,
+                            const Address& destination, ByteView last_field, const RandomFill& rng);
+// The payload encrypted for every hop of the header, appended to it.
+Packet seal(const Header& header, ByteArray<kPayloadSize> plain);
+}  // namespace detail
+
 }  // namespace zmesh::mix
