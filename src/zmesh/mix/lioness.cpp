@@ -28,30 +28,29 @@ void hash_round(ByteView right, ByteView k, MutByteView left) {
     for (std::size_t i = 0; i < 32; ++i) left[i] ^= h[i];
 }
 
-void split(MutByteView block, MutByteView& left, MutByteView& right) {
+// Rounds 0 and 2 are stream rounds keyed by K1 and K3, rounds 1 and 3 hash rounds keyed
+// by K2 and K4; decryption runs them backwards.
+void rounds(const LionessKey& key, MutByteView block, bool decrypt) {
     if (block.size() <= kLionessLeftSize) throw std::invalid_argument("lioness: block too short");
-    left = block.first(kLionessLeftSize);
-    right = block.subspan(kLionessLeftSize);
+    const MutByteView left = block.first(kLionessLeftSize);
+    const MutByteView right = block.subspan(kLionessLeftSize);
+    for (std::size_t n = 0; n < 4; ++n) {
+        const std::size_t i = decrypt ? 3 - n : n;
+        if (i % 2 == 0)
+            stream_round(left, subkey(key, i), right);
+        else
+            hash_round(right, subkey(key, i), left);
+    }
 }
 
 }  // namespace
 
 void lioness_encrypt(const LionessKey& key, MutByteView block) {
-    MutByteView l, r;
-    split(block, l, r);
-    stream_round(l, subkey(key, 0), r);
-    hash_round(r, subkey(key, 1), l);
-    stream_round(l, subkey(key, 2), r);
-    hash_round(r, subkey(key, 3), l);
+    rounds(key, block, false);
 }
 
 void lioness_decrypt(const LionessKey& key, MutByteView block) {
-    MutByteView l, r;
-    split(block, l, r);
-    hash_round(r, subkey(key, 3), l);
-    stream_round(l, subkey(key, 2), r);
-    hash_round(r, subkey(key, 1), l);
-    stream_round(l, subkey(key, 0), r);
+    rounds(key, block, true);
 }
 
 }  // namespace zmesh::mix
