@@ -26,6 +26,7 @@ void hash_round(ByteView right, ByteView k, MutByteView left) {
     ByteArray<32> h;
     crypto::blake2b(h, right, k);
     for (std::size_t i = 0; i < 32; ++i) left[i] ^= h[i];
+    crypto::wipe(h);
 }
 
 // Rounds 0 and 2 are stream rounds keyed by K1 and K3, rounds 1 and 3 hash rounds keyed

@@ -61,6 +61,15 @@ X25519Public as_public(const SharedSecret& s) {
     return p;
 }
 
+// X25519(b, s) for a point s that is itself secret (the sender's partial shared secrets):
+// the copy in a public-key type is wiped after use.
+Result<SharedSecret> blind_secret(const X25519Secret& b, const SharedSecret& s) {
+    X25519Public point = as_public(s);
+    auto out = crypto::x25519(b, point);
+    crypto::wipe(MutByteView{point.data(), point.size()});
+    return out;
+}
+
 void keystream(const SymmetricKey& rho, Keystream& out) {
     std::fill_n(out.data(), kStreamSize, std::uint8_t{0});
     crypto::chacha20_xor(rho.view(), kZeroNonce, out.mut_view());
@@ -148,7 +157,7 @@ Result<Header> build_header(std::span<const Hop> path, std::uint8_t last_flag,
         auto s = crypto::x25519(x, path[i].mix_key);
         if (!s) return MixErrc::weak_key;
         for (std::size_t j = 0; j < i; ++j) {
-            s = crypto::x25519(keys[j].blind, as_public(*s));
+            s = blind_secret(keys[j].blind, *s);
             if (!s) return MixErrc::weak_key;
         }
         keys[i] = derive(*s, alphas[i]);
