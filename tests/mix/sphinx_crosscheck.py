@@ -176,6 +176,10 @@ def process(secret: bytes, packet: bytes):
         step.update(action="forward", next=address.hex(),
                     packet=(x25519(k["blind"], alpha) + routing[BLOCK:] + last + payload).hex())
     elif flag == DELIVER:
+        # The last hop's view of the rest of the routing information: random padding and
+        # filler, no run of zeros that would tell it how many hops came before.
+        if bytes(16) in routing[BLOCK:]:
+            raise Fail("zero run after the last block")
         if any(last):
             raise Fail("routing")
         step.update(action="deliver", destination=address.hex(), message=decode_message(payload).hex())

@@ -138,6 +138,27 @@ TEST(Sphinx, flipped_header_bit_fails_the_mac_at_that_hop) {
     }
 }
 
+// The attack: X25519 ignores the top bit of a point, so a relay (or the network) can flip
+// it and keep the shared secret, which would make a mark that survives to the next hop
+// if the MAC did not cover alpha's bytes.
+TEST(Sphinx, alpha_with_its_ignored_top_bit_flipped_fails_the_mac) {
+    StreamRng rng("top bit");
+    const auto mixes = make_mixes(2, rng);
+    auto created = create_packet(path_of(mixes, 2), address_of(8), message_of(8), rng.fill());
+    ASSERT_TRUE(created);
+    Packet marked = created->packet;
+    marked[31] ^= 0x80;
+    const auto alpha = *crypto::X25519Public::from(ByteView{created->packet}.first(32));
+    const auto marked_alpha = *crypto::X25519Public::from(ByteView{marked}.first(32));
+    ASSERT_NE(alpha, marked_alpha);
+    auto s1 = crypto::x25519(mixes[0].keys.secret, alpha);
+    auto s2 = crypto::x25519(mixes[0].keys.secret, marked_alpha);
+    ASSERT_TRUE(s1 && s2);
+    EXPECT_TRUE(s1->ct_equals(*s2)) << "the mark does not change the shared secret";
+    EXPECT_EQ(process_packet(mixes[0].keys.secret, marked).error(), MixErrc::bad_mac);
+    EXPECT_TRUE(process_packet(mixes[0].keys.secret, created->packet));
+}
+
 TEST(Sphinx, tampered_payload_passes_the_mixes_and_is_garbage_at_delivery) {
     StreamRng rng("tamper payload");
     const auto mixes = make_mixes(4, rng);
