@@ -12,7 +12,7 @@ packages=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libseccomp-dev
   libopendht2 libgnutls28-dev nettle-dev libasio-dev libargon2-dev libjsoncpp-dev
   libhttp-parser-dev librestinio-dev libisal-dev libnice-dev libusrsctp-dev
-  python3 python3-yaml valgrind curl prometheus chromium graphviz
+  python3 python3-yaml python3-cryptography valgrind curl prometheus chromium graphviz
 )
 
 missing=()
