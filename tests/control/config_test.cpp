@@ -39,6 +39,18 @@ TEST(Config, errors_name_key_line_and_what_is_allowed) {
     EXPECT_TRUE(has_error(l, "transport.socks_listen", 8, "HOST:PORT"));
 }
 
+TEST(Config, family_takes_node_ids_in_base32_or_hex_and_at_most_sixteen) {
+    std::string b32(52, 'a'), hex(64, '0');
+    auto ok = load_config("[core]\nfamily = [\"" + b32 + "\", \"" + hex + "\"]\n", {}, {});
+    EXPECT_TRUE(ok.ok()) << ok.errors[0].message;
+    auto typo = load_config("[core]\nfamily = [\"" + b32.substr(1) + "\"]\n", {}, {});
+    EXPECT_TRUE(has_error(typo, "core.family", 2, "is neither"));
+    std::string many = "[core]\nfamily = [";
+    for (int i = 0; i < 17; ++i) many += "\"" + hex + "\",";
+    auto too_many = load_config(many + "]\n", {}, {});
+    EXPECT_TRUE(has_error(too_many, "core.family", 2, "at most 16"));
+}
+
 TEST(Config, path_weights_must_sum_to_one) {
     auto l = load_config("[circuit]\nweight_latency = 0.5\n", {}, {});
     EXPECT_FALSE(l.ok());

@@ -169,7 +169,8 @@ TEST(SimNetwork, two_hundred_nodes_build_circuits_and_carry_streams_without_link
 }
 
 // Relays measure what they carry and publish it: after a stream through them, the
-// bootstrap node's directory lists their descriptors with a bandwidth (0 before).
+// bootstrap node's directory lists their descriptors with a bandwidth (0 before). And a
+// relay's family is published as configured, without its own id or repeats.
 TEST(SimNetwork, relays_publish_the_bandwidth_they_carried) {
     asio::io_context io;
     auto net = std::make_shared<link::MemoryNetwork>(
@@ -186,12 +187,15 @@ TEST(SimNetwork, relays_publish_the_bandwidth_they_carried) {
 
     std::vector<std::unique_ptr<Node>> relays;
     std::vector<Contact> contacts;
+    crypto::NodeId sibling;
+    sibling.bytes.fill(7);
     for (int i = 0; i < 3; ++i) {
         auto o = member(net);
         o.roles.relay = true;
         o.roles.exit = i == 2;
         o.circuit.preemptive = 0;
         o.discovery.bootstrap = {*boot.bootstrap_node()};
+        if (i == 1) o.discovery.family = {sibling, contacts[0].hop.hop.id, sibling};
         relays.push_back(std::make_unique<Node>(io.get_executor(), std::move(o)));
         ASSERT_TRUE(relays.back()->start(&error)) << error;
         contacts.push_back(*relays.back()->contact());
@@ -211,6 +215,16 @@ TEST(SimNetwork, relays_publish_the_bandwidth_they_carried) {
     ASSERT_TRUE(net->run(
         io, [&] { return boot.relays().size() >= 3; }, std::chrono::seconds(30)));
     EXPECT_EQ(published(), 0u);  // nothing carried yet
+    // Relay 1 named relay 0 and a sibling twice (the client, which was given the relays
+    // without their descriptors, does not know of it).
+    std::vector<crypto::NodeId> family{sibling, contacts[0].hop.hop.id};
+    std::sort(family.begin(), family.end());
+    for (const auto& r : boot.relays()) {
+        std::vector<std::string> expected;
+        if (r.id == crypto::node_id_string(contacts[1].hop.hop.id))
+            for (const auto& f : family) expected.push_back(crypto::node_id_string(f));
+        EXPECT_EQ(r.family, expected) << r.id;
+    }
 
     Echo e;
     e.sent.resize(256 * 1024);

@@ -1,5 +1,7 @@
 #include "zmesh/control/config.hpp"
 
+#include "zmesh/crypto/identity.hpp"
+
 #include <toml++/toml.h>
 #include <algorithm>
 #include <charconv>
@@ -56,6 +58,20 @@ Check subset_of(std::vector<std::string> allowed) {
     };
 }
 
+// Node ids, as `zmesh id` prints them (base32) or as contact lines write them (hex).
+Check node_ids(std::size_t most) {
+    return [most](const Value& v) -> std::optional<std::string> {
+        const auto& ids = std::get<std::vector<std::string>>(v);
+        if (ids.size() > most) return "at most " + std::to_string(most) + " node ids";
+        for (const auto& id : ids)
+            if (!crypto::parse_node_id(id))
+                return "node ids as 'zmesh id' prints them (52 base32 characters) or 64 hex "
+                       "digits; '" +
+                       id.substr(0, 64) + "' is neither";
+        return std::nullopt;
+    };
+}
+
 Check address() {
     return [](const Value& v) -> std::optional<std::string> {
         const auto& s = std::get<std::string>(v);
@@ -90,6 +106,11 @@ const std::vector<Option>& options() {
          "[link=TRANSPORT://HOST:PORT[,...] linkkey=HEX onion=HEX]' (directory address, "
          "identity key, DHT node, zmesh links).",
          any()},
+        {"core", "family", T::string_list, S{},
+         "Relays: the node ids of the other relays you run ('zmesh id' prints them), "
+         "published so that no circuit goes through two of them. List the same family on "
+         "each of them.",
+         node_ids(16)},
         {"core", "log_level", T::string, std::string("info"),
          "trace, debug, info, warn, error or off.",
          one_of({"trace", "debug", "info", "warn", "error", "off"}), true},

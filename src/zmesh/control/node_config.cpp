@@ -310,6 +310,8 @@ node::Options node_options(const Config& c) {
     o.discovery.bootstrap = configured_bootstraps(c);
     o.discovery.dht_listen = listen_at(c, "transport.dht_listen");
     o.discovery.directory_listen = listen_at(c, "transport.directory_listen");
+    for (const auto& id : std::get<std::vector<std::string>>(c.get("core.family")))
+        if (auto parsed = crypto::parse_node_id(id)) o.discovery.family.push_back(*parsed);
     auto& ci = o.circuit;
     ci.hops = static_cast<std::size_t>(c.integer("circuit.hops"));
     ci.relays = configured_relays(c);

@@ -49,4 +49,31 @@ std::string to_base32(ByteView data) {
     return out;
 }
 
+std::optional<Bytes> from_base32(std::string_view text) {
+    Bytes out;
+    std::uint32_t buffer = 0;
+    int bits = 0;
+    for (char c : text) {
+        int v;
+        if (c >= 'a' && c <= 'z')
+            v = c - 'a';
+        else if (c >= 'A' && c <= 'Z')
+            v = c - 'A';
+        else if (c >= '2' && c <= '7')
+            v = c - '2' + 26;
+        else
+            return std::nullopt;
+        buffer = (buffer << 5) | static_cast<std::uint32_t>(v);
+        bits += 5;
+        if (bits >= 8) {
+            out.push_back(static_cast<std::uint8_t>(buffer >> (bits - 8)));
+            bits -= 8;
+        }
+    }
+    // A whole character of padding bits, or leftover bits that are not zero, is not
+    // something to_base32 writes.
+    if (bits >= 5 || (buffer & ((1u << bits) - 1)) != 0) return std::nullopt;
+    return out;
+}
+
 }  // namespace zmesh

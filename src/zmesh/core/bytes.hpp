@@ -59,5 +59,8 @@ std::string to_hex(ByteView data);
 std::optional<Bytes> from_hex(std::string_view hex);
 // RFC 4648 base32, lower case, no padding.
 std::string to_base32(ByteView data);
+// The inverse of to_base32 (either case); nullopt on any other character, on a length no
+// encoding has, or on unused trailing bits that are not zero (one text per value).
+std::optional<Bytes> from_base32(std::string_view text);
 
 }  // namespace zmesh

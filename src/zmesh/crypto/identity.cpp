@@ -61,6 +61,12 @@ std::string node_id_string(const NodeId& id) {
     return to_base32(id.view());
 }
 
+std::optional<NodeId> parse_node_id(std::string_view text) {
+    auto bytes = text.size() == 2 * NodeId::size() ? from_hex(text) : from_base32(text);
+    if (!bytes) return std::nullopt;
+    return NodeId::from(*bytes);
+}
+
 std::string encode_identity(const Identity& id) {
     std::string body;
     body += kMagic;

@@ -22,6 +22,8 @@ struct Identity {
 };
 
 std::string node_id_string(const NodeId& id);
+// A node id as node_id_string writes it (base32) or as 64 hex digits (contact lines).
+std::optional<NodeId> parse_node_id(std::string_view text);
 // The node id belonging to an Ed25519 identity key.
 NodeId node_id_of(const Ed25519Public& signing);
 

@@ -384,6 +384,10 @@ Bytes Node::Impl::make_descriptor() {
     d.expires = d.published + kDescriptorLifetime;
     for (const auto& a : advertised_) d.addresses.push_back(discovery::to_address(a));
     if (opts_.roles.exit) d.exit_policy = opts_.exit.policy;
+    d.family = opts_.discovery.family;
+    std::erase(d.family, identity_->node_id());
+    std::sort(d.family.begin(), d.family.end());
+    d.family.erase(std::unique(d.family.begin(), d.family.end()), d.family.end());
     published_at_ = zmesh::Clock::now();
     d.bandwidth = published_bandwidth_ =
         observed_.published(published_at_, opts_.links.bandwidth_limit);

@@ -63,6 +63,9 @@ struct DiscoveryOptions {
     std::vector<BootstrapNode> bootstrap;                 // where to publish / fetch descriptors
     std::optional<link::SocketAddress> dht_listen;        // OpenDHT node; unset: none
     std::optional<link::SocketAddress> directory_listen;  // bootstrap role: HTTP directory
+    // Relays: other relays of the same operator, published so that no circuit uses two of
+    // them (at most discovery::kMaxFamily; this node's own id is left out).
+    std::vector<crypto::NodeId> family;
 };
 
 struct CircuitOptions {
