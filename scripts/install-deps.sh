@@ -16,11 +16,15 @@ build_packages=(
 packages=(
   "${build_packages[@]}"
   clang clang-format libclang-rt-14-dev libbenchmark-dev
-  python3 python3-yaml valgrind curl prometheus chromium graphviz yamllint
+  python3 python3-yaml python3-jsonschema valgrind curl prometheus chromium graphviz yamllint
 )
 # --build-only: just the build (the container image's build stage, Dockerfile).
 if [ "${1:-}" = "--build-only" ]; then
   packages=("${build_packages[@]}" ccache)
+fi
+# --containers: what make container-image and container-test need (docs/containers.md).
+if [ "${1:-}" = "--containers" ]; then
+  packages=(podman podman-compose mmdebstrap runc curl python3)
 fi
 
 missing=()
