@@ -135,10 +135,9 @@ std::optional<std::vector<std::size_t>> select_path(const std::vector<Candidate>
         std::vector<std::size_t> chosen;
         auto fits = [&](std::size_t i) {
             if (!s.usable[i]) return false;
-            return std::none_of(chosen.begin(), chosen.end(),
-                                [&](std::size_t j) {
-                                    return related(cands[i], cands[j], distinct_subnets);
-                                });
+            return std::none_of(chosen.begin(), chosen.end(), [&](std::size_t j) {
+                return related(cands[i], cands[j], distinct_subnets);
+            });
         };
         auto exit = pick(
             s.weight,
@@ -213,10 +212,9 @@ void maintain_guards(PeerStore& peers, const std::vector<Candidate>& cands, std:
             s.weight,
             [&](std::size_t i) {
                 if (!s.usable[i]) return false;
-                return std::none_of(present.begin(), present.end(),
-                                    [&](const Candidate* g) {
-                                        return related(cands[i], *g, distinct_subnets);
-                                    });
+                return std::none_of(present.begin(), present.end(), [&](const Candidate* g) {
+                    return related(cands[i], *g, distinct_subnets);
+                });
             },
             rng);
         if (!next) return;
