@@ -18,6 +18,7 @@ cache=${CCACHE_DIR:-$HOME/.ccache}
 if [ -d "$cache" ]; then
   mounts=(--volume "$cache:/ccache:z")
 fi
-podman build "${mounts[@]}" --build-arg "BASE=$base_image" --tag "$image" \
+# --format docker: the OCI image format has no HEALTHCHECK.
+podman build --format docker "${mounts[@]}" --build-arg "BASE=$base_image" --tag "$image" \
   --file "$root/Dockerfile" "$root"
 echo "container-image: built $image ($(podman image inspect --format '{{.Size}}' "$image" | numfmt --to=iec))"

@@ -28,6 +28,8 @@ cleanup() {
   if [ "${started:-0}" = 1 ]; then
     "${compose[@]}" down --volumes >"$tmp/down.log" 2>&1 ||
       echo "container-test: compose down failed, see podman ps -a" >&2
+    # podman-compose 1.0.3 leaves the network behind.
+    podman network rm --force "${project}_zmesh" >/dev/null 2>&1 || true
   fi
   rm -rf "$tmp"
 }
@@ -102,7 +104,7 @@ for s in bootstrap relay1 relay2 exit client; do
     echo "container-test: FAIL: $s runs as uid $uid, read-only root: $ro" >&2
     fail=1
   fi
-  if ! podman healthcheck run "$c" >/dev/null 2>&1 && ! podman exec "$c" zmesh status >/dev/null; then
+  if ! podman healthcheck run "$c" >/dev/null; then
     echo "container-test: FAIL: $s: the health check (zmesh status) fails" >&2
     fail=1
   fi
