@@ -77,7 +77,8 @@ fuzz: deps
 
 # Containers (docs/containers.md). The lint needs no container and takes a second; the
 # image build and the network test take minutes (the first image build compiles zmesh).
-container-lint: build
+# (Without $(BUILD)/zmesh the checks that ask the binary are left out.)
+container-lint:
 	./scripts/container-lint.py $(BUILD)/zmesh
 
 container-image:

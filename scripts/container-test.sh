@@ -24,7 +24,8 @@ project=zmesh-ct-$$
 compose=(podman-compose --project-name "$project"
   -f "$root/contrib/compose/compose.yaml" -f "$root/contrib/compose/compose.test.yaml")
 cleanup() {
-  trap - EXIT INT TERM
+  trap - EXIT
+  trap '' INT TERM  # a second Ctrl-C must not cut the teardown short
   if [ "${started:-0}" = 1 ]; then
     "${compose[@]}" down --volumes >"$tmp/down.log" 2>&1 ||
       echo "container-test: compose down failed, see podman ps -a" >&2
