@@ -6,7 +6,7 @@
 # image registry is needed that way:
 #
 #   scripts/container-base.sh                 # zmesh-base:bookworm from the Debian mirror
-#   podman build -t zmesh:latest .
+#   podman build --format docker -t zmesh:latest .   # (OCI format drops HEALTHCHECK)
 #
 # BASE may name any Debian 12 (bookworm) image, for example docker.io/library/debian:bookworm.
 ARG BASE=localhost/zmesh-base:bookworm
