@@ -6,6 +6,9 @@
 #   make fuzz   build the libFuzzer targets (clang) and run each briefly
 #   make asan   ASan+UBSan build of the tests, and run them
 #   make format / format-check
+#   make container-lint   check the compose files and the Helm chart (part of make test)
+#   make container-image  build the zmesh container image with podman
+#   make container-test   build it and fetch a file through a network of containers (slow)
 
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
@@ -16,7 +19,8 @@ JOBS       ?= $(shell nproc)
 FUZZ_SECONDS ?= 30
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test demo bench fuzz asan tsan format format-check install clean
+.PHONY: all deps build test demo bench fuzz asan tsan format format-check install clean \
+        container-lint container-image container-test
 
 all: build
 
@@ -33,6 +37,7 @@ build: $(BUILD)/build.ninja
 test: deps
 	$(MAKE) build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600
+	./scripts/container-lint.py $(BUILD)/zmesh
 
 demo: deps
 	$(MAKE) build
@@ -69,6 +74,20 @@ fuzz: deps
 	CC=clang CXX=clang++ cmake -S . -B $(BUILD_FUZZ) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZMESH_FUZZ=ON -DZMESH_WERROR=OFF $(CMAKE_FLAGS)
 	cmake --build $(BUILD_FUZZ) -j $(JOBS) --target fuzz_link_packet fuzz_noise_message fuzz_tcp_frame fuzz_circuit_messages fuzz_descriptor fuzz_fec_symbol fuzz_webrtc_signal fuzz_sphinx_packet fuzz_proxy_request
 	./scripts/run-fuzz.sh $(BUILD_FUZZ)/fuzz $(FUZZ_SECONDS)
+
+# Containers (docs/containers.md). The lint needs no container and takes a second; the
+# image build and the network test take minutes (the first image build compiles zmesh).
+# (Without $(BUILD)/zmesh the checks that ask the binary are left out.)
+container-lint:
+	./scripts/container-lint.py $(BUILD)/zmesh
+
+container-image:
+	./scripts/install-deps.sh --containers
+	./scripts/container-image.sh
+
+container-test:
+	./scripts/install-deps.sh --containers
+	./scripts/container-test.sh
 
 format:
 	./scripts/format.sh fix

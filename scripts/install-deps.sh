@@ -3,17 +3,30 @@
 # Idempotent: when everything is present it installs nothing and says so.
 set -euo pipefail
 
-packages=(
+# What building the zmesh binary needs (GTest too: CMake configures the tests).
+build_packages=(
   build-essential cmake ninja-build pkg-config git
-  clang clang-format libclang-rt-14-dev
   libsodium-dev libssl-dev libboost1.81-dev
   libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libtomlplusplus-dev
+  libgtest-dev libgmock-dev libtomlplusplus-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libseccomp-dev
   libopendht2 libgnutls28-dev nettle-dev libasio-dev libargon2-dev libjsoncpp-dev
   libhttp-parser-dev librestinio-dev libisal-dev libnice-dev libusrsctp-dev
-  python3 python3-yaml python3-cryptography valgrind curl prometheus chromium graphviz
 )
+packages=(
+  "${build_packages[@]}"
+  clang clang-format libclang-rt-14-dev libbenchmark-dev
+  python3 python3-yaml python3-jsonschema python3-cryptography valgrind curl prometheus
+  chromium graphviz yamllint
+)
+# --build-only: just the build (the container image's build stage, Dockerfile).
+if [ "${1:-}" = "--build-only" ]; then
+  packages=("${build_packages[@]}" ccache)
+fi
+# --containers: what make container-image and container-test need (docs/containers.md).
+if [ "${1:-}" = "--containers" ]; then
+  packages=(podman podman-compose mmdebstrap runc curl python3)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

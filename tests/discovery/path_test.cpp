@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <set>
 
 #include "zmesh/discovery/path_select.hpp"
 
@@ -79,6 +80,20 @@ TEST(PathSelect, impossible_rules_give_no_path) {
     std::mt19937_64 rng(1);
     EXPECT_FALSE(select_path(cands, peers, kNow, {}, 2, rng));
     EXPECT_TRUE(select_path(cands, peers, kNow, {}, 1, rng));
+    // Without the subnet rule (circuit.distinct_subnets off: a container network) they
+    // make paths, of distinct relays still, and guards.
+    for (int round = 0; round < 200; ++round) {
+        auto path = select_path(cands, peers, kNow, {}, 3, rng, 0, false);
+        ASSERT_TRUE(path);
+        std::set<std::size_t> distinct(path->begin(), path->end());
+        EXPECT_EQ(distinct.size(), 3u);
+    }
+    EXPECT_FALSE(select_path(cands, peers, kNow, {}, 6, rng, 0, false));  // 5 relays
+    maintain_guards(peers, cands, kNow, {}, 3, 86400, rng);
+    EXPECT_EQ(peers.guards().size(), 1u);  // one per subnet
+    PeerStore unruled;
+    maintain_guards(unruled, cands, kNow, {}, 3, 86400, rng, false);
+    EXPECT_EQ(unruled.guards().size(), 3u);
     // Loopback relays (test networks) are exempt from the subnet rule.
     for (auto& c : cands) c.ip = v4(127, 0, 0, 1);
     EXPECT_TRUE(select_path(cands, peers, kNow, {}, 3, rng));

@@ -203,6 +203,10 @@ const std::vector<Option>& options() {
          "Relay: extend circuits to loopback, private and link-local addresses (a test "
          "network on one machine or a LAN; off on the Internet).",
          any()},
+        {"circuit", "distinct_subnets", T::boolean, true,
+         "Client: never two relays of one /16 (IPv4) or /32 (IPv6) on a circuit. Turn it off "
+         "only where every relay shares one subnet (a container network, a cluster, a LAN).",
+         any()},
         {"circuit", "weight_latency", T::number, 0.4, "Path selection weight of latency.",
          number_range(0, 1), true},
         {"circuit", "weight_reliability", T::number, 0.3, "Path selection weight of reliability.",

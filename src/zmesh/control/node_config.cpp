@@ -323,6 +323,7 @@ node::Options node_options(const Config& c) {
     ci.idle_timeout = std::chrono::seconds(c.integer("circuit.idle_timeout_seconds"));
     ci.max_lifetime = std::chrono::seconds(c.integer("circuit.max_lifetime_seconds"));
     ci.allow_private_addresses = c.boolean("circuit.allow_private_addresses");
+    ci.distinct_subnets = c.boolean("circuit.distinct_subnets");
     ci.threads = static_cast<std::size_t>(c.integer("performance.worker_threads"));
     ci.weights = {c.number("circuit.weight_latency"), c.number("circuit.weight_reliability"),
                   c.number("circuit.weight_bandwidth"), c.number("circuit.weight_diversity")};

@@ -94,8 +94,8 @@ bool same_subnet(const ByteArray<16>& a, const ByteArray<16>& b) {
     return std::equal(a.begin(), a.begin() + 4, b.begin());
 }
 
-bool related(const Candidate& a, const Candidate& b) {
-    if (a.id == b.id || same_subnet(a.ip, b.ip)) return true;
+bool related(const Candidate& a, const Candidate& b, bool distinct_subnets) {
+    if (a.id == b.id || (distinct_subnets && same_subnet(a.ip, b.ip))) return true;
     auto names = [](const Candidate& x, const Candidate& y) {
         return std::find(x.family.begin(), x.family.end(), y.id) != x.family.end();
     };
@@ -118,7 +118,8 @@ std::optional<std::vector<std::size_t>> select_path(const std::vector<Candidate>
                                                     const PeerStore& peers, std::uint64_t now,
                                                     const Weights& w, std::size_t hops,
                                                     std::mt19937_64& rng,
-                                                    std::uint32_t client_transports) {
+                                                    std::uint32_t client_transports,
+                                                    bool distinct_subnets) {
     if (hops < 1) return std::nullopt;
     auto s = score_all(cands, peers, now, w);
     auto guards = peers.guards();
@@ -134,8 +135,9 @@ std::optional<std::vector<std::size_t>> select_path(const std::vector<Candidate>
         std::vector<std::size_t> chosen;
         auto fits = [&](std::size_t i) {
             if (!s.usable[i]) return false;
-            return std::none_of(chosen.begin(), chosen.end(),
-                                [&](std::size_t j) { return related(cands[i], cands[j]); });
+            return std::none_of(chosen.begin(), chosen.end(), [&](std::size_t j) {
+                return related(cands[i], cands[j], distinct_subnets);
+            });
         };
         auto exit = pick(
             s.weight,
@@ -189,7 +191,7 @@ std::optional<std::vector<std::size_t>> select_path(const std::vector<Candidate>
 
 void maintain_guards(PeerStore& peers, const std::vector<Candidate>& cands, std::uint64_t now,
                      const Weights& w, std::size_t count, std::uint64_t rotation_seconds,
-                     std::mt19937_64& rng) {
+                     std::mt19937_64& rng, bool distinct_subnets) {
     for (const auto& g : peers.guards()) {
         const auto* r = peers.find(g);
         // A guard that is down for a few minutes stays a guard (paths use the others
@@ -210,8 +212,9 @@ void maintain_guards(PeerStore& peers, const std::vector<Candidate>& cands, std:
             s.weight,
             [&](std::size_t i) {
                 if (!s.usable[i]) return false;
-                return std::none_of(present.begin(), present.end(),
-                                    [&](const Candidate* g) { return related(cands[i], *g); });
+                return std::none_of(present.begin(), present.end(), [&](const Candidate* g) {
+                    return related(cands[i], *g, distinct_subnets);
+                });
             },
             rng);
         if (!next) return;

@@ -43,8 +43,9 @@ struct Weights {
 // Same /16 (IPv4) or /32 (IPv6). Loopback addresses never match: relays on 127/8 exist
 // only in test networks on one machine.
 bool same_subnet(const ByteArray<16>& a, const ByteArray<16>& b);
-// May not share a circuit: same relay, same subnet, or one names the other as family.
-bool related(const Candidate& a, const Candidate& b);
+// May not share a circuit: same relay, same subnet (unless `distinct_subnets` is off), or
+// one names the other as family.
+bool related(const Candidate& a, const Candidate& b, bool distinct_subnets = true);
 
 // The weight of a candidate, in (0, 1].
 double score(const Candidate& c, const PeerRecord* measured, double max_bandwidth, double crowding,
@@ -52,16 +53,19 @@ double score(const Candidate& c, const PeerRecord* measured, double max_bandwidt
 
 // Indices into `cands`, first hop first; nullopt when no path satisfies the rules.
 // `client_transports`: those the client can open its first link over (0: any).
+// `distinct_subnets` off lets relays of one subnet share a path (circuit.distinct_subnets:
+// networks whose relays all share one, as on a container network or in a cluster).
 std::optional<std::vector<std::size_t>> select_path(const std::vector<Candidate>& cands,
                                                     const PeerStore& peers, std::uint64_t now,
                                                     const Weights& w, std::size_t hops,
                                                     std::mt19937_64& rng,
-                                                    std::uint32_t client_transports = 0);
+                                                    std::uint32_t client_transports = 0,
+                                                    bool distinct_subnets = true);
 
 // Keeps `count` guards: drops blacklisted ones and those older than `rotation_seconds`,
 // then adds weighted-random usable candidates that are not related to the other guards.
 void maintain_guards(PeerStore& peers, const std::vector<Candidate>& cands, std::uint64_t now,
                      const Weights& w, std::size_t count, std::uint64_t rotation_seconds,
-                     std::mt19937_64& rng);
+                     std::mt19937_64& rng, bool distinct_subnets = true);
 
 }  // namespace zmesh::discovery

@@ -77,17 +77,20 @@ PathChoice RelayService::pick_path(const PathQuery& q, const PathSettings& s, st
     std::vector<Candidate> guardable;
     for (const auto& c : cands)
         if (can_link(s.client_transports, c.transports)) guardable.push_back(c);
-    maintain_guards(peers_, guardable, now, s.weights, s.guards, s.guard_rotation_seconds, rng_);
+    maintain_guards(peers_, guardable, now, s.weights, s.guards, s.guard_rotation_seconds, rng_,
+                    s.distinct_subnets);
     PathChoice out;
     out.candidates = cands.size();
-    auto path = select_path(cands, peers_, now, s.weights, s.hops, rng_, s.client_transports);
+    auto path = select_path(cands, peers_, now, s.weights, s.hops, rng_, s.client_transports,
+                            s.distinct_subnets);
     if (!path && std::any_of(cands.begin(), cands.end(),
                              [&](const Candidate& c) { return peers_.blacklisted(c.id, now); })) {
         // Nothing fits without the blacklisted relays: try them again rather than none.
         PeerStore lifted = peers_;
         for (const auto& c : cands)
             if (lifted.blacklisted(c.id, now)) lifted.blacklist(c.id, 0, "");
-        path = select_path(cands, lifted, now, s.weights, s.hops, rng_, s.client_transports);
+        path = select_path(cands, lifted, now, s.weights, s.hops, rng_, s.client_transports,
+                           s.distinct_subnets);
         out.retried_blacklisted = path.has_value();
     }
     if (path)

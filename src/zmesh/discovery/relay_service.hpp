@@ -51,6 +51,7 @@ struct PathSettings {
     std::uint64_t guard_rotation_seconds = kDefaultGuardRotationSeconds;
     // Transports this node can open its first link over (transport_bits; 0: any).
     std::uint32_t client_transports = 0;
+    bool distinct_subnets = true;  // circuit.distinct_subnets
 };
 
 struct PathChoice {

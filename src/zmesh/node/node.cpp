@@ -319,6 +319,7 @@ std::vector<circuit::PathHop> Node::Impl::pick_path(const client::PathRequest& r
     ps.hops = req.hops != 0 ? req.hops : co.hops;
     ps.guards = co.guards;
     ps.guard_rotation_seconds = static_cast<std::uint64_t>(co.guard_rotation.count());
+    ps.distinct_subnets = co.distinct_subnets;
     // Guards are first hops: only relays this node has a transport in common with.
     ps.client_transports = reachable_transports();
     auto path = relays_.pick_path({req.port, req.exit, req.avoid}, ps, unix_now());

@@ -80,6 +80,9 @@ struct CircuitOptions {
     std::chrono::seconds max_lifetime{3600};  // client circuits are replaced after this
     // EXTEND may name private and loopback addresses (a loopback network needs it).
     bool allow_private_addresses = false;
+    // No two relays of one /16 (IPv4) or /32 (IPv6) on a path; off where all relays share
+    // one (a container network, a cluster).
+    bool distinct_subnets = true;
     discovery::Weights weights;  // path selection
     // A relay's threads: its event loop, and the rest compute CREATE handshakes. 0: one per
     // core; 1: handshakes on the event loop too.
