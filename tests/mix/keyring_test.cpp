@@ -126,7 +126,9 @@ TEST(MixKeyring, default_design_is_stated) {
 
 TEST(MixKeyring, settings_out_of_range_are_refused_at_construction) {
     StreamRng rng("keyring config");
-    std::vector<KeyringConfig> bad(7, small_config());
+    std::vector<KeyringConfig> bad(9, small_config());
+    bad[7].overlap = std::chrono::seconds::max();  // would overflow a sum unchecked
+    bad[8].lead = std::chrono::seconds::max();
     bad[0].epoch = 0s;
     bad[1].overlap = 96s;  // skew + overlap >= epoch: three keys would accept at once
     bad[2].max_rate = 0;

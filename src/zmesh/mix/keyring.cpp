@@ -14,19 +14,21 @@ std::size_t replay_capacity(const KeyringConfig& c) {
 
 Status validate(const KeyringConfig& c) {
     using std::chrono::seconds;
-    const bool ok = c.epoch > seconds{0} && c.skew >= seconds{0} && c.overlap >= seconds{0} &&
-                    c.skew + c.overlap < c.epoch && c.lead >= seconds{0} &&
-                    static_cast<std::size_t>(c.lead / c.epoch) <= kMaxKeysAhead && c.max_rate > 0 &&
-                    c.epoch <= std::chrono::hours(24 * 7) && c.burst_seconds <= 3600 &&
-                    replay_capacity(c) <= kMaxReplayCapacity && c.false_positive_rate >= 1e-12 &&
-                    c.false_positive_rate <= 0.5;
+    // In this order, so that no sum or product below can overflow.
+    const bool ok = c.epoch > seconds{0} && c.epoch <= std::chrono::hours(24 * 7) &&
+                    c.skew >= seconds{0} && c.skew < c.epoch && c.overlap >= seconds{0} &&
+                    c.overlap < c.epoch && c.skew + c.overlap < c.epoch && c.lead >= seconds{0} &&
+                    c.lead / c.epoch <= std::int64_t{kMaxKeysAhead} && c.max_rate > 0 &&
+                    c.burst_seconds <= 3600 && replay_capacity(c) <= kMaxReplayCapacity &&
+                    c.false_positive_rate >= 1e-12 && c.false_positive_rate <= 0.5;
     if (!ok) return MixErrc::bad_config;
     return {};
 }
 
 MixKeyring::MixKeyring(const KeyringConfig& config, RandomFill rng)
-    : config_(config), rng_(std::move(rng)), capacity_(replay_capacity(config)) {
+    : config_(config), rng_(std::move(rng)) {
     if (!validate(config_)) throw std::invalid_argument("mix keyring: settings out of range");
+    capacity_ = replay_capacity(config_);
 }
 
 std::uint64_t MixKeyring::epoch_of(std::chrono::sys_seconds t) const {

@@ -109,7 +109,7 @@ class MixKeyring {
 
     KeyringConfig config_;
     RandomFill rng_;
-    std::size_t capacity_;
+    std::size_t capacity_ = 0;
     std::optional<std::chrono::sys_seconds> last_update_;
     std::optional<std::uint64_t> current_;
     std::deque<EpochKey> keys_;  // ascending epoch
