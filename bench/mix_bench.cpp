@@ -86,7 +86,9 @@ void sphinx_unwrap_forward(benchmark::State& state) {
     const Path path(5);
     const RandomFill rng = [](MutByteView out) { crypto::random_bytes(out); };
     const auto c = create_packet(path.hops, Address{}, Bytes(100, 1), rng);
-    for (auto _ : state) benchmark::DoNotOptimize(process_packet(path.keys[0].secret, c->packet));
+    for (auto _ : state)
+        benchmark::DoNotOptimize(
+            process_packet(path.keys[0].secret, c->packet, detail::no_replay_check));
     rate(state);
 }
 BENCHMARK(sphinx_unwrap_forward);
@@ -96,7 +98,9 @@ void sphinx_unwrap_deliver(benchmark::State& state) {
     const Path path(1);
     const RandomFill rng = [](MutByteView out) { crypto::random_bytes(out); };
     const auto c = create_packet(path.hops, Address{}, Bytes(kMaxMessageSize, 1), rng);
-    for (auto _ : state) benchmark::DoNotOptimize(process_packet(path.keys[0].secret, c->packet));
+    for (auto _ : state)
+        benchmark::DoNotOptimize(
+            process_packet(path.keys[0].secret, c->packet, detail::no_replay_check));
     rate(state);
 }
 BENCHMARK(sphinx_unwrap_deliver);
@@ -106,7 +110,8 @@ BENCHMARK(sphinx_unwrap_deliver);
 void keyring_unwrap_forward(benchmark::State& state) {
     const RandomFill rng = [](MutByteView out) { crypto::random_bytes(out); };
     MixKeyring ring({}, rng);
-    ring.update(std::chrono::sys_seconds{std::chrono::hours(1000)});
+    const std::chrono::sys_seconds now{std::chrono::hours(1000)};
+    ring.update(now);
     Path path(2);
     path.hops[0].mix_key = ring.current()->key;
     std::vector<Packet> packets;
@@ -114,7 +119,7 @@ void keyring_unwrap_forward(benchmark::State& state) {
         packets.push_back(create_packet(path.hops, Address{}, Bytes(100, 1), rng)->packet);
     std::size_t next = 0;
     for (auto _ : state) {
-        auto r = ring.process(packets[next++]);
+        auto r = ring.process(packets[next++], now);
         if (!r) state.SkipWithError("unwrap failed");
     }
     rate(state);
@@ -125,12 +130,13 @@ BENCHMARK(keyring_unwrap_forward)->Iterations(3000);
 void keyring_reject_replay(benchmark::State& state) {
     const RandomFill rng = [](MutByteView out) { crypto::random_bytes(out); };
     MixKeyring ring({}, rng);
-    ring.update(std::chrono::sys_seconds{std::chrono::hours(1000)});
+    const std::chrono::sys_seconds now{std::chrono::hours(1000)};
+    ring.update(now);
     Path path(2);
     path.hops[0].mix_key = ring.current()->key;
     const auto packet = create_packet(path.hops, Address{}, Bytes(100, 1), rng)->packet;
-    (void)ring.process(packet);
-    for (auto _ : state) benchmark::DoNotOptimize(ring.process(packet));
+    (void)ring.process(packet, now);
+    for (auto _ : state) benchmark::DoNotOptimize(ring.process(packet, now));
     rate(state);
 }
 BENCHMARK(keyring_reject_replay);

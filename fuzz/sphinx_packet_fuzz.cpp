@@ -48,7 +48,7 @@ void malicious_sender(const Mixes& mixes, ByteView in) {
     std::copy_n(rest.begin(), std::min(rest.size(), plain.size()), plain.begin());
     Packet packet = detail::seal(*header, plain);
     for (std::size_t i = 0; i < hops; ++i) {
-        auto r = process_packet(mixes.keys[i].secret, packet);
+        auto r = process_packet(mixes.keys[i].secret, packet, detail::no_replay_check);
         check(r);
         if (!r) return;
         const auto* f = std::get_if<Forward>(&r->action);
@@ -62,15 +62,19 @@ void malicious_sender(const Mixes& mixes, ByteView in) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     static const Mixes mixes;
     ByteView in{data, size};
-    check(process_packet(mixes.keys[0].secret, in));
+    check(process_packet(mixes.keys[0].secret, in, detail::no_replay_check));
     malicious_sender(mixes, in);
 
-    static MixKeyring ring({std::chrono::seconds(60),
-                            std::chrono::seconds(10),
-                            std::chrono::seconds(10),
-                            {1000, 1e-3}},
-                           fixed_fill);
-    ring.update(std::chrono::sys_seconds{std::chrono::seconds(1000)});
-    check(ring.process(in));
+    static MixKeyring ring(
+        [] {
+            KeyringConfig c;
+            c.epoch = std::chrono::seconds(60);
+            c.overlap = c.skew = c.lead = std::chrono::seconds(10);
+            c.max_rate = 10;
+            c.false_positive_rate = 1e-3;
+            return c;
+        }(),
+        fixed_fill);
+    check(ring.process(in, std::chrono::sys_seconds{std::chrono::seconds(1000)}));
     return 0;
 }

@@ -41,7 +41,8 @@ int main() {
             in.delays_ms.push_back(static_cast<std::uint32_t>(1000 * i + 250 + s.hops));
         }
         keys(MutByteView{in.destination.data(), in.destination.size()});
-        keys(MutByteView{in.surb_id.data(), in.surb_id.size()});
+        SurbId unused_id;  // kept so that the messages stay those of the v1 file
+        keys(MutByteView{unused_id.data(), unused_id.size()});
         in.message.resize(s.message);
         keys(in.message);
         std::vector<Bytes> draws;

@@ -27,6 +27,8 @@ HEADER = ALPHA + BETA + MAC
 PAYLOAD = PACKET - HEADER
 AUTH = 16
 RELAY, DELIVER, DELIVER_REPLY = 1, 2, 3
+MAX_DELAY_MS = 30_000  # the protocol maximum per hop (limits.hpp kMaxDelay)
+P = 2**255 - 19
 
 
 class Fail(Exception):
@@ -170,6 +172,8 @@ def process(secret: bytes, packet: bytes):
     flag, address = routing[0], routing[1:1 + ADDR]
     delay = int.from_bytes(routing[1 + ADDR:5 + ADDR], "big")
     last = routing[5 + ADDR:BLOCK]
+    if delay > MAX_DELAY_MS:
+        raise Fail("delay")
     payload = lioness_dec(k["pi"], packet[HEADER:])
     step = {"tag": k["tag"].hex(), "delay_ms": delay}
     if flag == RELAY:
@@ -201,7 +205,11 @@ def check_vector(v) -> int:
     message = bytes.fromhex(v["message"])
     checks = 0
     if v["kind"] == "surb":
-        header, hop_keys = build_header(hops, DELIVER_REPLY, destination, bytes.fromhex(v["surb_id"]), draws)
+        # The SURB id is the first draw, before the header's.
+        surb_id = draws.pop(0)
+        if len(surb_id) != MAC or surb_id.hex() != v["surb_id"]:
+            raise Fail("surb id is not the first draw")
+        header, hop_keys = build_header(hops, DELIVER_REPLY, destination, surb_id, draws)
         payload_key = draws.pop(0)
         if header.hex() != v["surb_header"] or payload_key.hex() != v["surb_payload_key"]:
             raise Fail("surb header differs")
@@ -261,13 +269,64 @@ def check_vector(v) -> int:
     return checks
 
 
+def expect_fail(reason: str, secret: bytes, packet: bytes) -> int:
+    try:
+        process(secret, packet)
+    except Fail as e:
+        if str(e) != reason:
+            raise Fail(f"expected {reason}, got {e}")
+        return 1
+    raise Fail(f"expected {reason}, accepted")
+
+
+def check_refusals(v) -> int:
+    """Inputs the format must refuse, made from a vector's first hop."""
+    hop = v["hops"][0]
+    secret = bytes.fromhex(hop["mix_secret"])
+    packet = bytes.fromhex(v["packet"])
+    checks = 0
+    # alpha + T for T = (0, 0), the point of order 2: on a Montgomery curve x(P + T) = 1/x(P).
+    # Clamping kills T, so the shared secret is the same: only the MAC over alpha's bytes
+    # refuses the marked packet.
+    u = int.from_bytes(packet[:ALPHA], "little") & ((1 << 255) - 1)
+    marked = pow(u, P - 2, P).to_bytes(32, "little")
+    if x25519(secret, marked) != x25519(secret, packet[:ALPHA]):
+        raise Fail("alpha + small-order point changed the shared secret")
+    checks += expect_fail("mac", secret, marked + packet[ALPHA:])
+    # Non-canonical encodings u + p (u < 19) give the same shared secret as u: a packet whose
+    # MAC verifies with alpha = u fails with the other encoding.
+    for small in range(2, 19):
+        canonical = small.to_bytes(32, "little")
+        other = (small + P).to_bytes(32, "little")
+        try:
+            s = x25519(secret, canonical)
+        except ValueError:
+            continue  # a low-order point
+        if x25519(secret, other) != s:
+            raise Fail("non-canonical alpha changed the shared secret")
+        beta = hashlib.shake_256(canonical).digest(BETA)
+        body = beta + mac(keys(s, canonical)["mu"], canonical, beta) + packet[HEADER:]
+        try:
+            process(secret, canonical + body)
+        except Fail as e:
+            if str(e) == "mac":
+                raise Fail("MAC refused the canonical packet")
+        checks += expect_fail("mac", secret, other + body)
+    # A delay above the maximum, behind a valid MAC (a malicious sender's packet).
+    one = [{"node": bytes.fromhex(hop["node"]), "mix_public": bytes.fromhex(hop["mix_public"]),
+            "delay_ms": MAX_DELAY_MS + 1}]
+    header, pi = build_header(one, DELIVER, bytes(ADDR), bytes(MAC), [bytes(32), bytes(BETA - BLOCK)])
+    checks += expect_fail("delay", secret, header + lioness_enc(pi[0], encode_message(b"x")))
+    return checks
+
+
 def main() -> int:
     with open(sys.argv[1]) as f:
         doc = json.load(f)
     total = 0
     for v in doc["vectors"]:
         try:
-            total += check_vector(v)
+            total += check_vector(v) + check_refusals(v)
         except Fail as e:
             print(f"FAIL {v['name']}: {e}")
             return 1

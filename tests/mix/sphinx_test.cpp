@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <openssl/bn.h>
 #include "mix/test_rng.hpp"
+
+#include "zmesh/crypto/hash.hpp"
 #include "zmesh/mix/sphinx.hpp"
 
 namespace zmesh::mix {
@@ -16,6 +19,26 @@ Address address_of(std::uint8_t b) {
     return a;
 }
 
+// A mix's step without a replay cache: these tests look at one packet at a time.
+Result<Processed> unwrap(const crypto::X25519Secret& key, ByteView packet) {
+    return process_packet(key, packet, detail::no_replay_check);
+}
+
+// `marked` is `good` with another encoding of the same group element: the shared secret
+// is the same, and only the MAC over alpha's bytes refuses the marked packet.
+void expect_same_secret_but_bad_mac(const test::TestMix& mix, const Packet& good,
+                                    const Packet& marked) {
+    const auto alpha = *crypto::X25519Public::from(ByteView{good}.first(32));
+    const auto other = *crypto::X25519Public::from(ByteView{marked}.first(32));
+    ASSERT_NE(alpha, other);
+    auto s1 = crypto::x25519(mix.keys.secret, alpha);
+    auto s2 = crypto::x25519(mix.keys.secret, other);
+    ASSERT_TRUE(s1 && s2);
+    EXPECT_TRUE(s1->ct_equals(*s2)) << "the mark does not change the shared secret";
+    EXPECT_EQ(unwrap(mix.keys.secret, marked).error(), MixErrc::bad_mac);
+    EXPECT_TRUE(unwrap(mix.keys.secret, good));
+}
+
 Bytes message_of(std::size_t n) {
     Bytes m(n);
     for (std::size_t i = 0; i < n; ++i) m[i] = static_cast<std::uint8_t>(i * 7 + 1);
@@ -27,7 +50,7 @@ Result<Processed> run(const std::vector<test::TestMix>& mixes, std::size_t hops,
                       std::vector<Packet>* seen = nullptr) {
     for (std::size_t i = 0;; ++i) {
         if (seen) seen->push_back(packet);
-        auto r = process_packet(mixes[i].keys.secret, packet);
+        auto r = unwrap(mixes[i].keys.secret, packet);
         if (!r) return r;
         auto* f = std::get_if<Forward>(&r->action);
         if (!f) {
@@ -60,7 +83,7 @@ TEST(Sphinx, round_trip_every_path_length) {
 
         Packet packet = created->packet;
         for (std::size_t i = 0; i < hops; ++i) {
-            auto r = process_packet(mixes[i].keys.secret, packet);
+            auto r = unwrap(mixes[i].keys.secret, packet);
             ASSERT_TRUE(r) << "hop " << i << ": " << r.error().message();
             if (i + 1 < hops) {
                 const auto& f = std::get<Forward>(r->action);
@@ -104,8 +127,11 @@ TEST(Sphinx, rejects_invalid_paths) {
     auto six = path_of(mixes, kMaxHops + 1);
     EXPECT_EQ(create_packet(six, address_of(1), {}, rng.fill()).error(), MixErrc::bad_path);
     auto path = path_of(mixes, 2);
-    path[1].delay = std::chrono::milliseconds(std::int64_t{kMaxDelayMs} + 1);
+    path[1].delay = kMaxDelay;
+    EXPECT_TRUE(create_packet(path, address_of(1), {}, rng.fill()));
+    path[1].delay = kMaxDelay + std::chrono::milliseconds(1);
     EXPECT_EQ(create_packet(path, address_of(1), {}, rng.fill()).error(), MixErrc::bad_path);
+    EXPECT_EQ(create_surb(path, address_of(1), rng.fill()).error(), MixErrc::bad_path);
     path[1].delay = std::chrono::milliseconds(-1);
     EXPECT_EQ(create_packet(path, address_of(1), {}, rng.fill()).error(), MixErrc::bad_path);
     path = path_of(mixes, 2);
@@ -128,7 +154,7 @@ TEST(Sphinx, flipped_header_bit_fails_the_mac_at_that_hop) {
             for (std::uint8_t bit : {std::uint8_t{0x01}, std::uint8_t{0x80}}) {
                 Packet p = seen[hop];
                 p[pos] ^= bit;
-                auto r = process_packet(mixes[hop].keys.secret, p);
+                auto r = unwrap(mixes[hop].keys.secret, p);
                 ASSERT_FALSE(r) << "hop " << hop << " byte " << pos;
                 EXPECT_TRUE(r.error() == MixErrc::bad_mac ||
                             (pos < kGroupElementSize && r.error() == MixErrc::weak_key))
@@ -148,15 +174,7 @@ TEST(Sphinx, alpha_with_its_ignored_top_bit_flipped_fails_the_mac) {
     ASSERT_TRUE(created);
     Packet marked = created->packet;
     marked[31] ^= 0x80;
-    const auto alpha = *crypto::X25519Public::from(ByteView{created->packet}.first(32));
-    const auto marked_alpha = *crypto::X25519Public::from(ByteView{marked}.first(32));
-    ASSERT_NE(alpha, marked_alpha);
-    auto s1 = crypto::x25519(mixes[0].keys.secret, alpha);
-    auto s2 = crypto::x25519(mixes[0].keys.secret, marked_alpha);
-    ASSERT_TRUE(s1 && s2);
-    EXPECT_TRUE(s1->ct_equals(*s2)) << "the mark does not change the shared secret";
-    EXPECT_EQ(process_packet(mixes[0].keys.secret, marked).error(), MixErrc::bad_mac);
-    EXPECT_TRUE(process_packet(mixes[0].keys.secret, created->packet));
+    expect_same_secret_but_bad_mac(mixes[0], created->packet, marked);
 }
 
 TEST(Sphinx, tampered_payload_passes_the_mixes_and_is_garbage_at_delivery) {
@@ -174,7 +192,7 @@ TEST(Sphinx, tampered_payload_passes_the_mixes_and_is_garbage_at_delivery) {
             std::size_t at = hop;
             Result<Processed> r = MixErrc::ok;
             for (;; ++at) {
-                r = process_packet(mixes[at].keys.secret, p);
+                r = unwrap(mixes[at].keys.secret, p);
                 if (!r || !std::holds_alternative<Forward>(r->action)) break;
                 p = std::get<Forward>(r->action).packet;
             }
@@ -190,8 +208,8 @@ TEST(Sphinx, wrong_key_fails_the_mac) {
     const auto mixes = make_mixes(3, rng);
     auto created = create_packet(path_of(mixes, 3), address_of(4), message_of(10), rng.fill());
     ASSERT_TRUE(created);
-    EXPECT_EQ(process_packet(mixes[1].keys.secret, created->packet).error(), MixErrc::bad_mac);
-    EXPECT_EQ(process_packet(mixes[2].keys.secret, created->packet).error(), MixErrc::bad_mac);
+    EXPECT_EQ(unwrap(mixes[1].keys.secret, created->packet).error(), MixErrc::bad_mac);
+    EXPECT_EQ(unwrap(mixes[2].keys.secret, created->packet).error(), MixErrc::bad_mac);
 }
 
 TEST(Sphinx, wrong_sizes_and_garbage_are_errors) {
@@ -200,19 +218,19 @@ TEST(Sphinx, wrong_sizes_and_garbage_are_errors) {
     Bytes buf(kPacketSize + 64);
     rng(buf);
     for (std::size_t n : {std::size_t{0}, std::size_t{1}, kHeaderSize, kPacketSize - 1})
-        EXPECT_EQ(process_packet(mixes[0].keys.secret, ByteView{buf.data(), n}).error(),
+        EXPECT_EQ(unwrap(mixes[0].keys.secret, ByteView{buf.data(), n}).error(),
                   MixErrc::truncated);
     for (std::size_t n : {kPacketSize + 1, kPacketSize + 64})
-        EXPECT_EQ(process_packet(mixes[0].keys.secret, ByteView{buf.data(), n}).error(),
+        EXPECT_EQ(unwrap(mixes[0].keys.secret, ByteView{buf.data(), n}).error(),
                   MixErrc::oversized);
     for (int i = 0; i < 200; ++i) {
         rng(buf);
-        auto r = process_packet(mixes[0].keys.secret, ByteView{buf.data(), kPacketSize});
+        auto r = unwrap(mixes[0].keys.secret, ByteView{buf.data(), kPacketSize});
         ASSERT_FALSE(r);
         EXPECT_TRUE(r.error() == MixErrc::bad_mac || r.error() == MixErrc::weak_key);
     }
     Packet zero_alpha{};
-    EXPECT_EQ(process_packet(mixes[0].keys.secret, zero_alpha).error(), MixErrc::weak_key);
+    EXPECT_EQ(unwrap(mixes[0].keys.secret, zero_alpha).error(), MixErrc::weak_key);
 }
 
 TEST(Sphinx, replays_carry_the_same_tag_and_different_packets_do_not) {
@@ -221,16 +239,16 @@ TEST(Sphinx, replays_carry_the_same_tag_and_different_packets_do_not) {
     auto a = create_packet(path_of(mixes, 2), address_of(5), message_of(5), rng.fill());
     auto b = create_packet(path_of(mixes, 2), address_of(5), message_of(5), rng.fill());
     ASSERT_TRUE(a && b);
-    auto a1 = process_packet(mixes[0].keys.secret, a->packet);
-    auto a2 = process_packet(mixes[0].keys.secret, a->packet);
-    auto b1 = process_packet(mixes[0].keys.secret, b->packet);
+    auto a1 = unwrap(mixes[0].keys.secret, a->packet);
+    auto a2 = unwrap(mixes[0].keys.secret, a->packet);
+    auto b1 = unwrap(mixes[0].keys.secret, b->packet);
     ASSERT_TRUE(a1 && a2 && b1);
     EXPECT_EQ(a1->tag, a2->tag);
     EXPECT_NE(a1->tag, b1->tag);
     // A tampered payload keeps the header (and the tag): a replay with a new payload is caught.
     Packet t = a->packet;
     t[kPacketSize - 1] ^= 1;
-    auto a3 = process_packet(mixes[0].keys.secret, t);
+    auto a3 = unwrap(mixes[0].keys.secret, t);
     ASSERT_TRUE(a3);
     EXPECT_EQ(a3->tag, a1->tag);
 }
@@ -302,12 +320,10 @@ TEST(Sphinx, lioness_is_a_wide_block_permutation) {
     }
 }
 
-TEST(Sphinx, surb_reply_reaches_its_creator) {
+TEST(Sphinx, surb_reply_reaches_its_creator_once) {
     StreamRng rng("surb");
     const auto mixes = make_mixes(3, rng);
-    SurbId id;
-    id.bytes.fill(0x5b);
-    auto surb = create_surb(path_of(mixes, 3), address_of(6), id, rng.fill());
+    auto surb = create_surb(path_of(mixes, 3), address_of(6), rng.fill());
     ASSERT_TRUE(surb);
     const auto reply = message_of(300);
     auto packet = use_surb(surb->surb, reply);
@@ -316,19 +332,134 @@ TEST(Sphinx, surb_reply_reaches_its_creator) {
     auto r = run(mixes, 3, packet->packet);
     ASSERT_TRUE(r) << r.error().message();
     const auto& d = std::get<DeliverReply>(r->action);
-    EXPECT_EQ(d.surb_id, id);
+    EXPECT_EQ(d.surb_id, surb->secrets.id);
     EXPECT_EQ(d.destination, address_of(6));
+    auto kept = surb->secrets;  // a copy, to open a tampered reply below
     auto opened = open_surb_reply(surb->secrets, d.payload);
     ASSERT_TRUE(opened) << opened.error().message();
     EXPECT_EQ(*opened, reply);
+    // The secrets were consumed: the same reply (or any other) is not accepted twice.
+    EXPECT_TRUE(surb->secrets.hop_keys.empty());
+    EXPECT_EQ(open_surb_reply(surb->secrets, d.payload).error(), MixErrc::surb_used);
 
     // A reply tampered on the way is garbage to its creator.
     Packet t = packet->packet;
     t[kHeaderSize + 100] ^= 1;
     auto rt = run(mixes, 3, t);
     ASSERT_TRUE(rt);
-    EXPECT_EQ(open_surb_reply(surb->secrets, std::get<DeliverReply>(rt->action).payload).error(),
+    EXPECT_EQ(open_surb_reply(kept, std::get<DeliverReply>(rt->action).payload).error(),
               MixErrc::bad_payload);
+}
+
+// The SURB id shown to the last hop is drawn by create_surb: different for every SURB,
+// never all zero, and not something the caller can set to a linkable value.
+TEST(Sphinx, surb_ids_are_random) {
+    StreamRng rng("surb ids");
+    const auto mixes = make_mixes(2, rng);
+    auto a = create_surb(path_of(mixes, 2), address_of(6), rng.fill());
+    auto b = create_surb(path_of(mixes, 2), address_of(6), rng.fill());
+    ASSERT_TRUE(a && b);
+    EXPECT_NE(a->secrets.id, b->secrets.id);
+    EXPECT_NE(a->secrets.id, SurbId{});
+}
+
+TEST(Sphinx, a_missing_replay_check_is_refused) {
+    StreamRng rng("no admit");
+    const auto mixes = make_mixes(1, rng);
+    auto c = create_packet(path_of(mixes, 1), address_of(1), message_of(4), rng.fill());
+    ASSERT_TRUE(c);
+    EXPECT_EQ(process_packet(mixes[0].keys.secret, c->packet, AdmitTag{}).error(),
+              MixErrc::bad_config);
+}
+
+// The attack: a malicious sender asks a mix to hold a packet for days (any 32-bit delay
+// fits the header). The mix refuses it, after recording the tag so that a replay of it
+// costs only the MAC.
+TEST(Sphinx, delay_above_the_maximum_is_refused_after_the_tag) {
+    StreamRng rng("long delay");
+    const auto mixes = make_mixes(2, rng);
+    for (std::size_t hop : {std::size_t{0}, std::size_t{1}}) {
+        auto path = path_of(mixes, 2);
+        path[hop].delay = kMaxDelay + std::chrono::milliseconds(1);
+        auto h = detail::build_header(path, 2, address_of(1), ByteArray<kMacSize>{}, rng.fill());
+        ASSERT_TRUE(h);
+        ByteArray<kPayloadSize> plain{};
+        Packet p = detail::seal(*h, plain);
+        if (hop == 1) {
+            auto first = unwrap(mixes[0].keys.secret, p);
+            ASSERT_TRUE(first);
+            p = std::get<Forward>(first->action).packet;
+        }
+        std::size_t recorded = 0;
+        auto r = process_packet(mixes[hop].keys.secret, p, [&](const ReplayTag&) -> Status {
+            ++recorded;
+            return {};
+        });
+        ASSERT_FALSE(r);
+        EXPECT_EQ(r.error(), MixErrc::bad_delay) << "hop " << hop;
+        EXPECT_EQ(recorded, 1u);
+    }
+}
+
+// Two encodings of one group element give one shared secret; only the MAC over alpha's
+// bytes tells them apart. (1) alpha + T with T = (0, 0) of order 2: on a Montgomery curve
+// x(P + T) = 1/x(P), and clamping (a multiple of 8) kills T. (2) u + p for u < 19.
+TEST(Sphinx, alpha_plus_small_order_point_fails_the_mac) {
+    StreamRng rng("small order");
+    const auto mixes = make_mixes(2, rng);
+    auto c = create_packet(path_of(mixes, 2), address_of(1), message_of(9), rng.fill());
+    ASSERT_TRUE(c);
+    BN_CTX* ctx = BN_CTX_new();
+    BIGNUM* p = BN_new();
+    BIGNUM* u = BN_new();
+    ASSERT_TRUE(ctx && p && u);
+    BN_set_bit(p, 255);
+    BN_sub_word(p, 19);
+    BN_lebin2bn(c->packet.data(), 32, u);
+    BN_clear_bit(u, 255);
+    ASSERT_TRUE(BN_mod_inverse(u, u, p, ctx));
+    Packet marked = c->packet;
+    ASSERT_EQ(BN_bn2lebinpad(u, marked.data(), 32), 32);
+    BN_free(u);
+    BN_free(p);
+    BN_CTX_free(ctx);
+    expect_same_secret_but_bad_mac(mixes[0], c->packet, marked);
+}
+
+TEST(Sphinx, non_canonical_alpha_fails_the_mac) {
+    StreamRng rng("non canonical");
+    const auto mixes = make_mixes(1, rng);
+    const auto& y = mixes[0].keys.secret;
+    std::size_t tried = 0;
+    for (std::uint8_t small = 2; small < 19; ++small) {
+        // u and u + p = u + 2^255 - 19 (little endian: the low byte gains -19, the top bit 1).
+        crypto::X25519Public canonical{}, alias{};
+        canonical.bytes[0] = small;
+        alias.bytes.fill(0xff);
+        alias.bytes[0] = static_cast<std::uint8_t>(small + 0xed);
+        alias.bytes[31] = 0x7f;
+        auto s = crypto::x25519(y, canonical);
+        if (!s) continue;  // a low-order point
+        auto s_alias = crypto::x25519(y, alias);
+        ASSERT_TRUE(s_alias);
+        ASSERT_TRUE(s->ct_equals(*s_alias)) << int{small};
+        // A header whose MAC verifies for alpha = u, made as docs/mix.md derives mu.
+        crypto::SymmetricKey mu;
+        crypto::blake2b(mu.mut_view(), as_bytes("zmesh-sphinx-v1 mu"), s->view());
+        Packet p{};
+        std::copy(canonical.bytes.begin(), canonical.bytes.end(), p.begin());
+        rng(MutByteView{p.data() + 32, kBetaSize});
+        Bytes covered(p.begin(), p.begin() + 32 + kBetaSize);
+        ByteArray<kMacSize> gamma;
+        crypto::blake2b(gamma, covered, mu.view());
+        std::copy(gamma.begin(), gamma.end(), p.begin() + 32 + kBetaSize);
+        auto r = unwrap(y, p);
+        EXPECT_TRUE(r || r.error() != MixErrc::bad_mac) << "MAC verifies for u = " << int{small};
+        std::copy(alias.bytes.begin(), alias.bytes.end(), p.begin());
+        EXPECT_EQ(unwrap(y, p).error(), MixErrc::bad_mac) << int{small};
+        ++tried;
+    }
+    EXPECT_GE(tried, 10u);
 }
 
 }  // namespace

@@ -17,7 +17,6 @@ struct VectorInput {
     std::vector<crypto::X25519Secret> secrets;
     std::vector<std::uint32_t> delays_ms;
     Address destination;
-    SurbId surb_id;
     Bytes message;
 };
 
@@ -50,9 +49,9 @@ inline nlohmann::json build_vector(const VectorInput& in, const RandomFill& rng,
     std::optional<SurbSecrets> secrets;
     Packet packet;
     if (in.surb) {
-        v["surb_id"] = hex(in.surb_id.view());
-        auto s = create_surb(path, in.destination, in.surb_id, rng);
+        auto s = create_surb(path, in.destination, rng);
         if (!s) throw std::runtime_error("create_surb failed");
+        v["surb_id"] = hex(s->secrets.id.view());
         v["surb_header"] = hex(s->surb.header);
         v["surb_payload_key"] = hex(s->surb.payload_key.view());
         secrets = s->secrets;
@@ -69,7 +68,7 @@ inline nlohmann::json build_vector(const VectorInput& in, const RandomFill& rng,
     v["packet"] = hex(packet);
     v["steps"] = nlohmann::json::array();
     for (std::size_t i = 0; i < in.nodes.size(); ++i) {
-        auto r = process_packet(in.secrets[i], packet);
+        auto r = process_packet(in.secrets[i], packet, detail::no_replay_check);
         if (!r) throw std::runtime_error("process_packet failed: " + r.error().message());
         nlohmann::json step{{"tag", hex(r->tag.view())}};
         if (const auto* f = std::get_if<Forward>(&r->action)) {
@@ -110,7 +109,6 @@ inline VectorInput input_of(const nlohmann::json& v) {
         in.delays_ms.push_back(h.at("delay_ms").get<std::uint32_t>());
     }
     in.destination = *Address::from(unhex(v.at("destination")));
-    if (in.surb) in.surb_id = *SurbId::from(unhex(v.at("surb_id")));
     in.message = unhex(v.at("message"));
     return in;
 }

@@ -32,6 +32,14 @@ class Category final : public std::error_category {
                 return "invalid path";
             case MixErrc::message_too_long:
                 return "message too long";
+            case MixErrc::rate_limited:
+                return "mix key admission budget spent";
+            case MixErrc::bad_delay:
+                return "per-hop delay above the protocol maximum";
+            case MixErrc::bad_config:
+                return "invalid mix configuration";
+            case MixErrc::surb_used:
+                return "SURB already used";
         }
         return "unknown mix error";
     }

@@ -32,7 +32,12 @@ inline constexpr std::size_t kMaxMessageSize = kPayloadSize - kAuthSize - 2;  //
 // LIONESS splits the payload into a 32-byte left part (a ChaCha20 key's size) and the rest.
 inline constexpr std::size_t kLionessLeftSize = 32;
 
-inline constexpr std::uint32_t kMaxDelayMs = 0xffffffffu;
+// The protocol maximum of one hop's delay. A mix refuses a packet that asks for more
+// (bad_delay), a sender cannot make one (bad_path). Bounded so that a packet built just
+// before a key change still reaches every hop while that hop's key is held: the delays of
+// the first kMaxHops - 1 hops (2 min) plus the allowed clock skew (2 min) fit in the
+// default 5-minute overlap of KeyringConfig (docs/mix.md, "Key epochs").
+inline constexpr std::chrono::milliseconds kMaxDelay{30'000};
 
 static_assert(kHeaderSize + kPayloadSize == kPacketSize);
 static_assert(kPayloadSize > kLionessLeftSize + kAuthSize + 2);

@@ -44,10 +44,15 @@ bool ReplayCache::contains(const ReplayTag& tag) const {
 }
 
 ReplayCache::Outcome ReplayCache::check_and_insert(const ReplayTag& tag) {
+    return check_and_insert(tag, capacity_);
+}
+
+ReplayCache::Outcome ReplayCache::check_and_insert(const ReplayTag& tag, std::size_t budget) {
     Positions pos;
     positions(tag, pos);
     if (all_set(pos)) return Outcome::replayed;
     if (count_ >= capacity_) return Outcome::full;
+    if (count_ >= budget) return Outcome::over_budget;
     for (std::size_t i = 0; i < hashes_; ++i)
         words_[pos[i] / 64] |= std::uint64_t{1} << (pos[i] % 64);
     ++count_;

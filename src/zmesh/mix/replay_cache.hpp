@@ -1,8 +1,10 @@
 #pragma once
 // The replay tags one mix key has seen, in a Bloom filter of fixed size chosen from a
-// capacity and a false-positive rate. Memory never grows: when the capacity is reached the
-// cache refuses (the packet is dropped and the key should rotate), it never forgets a tag,
-// so a replay is never let through. A false positive drops one honest packet.
+// capacity and a false-positive rate. Memory never grows and a tag is never forgotten, so a
+// replay is never let through; at capacity (or at the caller's budget) it refuses new tags
+// instead. MixKeyring sizes it so that its admission budget keeps it from filling before
+// the key is erased (docs/mix.md, "Key epochs and the replay cache"). A false positive
+// drops one honest packet. Not thread-safe (nor is MixKeyring): one owner thread.
 
 #include <array>
 #include <cstdint>
@@ -20,13 +22,17 @@ struct ReplayCacheConfig {
 
 class ReplayCache {
   public:
-    enum class Outcome { fresh, replayed, full };
+    // over_budget: new, but size() reached the budget passed in; full: reached capacity().
+    // Neither records the tag.
+    enum class Outcome { fresh, replayed, over_budget, full };
 
     // Out-of-range settings are clamped: capacity to [1, 2^32], the rate to [1e-12, 0.5].
     ReplayCache(const ReplayCacheConfig& config, const RandomFill& rng);
 
-    // Records the tag; replayed when it (or a false positive) was there already.
+    // Records the tag; replayed when it (or a false positive) was there already. A replay
+    // is answered as such whatever the budget.
     Outcome check_and_insert(const ReplayTag& tag);
+    Outcome check_and_insert(const ReplayTag& tag, std::size_t budget);
     bool contains(const ReplayTag& tag) const;
 
     std::size_t size() const { return count_; }

@@ -1,6 +1,7 @@
 #include "zmesh/mix/sphinx.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <string_view>
 
 #include "zmesh/crypto/hash.hpp"
@@ -37,8 +38,14 @@ struct HopKeys {
 
 // BLAKE2b keyed with the shared secret over a label unique to each use (and, for the
 // blinding factor, the group element, as in the Sphinx paper).
+constexpr std::size_t kKdfInputSize = 64;
+constexpr std::size_t kLongestLabel = std::string_view{"zmesh-sphinx-v1 blind"}.size();
+static_assert(kLongestLabel + kGroupElementSize <= kKdfInputSize);
+
 void kdf(const SharedSecret& s, std::string_view label, ByteView extra, MutByteView out) {
-    ByteArray<64> msg{};
+    // Labels are the literals of derive(), the extra input at most a group element.
+    if (label.size() + extra.size() > kKdfInputSize) std::abort();
+    ByteArray<kKdfInputSize> msg{};
     std::copy(label.begin(), label.end(), msg.begin());
     std::copy(extra.begin(), extra.end(), msg.begin() + static_cast<std::ptrdiff_t>(label.size()));
     crypto::blake2b(out, ByteView{msg.data(), label.size() + extra.size()}, s.view());
@@ -93,11 +100,21 @@ void put_block(std::uint8_t* p, RoutingFlag flag, ByteView address, std::uint32_
     std::copy(last.begin(), last.end(), p + kLastFieldOffset);
 }
 
-Status check_path(std::span<const Hop> path) {
+// What the header can carry at all: detail::build_header's only check, so that tests can
+// play a sender who asks for delays above the protocol maximum.
+Status check_encodable(std::span<const Hop> path) {
     if (path.empty() || path.size() > kMaxHops) return MixErrc::bad_path;
     for (const auto& h : path)
-        if (h.delay.count() < 0 || static_cast<std::uint64_t>(h.delay.count()) > kMaxDelayMs)
+        if (h.delay.count() < 0 || h.delay.count() > std::int64_t{0xffffffff})
             return MixErrc::bad_path;
+    return {};
+}
+
+// What an honest sender may ask for.
+Status check_path(std::span<const Hop> path) {
+    if (auto ok = check_encodable(path); !ok) return ok;
+    for (const auto& h : path)
+        if (h.delay > kMaxDelay) return MixErrc::bad_path;
     return {};
 }
 
@@ -143,7 +160,7 @@ namespace detail {
 Result<Header> build_header(std::span<const Hop> path, std::uint8_t last_flag,
                             const Address& destination, ByteView last_field,
                             const RandomFill& rng) {
-    if (auto ok = check_path(path); !ok) return ok.error();
+    if (auto ok = check_encodable(path); !ok) return ok.error();
     if (last_field.size() != kMacSize) return MixErrc::bad_path;
     const std::size_t n = path.size();
 
@@ -218,10 +235,15 @@ Packet seal(const Header& header, ByteArray<kPayloadSize> plain) {
     return assemble(header.bytes, plain);
 }
 
+Status no_replay_check(const ReplayTag&) {
+    return {};
+}
+
 }  // namespace detail
 
 Result<Created> create_packet(std::span<const Hop> path, const Address& destination,
                               ByteView message, const RandomFill& rng) {
+    if (auto ok = check_path(path); !ok) return ok.error();
     auto payload = encode_message(message);
     if (!payload) return payload.error();
     const ByteArray<kSurbIdSize> no_surb{};
@@ -243,8 +265,8 @@ Result<Processed> process_packet(const X25519Secret& mix_key, ByteView packet,
     if (!s) return MixErrc::weak_key;
     const HopKeys k = derive(*s, alpha);
     if (!crypto::ct_equal(header_mac(k.mu, alpha.view(), beta), gamma)) return MixErrc::bad_mac;
-    if (admit)
-        if (auto ok = admit(k.tag); !ok) return ok.error();
+    if (!admit) return MixErrc::bad_config;
+    if (auto ok = admit(k.tag); !ok) return ok.error();
 
     Keystream routing;
     std::copy(beta.begin(), beta.end(), routing.data());
@@ -254,6 +276,8 @@ Result<Processed> process_packet(const X25519Secret& mix_key, ByteView packet,
     const auto address = ByteView{block + 1, kAddressSize};
     const std::chrono::milliseconds delay{load_u32_be(block + kDelayOffset)};
     const auto last = ByteView{block + kLastFieldOffset, kMacSize};
+    // After the tag is recorded: a replay of this packet is refused as a replay, cheaply.
+    if (delay > kMaxDelay) return MixErrc::bad_delay;
 
     ByteArray<kPayloadSize> payload;
     std::copy(packet.begin() + kHeaderSize, packet.end(), payload.begin());
@@ -289,7 +313,10 @@ Result<Processed> process_packet(const X25519Secret& mix_key, ByteView packet,
 }
 
 Result<CreatedSurb> create_surb(std::span<const Hop> path, const Address& destination,
-                                const SurbId& id, const RandomFill& rng) {
+                                const RandomFill& rng) {
+    if (auto ok = check_path(path); !ok) return ok.error();
+    SurbId id;
+    rng(MutByteView{id.data(), id.size()});
     auto header = detail::build_header(path, static_cast<std::uint8_t>(RoutingFlag::deliver_reply),
                                        destination, id.view(), rng);
     if (!header) return header.error();
@@ -309,14 +336,20 @@ Result<Created> use_surb(const Surb& surb, ByteView message) {
     return Created{surb.first_hop, assemble(surb.header, *payload), {}};
 }
 
-Result<Bytes> open_surb_reply(const SurbSecrets& secrets, ByteView payload) {
+Result<Bytes> open_surb_reply(SurbSecrets& secrets, ByteView payload) {
     if (payload.size() != kPayloadSize) return MixErrc::bad_payload;
+    if (secrets.hop_keys.empty()) return MixErrc::surb_used;
     ByteArray<kPayloadSize> p;
     std::copy(payload.begin(), payload.end(), p.begin());
     // The hops each removed a layer (decrypted); put them back, last hop first.
     for (std::size_t i = secrets.hop_keys.size(); i-- > 0;) lioness_encrypt(secrets.hop_keys[i], p);
     lioness_decrypt(secrets.payload_key, p);
-    return decode_message(p);
+    // Single use: the keys go (each LionessKey wipes itself), so no second reply opens.
+    secrets.hop_keys.clear();
+    crypto::wipe(secrets.payload_key.mut_view());
+    auto message = decode_message(p);
+    crypto::wipe(MutByteView{p.data(), p.size()});
+    return message;
 }
 
 }  // namespace zmesh::mix

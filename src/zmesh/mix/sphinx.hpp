@@ -78,14 +78,19 @@ struct Processed {
 using AdmitTag = std::function<Status(const ReplayTag&)>;
 
 // One mix's step: verify the header MAC, ask `admit` about the replay tag (MixKeyring
-// passes the epoch's replay cache), then peel one layer. A replay costs one X25519 and
-// one MAC. Never throws on any input.
+// passes the key's replay cache and admission budget), then peel one layer; a delay above
+// kMaxDelay is refused after the tag is recorded (bad_delay). A replay costs one X25519 and
+// one MAC. Never throws on any input. `admit` is required (an empty one is bad_config): a
+// mix uses MixKeyring::process; only tests, vectors and benchmarks pass
+// detail::no_replay_check.
 Result<Processed> process_packet(const crypto::X25519Secret& mix_key, ByteView packet,
-                                 const AdmitTag& admit = {});
+                                 const AdmitTag& admit);
 
 // --- Single-use reply blocks ---------------------------------------------------------
 // The creator builds the header back to itself and keeps the payload keys; the replier
-// gets the header, the first hop and one more key, and never learns the path.
+// gets the header, the first hop and one more key, and never learns the path. A SURB
+// works while the mix keys of its path are held: at most until the earliest valid_until
+// of those keys (epoch end + overlap), and its secrets should be dropped then.
 struct Surb {
     crypto::NodeId first_hop;
     ByteArray<kHeaderSize> header;
@@ -101,16 +106,20 @@ struct CreatedSurb {
     SurbSecrets secrets;
     std::vector<std::chrono::milliseconds> delays;
 };
+// The SURB id (shown in clear to the last hop) is drawn from `rng`, first: never chosen by
+// the caller, so it carries nothing that could link it to the creator or to other SURBs.
 Result<CreatedSurb> create_surb(std::span<const Hop> path, const Address& destination,
-                                const SurbId& id, const RandomFill& rng);
+                                const RandomFill& rng);
 // The replier's side: a packet that carries `message` along the SURB.
 Result<Created> use_surb(const Surb& surb, ByteView message);
-// The creator's side, on the DeliverReply payload of the last hop.
-Result<Bytes> open_surb_reply(const SurbSecrets& secrets, ByteView payload);
+// The creator's side, on the DeliverReply payload of the last hop. Consumes the secrets
+// (wiped, whatever the outcome once the size is right): a second reply is surb_used.
+Result<Bytes> open_surb_reply(SurbSecrets& secrets, ByteView payload);
 
 // The sender's steps with nothing checked but sizes, for tests and the fuzz target: they
 // play a malicious sender (any flag byte and last field in the last routing block, any
-// payload plaintext), whose packets pass every MAC and reach the decoders behind it.
+// delay up to 2^32-1 ms, any payload plaintext), whose packets pass every MAC and reach
+// the decoders behind it.
 namespace detail {
 struct Header {
     ByteArray<kHeaderSize> bytes;
@@ -120,6 +129,9 @@ Result<Header> build_header(std::span<const Hop> path, std::uint8_t last_flag,
                             const Address& destination, ByteView last_field, const RandomFill& rng);
 // The payload encrypted for every hop of the header, appended to it.
 Packet seal(const Header& header, ByteArray<kPayloadSize> plain);
+// An AdmitTag that admits every tag: NO replay protection. Tests, vectors, fuzzing and
+// benchmarks only.
+Status no_replay_check(const ReplayTag&);
 }  // namespace detail
 
 }  // namespace zmesh::mix
