@@ -63,6 +63,32 @@ printf '[monitoring]\ndashboard_addr = "0.0.0.0:9100"\n' > "$dir/wild.toml"
 grep -q "monitoring.dashboard_addr: not a loopback address" "$dir/validate.out" \
   || fail "validate: $(cat "$dir/validate.out")"
 
+# --- The daemon: monitoring.dashboard_addr with a token file, under seccomp.
+cat > "$dir/relay.toml" <<EOF
+[core]
+roles = ["relay"]
+data_dir = "$dir/relay"
+[transport]
+udp_listen = "127.0.0.1:0"
+[monitoring]
+prometheus_addr = ""
+dashboard_addr = "127.0.0.1:0"
+dashboard_token_file = "$dir/relay.token"
+[security]
+enable_seccomp = true
+EOF
+"$zmesh" node --config "$dir/relay.toml" > "$dir/relay.out" 2> "$dir/relay.err" &
+pids+=($!)
+wait_ready "$dir/relay.out"
+dport=$(sed -n 's/^listening: dashboard 127.0.0.1:\([0-9]*\)$/\1/p' "$dir/relay.out")
+[ -n "$dport" ] || fail "the daemon lists no dashboard"
+[ "$(code "http://127.0.0.1:$dport/api/state")" = 401 ] || fail "daemon: answered without the token"
+auth="Authorization: Bearer $(head -1 "$dir/relay.token")"
+curl -s -H "$auth" "http://127.0.0.1:$dport/api/state" > "$dir/relay.json"
+[ "$(json "$dir/relay.json" "d['node']['roles'][0], d['listeners'][0]['kind']")" = "relay link-udp" ] \
+  || fail "daemon state: $(head -c 500 "$dir/relay.json")"
+[ "$(code -H "$auth" "http://127.0.0.1:$dport/dashboard.js")" = 200 ] || fail "daemon: no page"
+
 # --- A dashboard with a token (created 0600 by the testnet).
 start_testnet guarded --dashboard-token-file "$dir/dash.token"
 [ "$(stat -c %a "$dir/dash.token")" = 600 ] || fail "token file mode $(stat -c %a "$dir/dash.token")"
@@ -136,7 +162,7 @@ assert 'class="edge built"' in dom, "topology: no circuit drawn"
 assert "<polyline" in dom, "no throughput graph"
 PY
 rm -f "$out/dashboard.png"
-chrome shot --screenshot="$out/dashboard.png" --window-size=1280,1800 --hide-scrollbars \
+chrome shot --screenshot="$out/dashboard.png" --window-size=1280,1640 --hide-scrollbars \
   > "$dir/chrome-shot.out" 2>&1 || fail "chromium --screenshot failed"
 [ "$(stat -c %s "$out/dashboard.png" 2>/dev/null || echo 0)" -gt 20000 ] || fail "no screenshot"
 echo "dashboard: PASS (DOM checked, screenshot $out/dashboard.png, token and Host refusals)"
