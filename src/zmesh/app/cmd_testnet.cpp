@@ -44,7 +44,7 @@ struct TestnetArgs {
     std::string metrics;    // Prometheus endpoint address; empty: off
     std::string dashboard;  // the client's dashboard page; empty: off
     std::string dashboard_token_file;
-    int threads = 0;        // 0: one per core, at most one per node
+    int threads = 0;  // 0: one per core, at most one per node
 };
 
 std::string endpoint_text(const tcp::endpoint& ep) {

@@ -87,8 +87,9 @@ Dashboard::Dashboard(node::Node& node, const tcp::endpoint& at, std::string toke
     : node_(node),
       token_(std::move(token)),
       timer_(node.executor()),
-      http_(node.executor(), checked(at, token_),
-            [this](const HttpRequest& r) { return handle(r); }, {}, "dashboard server") {
+      http_(
+          node.executor(), checked(at, token_), [this](const HttpRequest& r) { return handle(r); },
+          {}, "dashboard server") {
     auto st = node_.status();
     last_ = {st.link_bytes_in, st.link_bytes_out, st.cells_relayed};
     last_at_ = std::chrono::steady_clock::now();

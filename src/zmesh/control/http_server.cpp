@@ -93,8 +93,7 @@ asio::awaitable<void> HttpServer::accept_loop() {
             continue;
         }
         ++*active_;
-        asio::co_spawn(acceptor_.get_executor(), serve(std::move(socket)),
-                       link::log_exit(name_));
+        asio::co_spawn(acceptor_.get_executor(), serve(std::move(socket)), link::log_exit(name_));
     }
 }
 
@@ -118,8 +117,8 @@ asio::awaitable<void> HttpServer::serve(tcp::socket accepted) {
     HttpResponse resp;
     std::optional<HttpRequest> req;
     if (!ec)
-        req = parse_http_request(std::string_view(
-            static_cast<const char*>(buf.data().data()), std::min(n, buf.data().size())));
+        req = parse_http_request(std::string_view(static_cast<const char*>(buf.data().data()),
+                                                  std::min(n, buf.data().size())));
     if (!req) {
         resp.status = "400 Bad Request";
     } else {
@@ -142,7 +141,8 @@ asio::awaitable<void> HttpServer::serve(tcp::socket accepted) {
 
 MetricsServer::MetricsServer(asio::any_io_executor ex, const tcp::endpoint& at, Collect collect)
     : collect_(std::move(collect)),
-      http_(ex, at, [this](const HttpRequest& r) { return handle(r); }, {}, "metrics server") {}
+      http_(
+          ex, at, [this](const HttpRequest& r) { return handle(r); }, {}, "metrics server") {}
 
 HttpResponse MetricsServer::handle(const HttpRequest& r) const {
     HttpResponse resp;

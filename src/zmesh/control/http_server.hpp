@@ -30,7 +30,7 @@ struct HttpLimits {
 
 struct HttpRequest {
     std::string method;
-    std::string target;  // as sent: path and query
+    std::string target;                                        // as sent: path and query
     std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
 
     // The value of the first header named `name` (lower case); empty when absent.

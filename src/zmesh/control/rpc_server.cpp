@@ -75,8 +75,7 @@ std::optional<std::string> load_or_create_token(const std::filesystem::path& pat
                                                 std::string* why) {
     auto token = crypto::read_private_file(path, 4096);
     if (!token && token.error() == Errc::permission_denied) {
-        *why = path.string() + " is readable by other users; run 'chmod 600 " + path.string() +
-               "'";
+        *why = path.string() + " is readable by other users; run 'chmod 600 " + path.string() + "'";
         return std::nullopt;
     }
     if (!token) {
