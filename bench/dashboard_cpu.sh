@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # What the dashboard (docs/dashboard.md) costs the node serving it: CPU seconds (utime +
-# stime from /proc/PID/stat) of `zmesh testnet --dashboard` (5 relays, 2 exits and the
+# stime from /proc/PID/stat) of `zmesh testnet --dashboard` (RELAYS relays, 2 exits and the
 # client whose page it is, idle network) over SECONDS without a browser, then over
 # SECONDS with headless Chromium showing the page (polling every 2 s, the topology every
 # 10 s). The page's requests are counted by the server's closed connections in TIME-WAIT.
-# Usage: bench/dashboard_cpu.sh ZMESH_BINARY [SECONDS]
+# Usage: [RELAYS=5] bench/dashboard_cpu.sh ZMESH_BINARY [SECONDS]
 set -euo pipefail
 zmesh=$1
 seconds=${2:-60}
@@ -25,7 +25,7 @@ tree_ticks() {  # every process of a tree (Chromium's renderers, GPU and network
   echo "$t"
 }
 
-"$zmesh" testnet --relays 5 --exits 2 --socks 127.0.0.1:0 --http "" \
+"$zmesh" testnet --relays "${RELAYS:-5}" --exits 2 --socks 127.0.0.1:0 --http "" \
   --dashboard 127.0.0.1:0 > "$dir/log" 2>&1 &
 pid=$!
 pids+=($pid)
