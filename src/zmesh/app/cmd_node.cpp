@@ -16,6 +16,7 @@
 #include "zmesh/app/commands.hpp"
 #include "zmesh/app/proxy.hpp"
 #include "zmesh/app/sandbox.hpp"
+#include "zmesh/control/dashboard.hpp"
 #include "zmesh/control/http_server.hpp"
 #include "zmesh/control/node_config.hpp"
 #include "zmesh/control/rpc_server.hpp"
@@ -83,6 +84,7 @@ class Daemon final : public control::ControlBackend {
     std::unique_ptr<node::Node> node_;
     std::unique_ptr<ProxyFrontEnd> proxy_;
     std::unique_ptr<control::MetricsServer> metrics_;
+    std::unique_ptr<control::Dashboard> dashboard_;
     std::unique_ptr<control::ControlServer> control_;
     std::vector<node::Listener> listeners_;  // the front ends'; the node lists its own
     std::uint64_t reloads_ = 0;
@@ -145,6 +147,21 @@ bool Daemon::start_front_ends() {
                 [this] { return node_->metrics(); });
             listening("metrics", metrics_->local_endpoint());
         }
+        if (auto at = parse_socket_address(cfg_.string("monitoring.dashboard_addr"))) {
+            std::string token;
+            if (const auto& file = cfg_.string("monitoring.dashboard_token_file"); !file.empty()) {
+                std::string why;
+                auto t = control::load_or_create_token(file, &why);
+                if (!t) {
+                    std::cerr << "zmesh node: " << why << "\n";
+                    return false;
+                }
+                token = *t;
+            }
+            dashboard_ = std::make_unique<control::Dashboard>(
+                *node_, tcp::endpoint(at->ip, at->port), std::move(token));
+            listening("dashboard", dashboard_->local_endpoint());
+        }
     } catch (const std::exception& e) {
         std::cerr << "zmesh node: cannot listen: " << e.what() << "\n";
         return false;
@@ -161,23 +178,13 @@ bool Daemon::start_control(fs::path& socket_path, fs::path& token_path) {
     if (const auto& at = cfg_.string("monitoring.control_addr"); !at.empty()) {
         cc.tcp_address = at;
         token_path = data_path("monitoring.control_token_file", "control.token");
-        auto token = crypto::read_private_file(token_path, 4096);
-        if (!token && token.error() == Errc::permission_denied) {
-            std::cerr << "zmesh node: " << token_path.string()
-                      << " is readable by other users; run 'chmod 600 " << token_path.string()
-                      << "'\n";
+        std::string why;
+        auto token = control::load_or_create_token(token_path, &why);
+        if (!token) {
+            std::cerr << "zmesh node: " << why << "\n";
             return false;
         }
-        if (!token) {
-            // Created like a key: 0600 from the start, never replaced.
-            std::string t = control::new_control_token();
-            if (!crypto::write_private_file(token_path, t + "\n", false)) {
-                std::cerr << "zmesh node: cannot write " << token_path.string() << "\n";
-                return false;
-            }
-            token = t;
-        }
-        cc.token = token->substr(0, token->find_first_of("\r\n"));
+        cc.token = *token;
     }
     if (cc.unix_path.empty() && cc.tcp_address.empty()) return true;
     try {
@@ -251,6 +258,7 @@ void Daemon::shutdown() {
     if (control_) control_->shutdown();
     if (proxy_) proxy_->stop();
     if (metrics_) metrics_->stop();
+    if (dashboard_) dashboard_->stop();
 }
 
 int Daemon::run() {

@@ -20,7 +20,9 @@
 #include "zmesh/app/commands.hpp"
 #include "zmesh/app/proxy.hpp"
 #include "zmesh/app/sandbox.hpp"
+#include "zmesh/control/dashboard.hpp"
 #include "zmesh/control/http_server.hpp"
+#include "zmesh/control/rpc_server.hpp"
 #include "zmesh/node/net_options.hpp"
 #include "zmesh/node/testnet.hpp"
 
@@ -40,7 +42,9 @@ struct TestnetArgs {
     std::string http = "127.0.0.1:8118";
     std::string demo_http;  // serve a small page here, for the printed curl line
     std::string metrics;    // Prometheus endpoint address; empty: off
-    int threads = 0;        // 0: one per core, at most one per node
+    std::string dashboard;  // the client's dashboard page; empty: off
+    std::string dashboard_token_file;
+    int threads = 0;  // 0: one per core, at most one per node
 };
 
 std::string endpoint_text(const tcp::endpoint& ep) {
@@ -68,11 +72,13 @@ asio::awaitable<void> demo_page(tcp::acceptor& acceptor, int hops) {
 struct FrontEnds {
     std::unique_ptr<ProxyFrontEnd> proxy;
     std::unique_ptr<control::MetricsServer> metrics;
+    std::unique_ptr<control::Dashboard> dashboard;
     std::unique_ptr<tcp::acceptor> page;
     tcp::endpoint socks, http;
     void stop() {
         proxy->stop();
         if (metrics) metrics->stop();
+        if (dashboard) dashboard->stop();
         if (page) page->close();
     }
 };
@@ -91,6 +97,9 @@ void print_ready(const TestnetArgs& a, node::Testnet& net, const FrontEnds& f, i
     if (f.metrics)
         std::printf("metrics: http://%s/metrics\n",
                     endpoint_text(f.metrics->local_endpoint()).c_str());
+    if (f.dashboard)
+        std::printf("dashboard: http://%s/\n",
+                    endpoint_text(f.dashboard->local_endpoint()).c_str());
     if (f.page)
         std::printf("try:   curl --socks5-hostname %s http://%s/\n", endpoint_text(f.socks).c_str(),
                     endpoint_text(f.page->local_endpoint()).c_str());
@@ -119,6 +128,18 @@ bool start_front_ends(const TestnetArgs& a, asio::io_context& io, node::Testnet&
             f.metrics = std::make_unique<control::MetricsServer>(io.get_executor(),
                                                                  tcp::endpoint(at->ip, at->port),
                                                                  [&net] { return net.metrics(); });
+        }
+        if (!a.dashboard.empty()) {
+            auto at = parse_socket_address(a.dashboard);
+            if (!at) throw std::runtime_error("bad --dashboard address");
+            std::string token, why;
+            if (!a.dashboard_token_file.empty()) {
+                auto t = control::load_or_create_token(a.dashboard_token_file, &why);
+                if (!t) throw std::runtime_error(why);
+                token = *t;
+            }
+            f.dashboard = std::make_unique<control::Dashboard>(
+                net.client(), tcp::endpoint(at->ip, at->port), std::move(token));
         }
         if (!a.demo_http.empty()) {
             auto at = parse_socket_address(a.demo_http);
@@ -235,6 +256,10 @@ void add_testnet_command(CLI::App& app, int& exit_code) {
     cmd->add_option("--demo-http", a.demo_http, "Also serve a small page here to fetch");
     cmd->add_option("--metrics", a.metrics,
                     "Serve Prometheus metrics here (/metrics; ?format=json|influx)");
+    cmd->add_option("--dashboard", a.dashboard,
+                    "Serve the client's live dashboard page here (docs/dashboard.md)");
+    cmd->add_option("--dashboard-token-file", a.dashboard_token_file,
+                    "The dashboard requires the token in this file (created 0600 if missing)");
     cmd->add_option("--handshake", a.handshake,
                     "Link and hop handshakes: hybrid (X25519 + ML-KEM-768) or classical")
         ->check(CLI::IsMember({"hybrid", "classical"}))

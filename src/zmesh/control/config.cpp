@@ -255,6 +255,14 @@ const std::vector<Option>& options() {
          "Control API on loopback TCP with a token (empty: off).", address()},
         {"monitoring", "control_token_file", T::string, std::string(""),
          "Token for control_addr, created 0600 if missing (empty: DATA_DIR/control.token).", any()},
+        {"monitoring", "dashboard_addr", T::string, std::string(""),
+         "Live dashboard page (docs/dashboard.md; empty: off). Off loopback it needs "
+         "dashboard_token_file.",
+         address()},
+        {"monitoring", "dashboard_token_file", T::string, std::string(""),
+         "Token the dashboard requires, created 0600 if missing (empty: no token, loopback "
+         "only).",
+         any()},
         {"development", "fake_latency_ms", T::integer, std::int64_t{0},
          "Testing: delay every packet this much.", int_range(0, 10000), true},
         {"development", "packet_loss_rate", T::number, 0.0,

@@ -3,10 +3,11 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/read_until.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <chrono>
+#include <cctype>
 
 #include "zmesh/link/service.hpp"
 
@@ -17,67 +18,151 @@ using asio::ip::tcp;
 
 namespace {
 const auto kAwait = asio::as_tuple(asio::use_awaitable);
-constexpr std::size_t kMaxRequest = 8192;
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+        s.remove_suffix(1);
+    return s;
+}
 }  // namespace
 
-MetricsServer::MetricsServer(asio::any_io_executor ex, const tcp::endpoint& at, Collect collect)
-    : acceptor_(ex, at), collect_(std::move(collect)) {
-    asio::co_spawn(ex, accept_loop(), link::log_exit("metrics server"));
+std::string_view HttpRequest::header(std::string_view name) const {
+    for (const auto& [k, v] : headers)
+        if (k == name) return v;
+    return {};
 }
 
-void MetricsServer::stop() {
+std::string_view HttpRequest::path() const {
+    return std::string_view(target).substr(0, target.find('?'));
+}
+
+std::string_view HttpRequest::query() const {
+    auto q = target.find('?');
+    return q == std::string::npos ? std::string_view() : std::string_view(target).substr(q + 1);
+}
+
+std::optional<HttpRequest> parse_http_request(std::string_view head) {
+    auto eol = head.find("\r\n");
+    if (eol == std::string_view::npos) return std::nullopt;
+    std::string_view line = head.substr(0, eol);
+    auto sp1 = line.find(' ');
+    if (sp1 == std::string_view::npos) return std::nullopt;
+    auto sp2 = line.find(' ', sp1 + 1);
+    if (sp2 == std::string_view::npos || line.substr(sp2 + 1).rfind("HTTP/1.", 0) != 0)
+        return std::nullopt;
+    HttpRequest r;
+    r.method = std::string(line.substr(0, sp1));
+    r.target = std::string(line.substr(sp1 + 1, sp2 - sp1 - 1));
+    if (r.target.empty() || r.target.front() != '/') return std::nullopt;
+    head.remove_prefix(eol + 2);
+    while (!head.empty()) {
+        eol = head.find("\r\n");
+        std::string_view h = head.substr(0, eol);
+        head.remove_prefix(eol == std::string_view::npos ? head.size() : eol + 2);
+        if (h.empty()) break;
+        auto colon = h.find(':');
+        if (colon == std::string_view::npos || colon == 0) return std::nullopt;
+        std::string name(h.substr(0, colon));
+        for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        r.headers.emplace_back(std::move(name), std::string(trim(h.substr(colon + 1))));
+    }
+    return r;
+}
+
+HttpServer::HttpServer(asio::any_io_executor ex, const tcp::endpoint& at, Handler handler,
+                       HttpLimits limits, const char* name)
+    : acceptor_(ex, at), handler_(std::move(handler)), limits_(limits), name_(name) {
+    asio::co_spawn(ex, accept_loop(), link::log_exit(name_));
+}
+
+void HttpServer::stop() {
     boost::system::error_code ec;
     acceptor_.close(ec);
 }
 
-asio::awaitable<void> MetricsServer::accept_loop() {
+asio::awaitable<void> HttpServer::accept_loop() {
     while (acceptor_.is_open()) {
         auto [ec, socket] = co_await acceptor_.async_accept(kAwait);
         if (ec) {
             if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
             continue;
         }
-        asio::co_spawn(acceptor_.get_executor(), serve(std::move(socket)),
-                       link::log_exit("metrics request"));
+        if (*active_ >= limits_.max_connections) {
+            ++refused_;  // closed unanswered: the socket goes out of scope
+            continue;
+        }
+        ++*active_;
+        asio::co_spawn(acceptor_.get_executor(), serve(std::move(socket)), link::log_exit(name_));
     }
 }
 
-asio::awaitable<void> MetricsServer::serve(tcp::socket socket) {
-    asio::streambuf buf(kMaxRequest);
-    auto [ec, n] = co_await asio::async_read_until(socket, buf, "\r\n\r\n", kAwait);
-    std::string status = "200 OK";
-    std::string type = "text/plain; version=0.0.4; charset=utf-8";
-    std::string body;
-    if (ec) {
-        status = "400 Bad Request";
+asio::awaitable<void> HttpServer::serve(tcp::socket accepted) {
+    // Counted down even when the frame is destroyed unrun (the io_context ends first).
+    struct Active {
+        std::shared_ptr<std::size_t> n;
+        ~Active() { --*n; }
+    } active{active_};
+    auto socket = std::make_shared<tcp::socket>(std::move(accepted));
+    // A client that sends slowly or reads slowly is cut off at the deadline.
+    asio::steady_timer deadline(socket->get_executor(), limits_.deadline);
+    deadline.async_wait([weak = std::weak_ptr<tcp::socket>(socket)](boost::system::error_code ec) {
+        auto s = weak.lock();
+        if (ec || !s) return;  // cancelled, or the request finished first
+        boost::system::error_code ignored;
+        s->close(ignored);
+    });
+    asio::streambuf buf(limits_.max_request);
+    auto [ec, n] = co_await asio::async_read_until(*socket, buf, "\r\n\r\n", kAwait);
+    HttpResponse resp;
+    std::optional<HttpRequest> req;
+    if (!ec)
+        req = parse_http_request(std::string_view(static_cast<const char*>(buf.data().data()),
+                                                  std::min(n, buf.data().size())));
+    if (!req) {
+        resp.status = "400 Bad Request";
     } else {
-        std::string head(asio::buffers_begin(buf.data()), asio::buffers_begin(buf.data()) + n);
-        std::string line = head.substr(0, head.find("\r\n"));
-        auto sp1 = line.find(' ');
-        auto sp2 = line.find(' ', sp1 == std::string::npos ? 0 : sp1 + 1);
-        std::string method = line.substr(0, sp1);
-        std::string target = sp1 == std::string::npos ? "" : line.substr(sp1 + 1, sp2 - sp1 - 1);
-        if (method != "GET") {
-            status = "405 Method Not Allowed";
-        } else if (target == "/metrics") {
-            body = to_prometheus(collect_());
-        } else if (target == "/metrics?format=json") {
-            type = "application/json";
-            body = to_json(collect_());
-        } else if (target == "/metrics?format=influx") {
-            auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
-            body = to_influx(collect_(), static_cast<long long>(ns));
-        } else {
-            status = "404 Not Found";
+        try {
+            resp = handler_(*req);
+        } catch (const std::exception&) {
+            resp = {};
+            resp.status = "500 Internal Server Error";
         }
     }
-    if (body.empty() && status != "200 OK") body = status + "\n";
-    std::string resp = "HTTP/1.1 " + status + "\r\nContent-Type: " + type +
-                       "\r\nContent-Length: " + std::to_string(body.size()) +
-                       "\r\nConnection: close\r\n\r\n" + body;
-    co_await asio::async_write(socket, asio::buffer(resp), kAwait);
+    if (resp.body.empty() && resp.status != "200 OK") resp.body = resp.status + "\n";
+    std::string out = "HTTP/1.1 " + resp.status + "\r\nContent-Type: " + resp.type +
+                      "\r\nContent-Length: " + std::to_string(resp.body.size()) + "\r\n";
+    for (const auto& [k, v] : resp.headers) out += k + ": " + v + "\r\n";
+    out += "Connection: close\r\n\r\n";
+    out += resp.body;
+    co_await asio::async_write(*socket, asio::buffer(out), kAwait);
+    deadline.cancel();
+}
+
+MetricsServer::MetricsServer(asio::any_io_executor ex, const tcp::endpoint& at, Collect collect)
+    : collect_(std::move(collect)),
+      http_(
+          ex, at, [this](const HttpRequest& r) { return handle(r); }, {}, "metrics server") {}
+
+HttpResponse MetricsServer::handle(const HttpRequest& r) const {
+    HttpResponse resp;
+    resp.type = "text/plain; version=0.0.4; charset=utf-8";
+    if (r.method != "GET") {
+        resp.status = "405 Method Not Allowed";
+    } else if (r.target == "/metrics") {
+        resp.body = to_prometheus(collect_());
+    } else if (r.target == "/metrics?format=json") {
+        resp.type = "application/json";
+        resp.body = to_json(collect_());
+    } else if (r.target == "/metrics?format=influx") {
+        auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+        resp.body = to_influx(collect_(), static_cast<long long>(ns));
+    } else {
+        resp.status = "404 Not Found";
+    }
+    return resp;
 }
 
 }  // namespace zmesh::control

@@ -189,6 +189,11 @@ std::vector<std::string> node_config_problems(const control::Config& c) {
         if (!c.string(key).empty() && (!at || !at->ip.is_loopback()))
             p.push_back(std::string(key) + ": the control API is served on loopback only");
     }
+    if (auto at = parse_socket_address(c.string("monitoring.dashboard_addr"));
+        at && !at->ip.is_loopback() && c.string("monitoring.dashboard_token_file").empty())
+        p.push_back(
+            "monitoring.dashboard_addr: not a loopback address, so the dashboard needs a token: "
+            "set monitoring.dashboard_token_file");
     return p;
 }
 

@@ -17,6 +17,7 @@
 
 #include "zmesh/control/v1/control.grpc.pb.h"
 #include "zmesh/core/bytes.hpp"
+#include "zmesh/crypto/identity.hpp"
 #include "zmesh/crypto/secure.hpp"
 
 namespace zmesh::control {
@@ -68,6 +69,24 @@ std::string new_control_token() {
     Bytes t(32);
     crypto::random_bytes(t);
     return to_hex(t);
+}
+
+std::optional<std::string> load_or_create_token(const std::filesystem::path& path,
+                                                std::string* why) {
+    auto token = crypto::read_private_file(path, 4096);
+    if (!token && token.error() == Errc::permission_denied) {
+        *why = path.string() + " is readable by other users; run 'chmod 600 " + path.string() + "'";
+        return std::nullopt;
+    }
+    if (!token) {
+        std::string t = new_control_token();
+        if (!crypto::write_private_file(path, t + "\n", false)) {
+            *why = "cannot write " + path.string();
+            return std::nullopt;
+        }
+        token = t;
+    }
+    return token->substr(0, token->find_first_of("\r\n"));
 }
 
 class ControlServer::Service final : public v1::Control::Service {

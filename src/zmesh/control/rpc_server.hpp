@@ -8,8 +8,10 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <condition_variable>
 #include <deque>
+#include <filesystem>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "zmesh/control/v1/control.pb.h"
@@ -78,5 +80,10 @@ class ControlServer {
 
 // A fresh random token, hex; written by the daemon to its token file.
 std::string new_control_token();
+// The first line of a token file (monitoring.control_token_file, dashboard_token_file);
+// a missing file is created 0600 with a fresh token, like a key, never replaced. nullopt
+// and why, for a person, when it is readable by other users or cannot be written.
+std::optional<std::string> load_or_create_token(const std::filesystem::path& path,
+                                                std::string* why);
 
 }  // namespace zmesh::control
