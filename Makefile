@@ -67,7 +67,7 @@ tsan: deps
 
 fuzz: deps
 	CC=clang CXX=clang++ cmake -S . -B $(BUILD_FUZZ) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZMESH_FUZZ=ON -DZMESH_WERROR=OFF $(CMAKE_FLAGS)
-	cmake --build $(BUILD_FUZZ) -j $(JOBS) --target fuzz_link_packet fuzz_noise_message fuzz_tcp_frame fuzz_circuit_messages fuzz_descriptor fuzz_fec_symbol fuzz_webrtc_signal fuzz_proxy_request
+	cmake --build $(BUILD_FUZZ) -j $(JOBS) --target fuzz_link_packet fuzz_noise_message fuzz_tcp_frame fuzz_circuit_messages fuzz_descriptor fuzz_fec_symbol fuzz_webrtc_signal fuzz_upstream_answer fuzz_proxy_request
 	./scripts/run-fuzz.sh $(BUILD_FUZZ)/fuzz $(FUZZ_SECONDS)
 
 format:

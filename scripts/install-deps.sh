@@ -13,6 +13,7 @@ packages=(
   libopendht2 libgnutls28-dev nettle-dev libasio-dev libargon2-dev libjsoncpp-dev
   libhttp-parser-dev librestinio-dev libisal-dev libnice-dev libusrsctp-dev
   python3 python3-yaml valgrind curl prometheus chromium graphviz
+  tor i2pd microsocks tinyproxy  # real upstream proxies of the exit tests (docs/exits.md)
 )
 
 missing=()

@@ -8,7 +8,9 @@
 
 #include "zmesh/circuit/node.hpp"
 #include "zmesh/core/clock.hpp"
+#include "zmesh/exit/dialer.hpp"
 #include "zmesh/exit/policy.hpp"
+#include "zmesh/exit/upstream.hpp"
 #include "zmesh/stream/driver.hpp"
 
 namespace zmesh::exit {
@@ -24,6 +26,9 @@ struct ExitStats {
     std::uint64_t resume_unknown = 0;    // ATTACH naming no stream we keep
     std::uint64_t directory_served = 0;  // bundles sent to streams asking for the directory
     std::uint64_t streams_reset = 0;     // open streams that ended abnormally (either end)
+    std::uint64_t upstream_connected = 0;  // streams an upstream proxy connected
+    std::uint64_t upstream_failed = 0;     // refused by an upstream proxy, or it failed
+    std::uint64_t refused_ability = 0;     // .onion or .i2p names this exit cannot reach
 };
 
 struct ExitConfig {
@@ -39,6 +44,14 @@ struct ExitConfig {
     // A bootstrap node's signed descriptor bundle, served to streams that ask for
     // kDirectoryTarget (unset: such streams are refused).
     std::function<Bytes()> directory;
+    // Upstream proxies (docs/exits.md): .onion names go to `onion_proxy` (a Tor client),
+    // .i2p names to `i2p_proxy` (an I2P router); without one such names are refused, never
+    // resolved. Every other destination goes through `upstream` when set.
+    std::optional<ProxyAddress> onion_proxy;
+    std::optional<ProxyAddress> i2p_proxy;
+    std::optional<ProxyAddress> upstream;
+    // Bounds the connection to a proxy and its answer (an onion service takes a while).
+    std::chrono::milliseconds upstream_timeout{60000};
 };
 
 // The stream target that asks the last hop for its directory (a bundle of signed relay
@@ -77,6 +90,8 @@ class ExitService {
     };
     std::shared_ptr<stream::MuxDriver> driver_for(const circuit::LinkCircuit& lc);
     void on_begin(const circuit::LinkCircuit& lc, std::uint16_t id, const std::string& target);
+    // The way out for `host`; null (and the reason) when this exit does not go there.
+    Dialer* dialer_for(std::string_view host, stream::EndReason& refusal);
     void on_attach(const circuit::LinkCircuit& lc, const stream::MuxEvent& e);
     void on_circuit_closed(const circuit::LinkCircuit& lc);
     void forget(const DriverKey& circuit, std::uint16_t id);
@@ -91,6 +106,10 @@ class ExitService {
     zmesh::Timer sweep_timer_;
     bool sweep_armed_ = false;
     ExitStats stats_;
+    std::unique_ptr<Dialer> direct_;
+    std::unique_ptr<Dialer> onion_;
+    std::unique_ptr<Dialer> i2p_;
+    std::unique_ptr<Dialer> upstream_;
     // Last: they end first, so nothing reaches a service being destroyed.
     Subscription messages_;
     Subscription closed_;
