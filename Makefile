@@ -5,6 +5,7 @@
 #   make bench  build and run the benchmarks
 #   make fuzz   build the libFuzzer targets (clang) and run each briefly
 #   make asan   ASan+UBSan build of the tests, and run them
+#   make test-tor  a private Tor network on loopback as an exit's onion proxy (minutes)
 #   make format / format-check
 
 BUILD      ?= build
@@ -16,7 +17,7 @@ JOBS       ?= $(shell nproc)
 FUZZ_SECONDS ?= 30
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test demo bench fuzz asan tsan format format-check install clean
+.PHONY: all deps build test test-tor demo bench fuzz asan tsan format format-check install clean
 
 all: build
 
@@ -33,6 +34,12 @@ build: $(BUILD)/build.ninja
 test: deps
 	$(MAKE) build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600
+
+# A private Tor network (TestingTorNetwork, authorities' keys from tor-gencert) with an
+# onion service, reached through zmesh (docs/exits.md). About 70 s to bootstrap here.
+test-tor: deps
+	$(MAKE) build
+	bash tests/app/tor_network_test.sh $(BUILD)/zmesh
 
 demo: deps
 	$(MAKE) build

@@ -115,7 +115,8 @@ start=$(date +%s.%N)
 code=$(socks_reply "$socks" "http://duckduckgogg42xjoc72x3sjasowoarfbgcmvfimaftt6twagswzczad.onion/")
 took=$(python3 -c "print(round($(date +%s.%N) - $start, 1))")
 [ "$code" = 6 ] || fail "well-formed .onion: SOCKS reply '$code', want 6 (tor timed out)"
-python3 -c "import sys; sys.exit(0 if $took >= 4.5 else 1)" || fail "reply 6 after ${took}s: not tor's 5 s"
+# Tor checks its streams' age once a second: 4 to 6 s. Not zmesh's (60 s), not at once.
+python3 -c "import sys; sys.exit(0 if 3 <= $took <= 30 else 1)" || fail "reply 6 after ${took}s: not tor's 5 s"
 code=$(socks_reply "$socks" "http://not-an-onion-address.onion/")
 [ "$code" = 1 ] || fail "malformed .onion: SOCKS reply '$code', want 1 (tor refuses it)"
 echo ".onion via tor: reply 6 after ${took}s (tor's SocksTimeout), malformed address reply 1"
