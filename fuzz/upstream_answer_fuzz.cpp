@@ -1,8 +1,8 @@
 // The answers of an exit's upstream proxy (SOCKS5 and HTTP CONNECT) as the handshake
 // reads them: never more than it asks for, any bytes, any split; it must end connected
 // or failed, never crash or ask for bytes past its bound.
-#include <cstdint>
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 
 #include "zmesh/exit/upstream.hpp"
@@ -10,8 +10,8 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size < 1) return 0;
     auto proxy = zmesh::exit::parse_proxy_address(
-        data[0] & 1 ? "http://127.0.0.1:8080" : (data[0] & 2 ? "socks5://u:p@127.0.0.1:1080"
-                                                              : "socks5://127.0.0.1:1080"));
+        data[0] & 1 ? "http://127.0.0.1:8080"
+                    : (data[0] & 2 ? "socks5://u:p@127.0.0.1:1080" : "socks5://127.0.0.1:1080"));
     zmesh::exit::ProxyHandshake hs(*proxy, data[0] & 4 ? "example.onion" : "192.0.2.1", 80);
     zmesh::ByteView in(data + 1, size - 1);
     std::size_t read = 0;

@@ -48,6 +48,12 @@ exit_metric() {  # NET NODE NAME
   awk -v n="$3" '$1 == n || index($1, n "{") == 1 { s += $2 } END { print s + 0 }' "$dir/m.txt"
 }
 
+# --- the options are checked ------------------------------------------------------------
+printf '[core]\nroles = ["relay", "exit"]\n[exit]\nupstream = "socks5://localhost:1080"\nonion_proxy = "tor"\n' > "$dir/bad.toml"
+if err=$("$zmesh" config validate "$dir/bad.toml" 2>&1); then fail "bad exit.upstream accepted"; fi
+echo "$err" | grep -q "exit.upstream: .*the proxy must be named by an IP address" || fail "upstream error: $err"
+echo "$err" | grep -q "exit.onion_proxy: .*expected socks5://IP:PORT or http://IP:PORT" || fail "onion_proxy error: $err"
+
 start_file_server blob 2000000
 chmod 777 "$dir"  # tinyproxy and i2pd may drop to another user when run as root
 

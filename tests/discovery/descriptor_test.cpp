@@ -64,7 +64,8 @@ TEST(Descriptor, onion_and_i2p_names_need_their_ability) {
     // ".onion" alone is no service name, but it is not for the DNS either.
     for (const char* h : {"abc.onion", "x.y.ONION", "abc.onion.", "Foo.Onion", ".onion"})
         EXPECT_EQ(ability_needed(h), kFlagOnion) << h;
-    for (const char* h : {"zzz.i2p", "a.b32.i2p", "ZZZ.I2P."}) EXPECT_EQ(ability_needed(h), kFlagI2p) << h;
+    for (const char* h : {"zzz.i2p", "a.b32.i2p", "ZZZ.I2P."})
+        EXPECT_EQ(ability_needed(h), kFlagI2p) << h;
     for (const char* h : {"onion", "onion.", "i2p", "example.com", "onion.example", "a.onionx",
                           "aonion", "127.0.0.1", "::1", ""})
         EXPECT_EQ(ability_needed(h), 0) << h;

@@ -53,11 +53,11 @@ TEST(ProxyAddress, parses_socks5_and_http_with_ip_addresses_only) {
     EXPECT_EQ(p->describe(), "socks5://alice:***@10.0.0.1:1080");  // no password in logs
 
     std::string why;
-    for (const char* bad : {"127.0.0.1:9050", "socks4://127.0.0.1:1", "https://127.0.0.1:1",
-                            "socks5://localhost:9050", "socks5://127.0.0.1:0",
-                            "socks5://127.0.0.1:65536", "socks5://127.0.0.1", "socks5://:9050",
-                            "http://u:p@127.0.0.1:8080", "socks5://user@127.0.0.1:1",
-                            "socks5://[::1:9050", ""}) {
+    for (const char* bad :
+         {"127.0.0.1:9050", "socks4://127.0.0.1:1", "https://127.0.0.1:1",
+          "socks5://localhost:9050", "socks5://127.0.0.1:0", "socks5://127.0.0.1:65536",
+          "socks5://127.0.0.1", "socks5://:9050", "http://u:p@127.0.0.1:8080",
+          "socks5://user@127.0.0.1:1", "socks5://[::1:9050", ""}) {
         why.clear();
         EXPECT_FALSE(parse_proxy_address(bad, &why)) << bad;
         EXPECT_FALSE(why.empty()) << bad;
@@ -131,8 +131,8 @@ TEST(Socks5Client, user_and_password_when_configured) {
 }
 
 TEST(Socks5Client, malformed_answers_and_early_close_fail_as_the_upstream) {
-    for (Bytes bad : {Bytes{4, 0}, Bytes{5, 0, 5, 0, 0, 0}, Bytes{5, 0, 5, 0, 1, 9},
-                      Bytes{5, 0, 5, 0, 0, 7}}) {
+    for (Bytes bad :
+         {Bytes{4, 0}, Bytes{5, 0, 5, 0, 0, 0}, Bytes{5, 0, 5, 0, 1, 9}, Bytes{5, 0, 5, 0, 0, 7}}) {
         ProxyHandshake hs(proxy("socks5://127.0.0.1:1"), "a.onion", 80);
         EXPECT_EQ(answer(hs, bad), State::failed);
         EXPECT_EQ(hs.failure(), EndReason::upstream_failed);

@@ -449,7 +449,7 @@ void ClientPool::recover(const std::shared_ptr<Circ>& c, const circuit::ClientEv
     auto r = std::make_shared<Recovery>();
     r->isolation = c->isolation;
     r->port = c->port;
-    r->request.hops = c->request.hops;  // the replacement keeps the length asked for
+    r->request.hops = c->request.hops;    // the replacement keeps the length asked for
     r->request.needs = c->request.needs;  // and an exit with the same abilities
     r->epoch = identity_epoch_;
     r->died = zmesh::Clock::now();

@@ -77,8 +77,9 @@ Check proxy_url() {
         const auto& s = std::get<std::string>(v);
         std::string why;
         if (s.empty() || exit::parse_proxy_address(s, &why)) return std::nullopt;
-        return why + " (socks5://IP:PORT, socks5://USER:PASSWORD@IP:PORT, http://IP:PORT, or "
-                     "empty for none)";
+        return why +
+               " (socks5://IP:PORT, socks5://USER:PASSWORD@IP:PORT, http://IP:PORT, or "
+               "empty for none)";
     };
 }
 

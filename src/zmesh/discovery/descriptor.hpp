@@ -37,8 +37,8 @@ inline constexpr std::uint8_t kFlagBootstrap = 8;
 inline constexpr std::uint8_t kFlagOnion = 16;
 inline constexpr std::uint8_t kFlagI2p = 32;
 inline constexpr std::uint8_t kFlagUpstream = 64;
-inline constexpr std::uint8_t kKnownFlags = kFlagRelay | kFlagExit | kFlagGuard | kFlagBootstrap |
-                                            kFlagOnion | kFlagI2p | kFlagUpstream;
+inline constexpr std::uint8_t kKnownFlags =
+    kFlagRelay | kFlagExit | kFlagGuard | kFlagBootstrap | kFlagOnion | kFlagI2p | kFlagUpstream;
 
 // The ability an exit needs for a destination host: kFlagOnion for a name under .onion,
 // kFlagI2p under .i2p (either case, a trailing dot allowed), 0 for any other host. Such

@@ -1,5 +1,7 @@
 #include "zmesh/exit/dialer.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -95,9 +97,12 @@ asio::awaitable<Dialed> ProxyDialer::dial(const Target& t) {
         return Dialed{std::nullopt, r};
     };
     auto [cec] = co_await d->socket.async_connect(proxy_at, asio::as_tuple(asio::use_awaitable));
-    if (cec || !d->socket.is_open() || d->expired)
+    if (cec || !d->socket.is_open() || d->expired) {
         // The proxy itself cannot be reached: the destination is not to blame.
+        spdlog::warn("exit: upstream proxy {} unreachable: {}", proxy_.describe(),
+                     d->expired ? std::string("timed out") : cec.message());
         co_return failed(d->expired ? EndReason::timeout : EndReason::upstream_failed);
+    }
     ProxyHandshake hs(proxy_, t.host, t.port);
     std::array<std::uint8_t, 512> buf{};
     while (hs.state() == ProxyHandshake::State::running) {
@@ -118,7 +123,11 @@ asio::awaitable<Dialed> ProxyDialer::dial(const Target& t) {
     }
     if (d->expired) co_return failed(EndReason::timeout);
     if (hs.state() == ProxyHandshake::State::running) hs.closed();  // a write failed
-    if (hs.state() != ProxyHandshake::State::connected) co_return failed(hs.failure());
+    if (hs.state() != ProxyHandshake::State::connected) {
+        // Never the destination in the log at this level: the proxy's answer only.
+        spdlog::debug("exit: upstream proxy {}: {}", proxy_.describe(), hs.detail());
+        co_return failed(hs.failure());
+    }
     d->timer.cancel();
     ++stats_.upstream_connected;
     co_return Dialed{std::move(d->socket), {}};

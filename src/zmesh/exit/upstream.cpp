@@ -55,7 +55,8 @@ std::optional<ProxyAddress> parse_proxy_address(std::string_view text, std::stri
             return fail("a user name and password are supported for socks5:// only");
         auto cred = text.substr(0, at);
         auto colon = cred.find(':');
-        if (colon == std::string_view::npos) return fail("expected USER:PASSWORD@ before the address");
+        if (colon == std::string_view::npos)
+            return fail("expected USER:PASSWORD@ before the address");
         p.user = std::string(cred.substr(0, colon));
         p.password = std::string(cred.substr(colon + 1));
         // RFC 1929: each is 1 to 255 bytes.
@@ -134,11 +135,7 @@ EndReason end_reason_for_http_status(int status) {
 }
 
 ProxyHandshake::ProxyHandshake(const ProxyAddress& proxy, std::string_view host, std::uint16_t port)
-    : kind_(proxy.kind),
-      user_(proxy.user),
-      password_(proxy.password),
-      host_(host),
-      port_(port) {
+    : kind_(proxy.kind), user_(proxy.user), password_(proxy.password), host_(host), port_(port) {
     if (host_.empty() || host_.size() > 255 || port_ == 0) {
         fail(EndReason::protocol, "destination not expressible to the proxy");
         return;
@@ -224,7 +221,8 @@ ProxyHandshake::State ProxyHandshake::socks_step() {
     msg.swap(in_);
     switch (phase_) {
         case Phase::method:
-            if (msg[0] != kSocksVersion) return fail(EndReason::upstream_failed, "not a SOCKS5 proxy");
+            if (msg[0] != kSocksVersion)
+                return fail(EndReason::upstream_failed, "not a SOCKS5 proxy");
             if (msg[1] == kNoAuth) {
                 send_request();
             } else if (msg[1] == kUserPass && !user_.empty()) {
