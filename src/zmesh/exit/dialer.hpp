@@ -17,7 +17,6 @@
 namespace zmesh::exit {
 
 struct ExitStats;
-struct Target;
 
 // A connected socket whose next byte is the destination's, or why there is none.
 struct Dialed {

@@ -6,7 +6,6 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <charconv>
 #include <stdexcept>
 
 #include "zmesh/core/clock.hpp"
@@ -19,28 +18,6 @@ namespace zmesh::exit {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 using stream::EndReason;
-
-std::optional<Target> parse_target(std::string_view text, bool allow_port_zero) {
-    std::string_view host;
-    std::string_view port;
-    if (text.starts_with("[")) {
-        auto close = text.find("]:");
-        if (close == std::string_view::npos) return std::nullopt;
-        host = text.substr(1, close - 1);
-        port = text.substr(close + 2);
-    } else {
-        auto colon = text.rfind(':');
-        if (colon == std::string_view::npos) return std::nullopt;
-        host = text.substr(0, colon);
-        port = text.substr(colon + 1);
-    }
-    unsigned p = 0;
-    auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
-    if (host.empty() || port.empty() || ec != std::errc{} || ptr != port.data() + port.size() ||
-        (p == 0 && !allow_port_zero) || p > 65535)
-        return std::nullopt;
-    return Target{std::string(host), static_cast<std::uint16_t>(p)};
-}
 
 namespace {
 

@@ -59,14 +59,6 @@ struct ExitConfig {
 // be mistaken for it.
 inline constexpr std::string_view kDirectoryTarget = "zmesh:directory";
 
-// "host:port" or "[v6]:port"; nullopt when malformed. Port 0 is refused unless allowed
-// (a listen address may ask for any port; a destination may not).
-struct Target {
-    std::string host;
-    std::uint16_t port = 0;
-};
-std::optional<Target> parse_target(std::string_view text, bool allow_port_zero = false);
-
 class ExitService {
   public:
     ExitService(circuit::CircuitNode& node, ExitConfig config);

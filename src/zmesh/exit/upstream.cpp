@@ -28,6 +28,28 @@ std::optional<ip::address> ip_of(std::string_view host) {
 
 }  // namespace
 
+std::optional<Target> parse_target(std::string_view text, bool allow_port_zero) {
+    std::string_view host;
+    std::string_view port;
+    if (text.starts_with("[")) {
+        auto close = text.find("]:");
+        if (close == std::string_view::npos) return std::nullopt;
+        host = text.substr(1, close - 1);
+        port = text.substr(close + 2);
+    } else {
+        auto colon = text.rfind(':');
+        if (colon == std::string_view::npos) return std::nullopt;
+        host = text.substr(0, colon);
+        port = text.substr(colon + 1);
+    }
+    unsigned p = 0;
+    auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+    if (host.empty() || port.empty() || ec != std::errc{} || ptr != port.data() + port.size() ||
+        (p == 0 && !allow_port_zero) || p > 65535)
+        return std::nullopt;
+    return Target{std::string(host), static_cast<std::uint16_t>(p)};
+}
+
 std::string ProxyAddress::describe() const {
     std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
     return std::string(kind == Kind::socks5 ? "socks5://" : "http://") +
@@ -64,27 +86,13 @@ std::optional<ProxyAddress> parse_proxy_address(std::string_view text, std::stri
             return fail("the user name and the password are 1 to 255 bytes each");
         text.remove_prefix(at + 1);
     }
-    std::string_view host;
-    std::string_view port;
-    if (text.starts_with('[')) {
-        auto close = text.find("]:");
-        if (close == std::string_view::npos) return fail("expected [IPv6]:PORT");
-        host = text.substr(1, close - 1);
-        port = text.substr(close + 2);
-    } else {
-        auto colon = text.rfind(':');
-        if (colon == std::string_view::npos) return fail("expected IP:PORT after the scheme");
-        host = text.substr(0, colon);
-        port = text.substr(colon + 1);
-    }
-    if (!ip_of(host)) return fail("the proxy must be named by an IP address, not a host name");
-    unsigned n = 0;
-    auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), n);
-    if (port.empty() || ec != std::errc{} || ptr != port.data() + port.size() || n == 0 ||
-        n > 65535)
-        return fail("the port must be from 1 to 65535");
-    p.host = std::string(host);
-    p.port = static_cast<std::uint16_t>(n);
+    auto target = parse_target(text);
+    if (!target)
+        return fail("expected IP:PORT or [IPv6]:PORT after the scheme, PORT from 1 to 65535");
+    if (!ip_of(target->host))
+        return fail("the proxy must be named by an IP address, not a host name");
+    p.host = std::move(target->host);
+    p.port = target->port;
     return p;
 }
 

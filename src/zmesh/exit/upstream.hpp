@@ -15,6 +15,14 @@
 
 namespace zmesh::exit {
 
+// "host:port" or "[v6]:port"; nullopt when malformed. Port 0 is refused unless allowed
+// (a listen address may ask for any port; a destination may not).
+struct Target {
+    std::string host;
+    std::uint16_t port = 0;
+};
+std::optional<Target> parse_target(std::string_view text, bool allow_port_zero = false);
+
 // socks5://[USER:PASSWORD@]IP:PORT or http://IP:PORT (IPv6 in brackets). The proxy is
 // named by its address: the exit looks nothing up to reach it.
 struct ProxyAddress {
