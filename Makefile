@@ -5,7 +5,7 @@
 #   make bench  build and run the benchmarks
 #   make fuzz   build the libFuzzer targets (clang) and run each briefly
 #   make asan   ASan+UBSan build of the tests, and run them
-#   make test-tor  a private Tor network on loopback as an exit's onion proxy (minutes)
+#   make test-tor  only the private Tor network test (an exit's onion proxy, about a minute)
 #   make format / format-check
 
 BUILD      ?= build
@@ -36,7 +36,8 @@ test: deps
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600
 
 # A private Tor network (TestingTorNetwork, authorities' keys from tor-gencert) with an
-# onion service, reached through zmesh (docs/exits.md). About 70 s to bootstrap here.
+# onion service, reached through zmesh (docs/exits.md); also part of `make test`
+# (tor_onion_service_end_to_end): this runs it alone, with its output.
 test-tor: deps
 	$(MAKE) build
 	bash tests/app/tor_network_test.sh $(BUILD)/zmesh
