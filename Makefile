@@ -5,6 +5,7 @@
 #   make bench  build and run the benchmarks
 #   make fuzz   build the libFuzzer targets (clang) and run each briefly
 #   make asan   ASan+UBSan build of the tests, and run them
+#   make test-tor  only the private Tor network test (an exit's onion proxy, about a minute)
 #   make format / format-check
 #   make container-lint   check the compose files and the Helm chart (part of make test)
 #   make container-image  build the zmesh container image with podman
@@ -19,7 +20,7 @@ JOBS       ?= $(shell nproc)
 FUZZ_SECONDS ?= 30
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test demo bench fuzz asan tsan format format-check install clean \
+.PHONY: all deps build test test-tor demo bench fuzz asan tsan format format-check install clean \
         container-lint container-image container-test
 
 all: build
@@ -38,6 +39,13 @@ test: deps
 	$(MAKE) build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 600
 	./scripts/container-lint.py $(BUILD)/zmesh
+
+# A private Tor network (TestingTorNetwork, authorities' keys from tor-gencert) with an
+# onion service, reached through zmesh (docs/exits.md); also part of `make test`
+# (tor_onion_service_end_to_end): this runs it alone, with its output.
+test-tor: deps
+	$(MAKE) build
+	bash tests/app/tor_network_test.sh $(BUILD)/zmesh
 
 demo: deps
 	$(MAKE) build
@@ -72,7 +80,7 @@ tsan: deps
 
 fuzz: deps
 	CC=clang CXX=clang++ cmake -S . -B $(BUILD_FUZZ) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZMESH_FUZZ=ON -DZMESH_WERROR=OFF $(CMAKE_FLAGS)
-	cmake --build $(BUILD_FUZZ) -j $(JOBS) --target fuzz_link_packet fuzz_noise_message fuzz_tcp_frame fuzz_circuit_messages fuzz_descriptor fuzz_fec_symbol fuzz_webrtc_signal fuzz_sphinx_packet fuzz_proxy_request
+	cmake --build $(BUILD_FUZZ) -j $(JOBS) --target fuzz_link_packet fuzz_noise_message fuzz_tcp_frame fuzz_circuit_messages fuzz_descriptor fuzz_fec_symbol fuzz_webrtc_signal fuzz_sphinx_packet fuzz_upstream_answer fuzz_proxy_request
 	./scripts/run-fuzz.sh $(BUILD_FUZZ)/fuzz $(FUZZ_SECONDS)
 
 # Containers (docs/containers.md). The lint needs no container and takes a second; the

@@ -18,6 +18,7 @@ packages=(
   clang clang-format libclang-rt-14-dev libbenchmark-dev
   python3 python3-yaml python3-jsonschema python3-cryptography valgrind curl prometheus
   chromium graphviz yamllint
+  tor i2pd microsocks tinyproxy  # real upstream proxies of the exit tests (docs/exits.md)
 )
 # --build-only: just the build (the container image's build stage, Dockerfile).
 if [ "${1:-}" = "--build-only" ]; then

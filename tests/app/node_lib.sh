@@ -61,7 +61,8 @@ start_network() {
       *) fail "start_network: unknown link $part" ;;
     esac
   done
-  net_config() {  # NAME ROLES CORE_EXTRA TRANSPORT_EXTRA
+  net_config() {  # NAME ROLES CORE_EXTRA TRANSPORT_EXTRA (and $EXTRA_<NAME>, appended)
+    local own="EXTRA_$1"
     cat > "$dir/$net-$1.toml" <<CONF
 [core]
 roles = $2
@@ -78,6 +79,7 @@ prometheus_addr = ""
 [security]
 allow_private_exit = true
 ${NODE_EXTRA_CONFIG:-}
+${!own:-}
 CONF
   }
   net_config b '["relay", "bootstrap"]' "" 'directory_listen = "127.0.0.1:0"'

@@ -41,6 +41,36 @@ TEST(Descriptor, signs_verifies_and_round_trips) {
     EXPECT_EQ(encode_descriptor(*v.descriptor), enc);  // canonical
 }
 
+// Exit abilities are flag bits: a descriptor without them (as published before they
+// existed) decodes as before; with them, they round-trip; a bit nobody defined is refused.
+TEST(Descriptor, exit_abilities_are_flags_and_old_descriptors_still_decode) {
+    auto id = crypto::Identity::generate();
+    auto old = sample();  // relay | exit, the encoding of earlier versions
+    auto v = verify_descriptor(sign_descriptor(old, id), kNow);
+    ASSERT_TRUE(v.descriptor);
+    EXPECT_FALSE(v.descriptor->has(kFlagOnion) || v.descriptor->has(kFlagI2p) ||
+                 v.descriptor->has(kFlagUpstream));
+    auto d = sample();
+    d.flags |= kFlagOnion | kFlagI2p | kFlagUpstream;
+    v = verify_descriptor(sign_descriptor(d, id), kNow);
+    ASSERT_TRUE(v.descriptor) << to_string(v.error);
+    EXPECT_EQ(v.descriptor->flag_names(),
+              (std::vector<std::string>{"relay", "exit", "onion", "i2p", "upstream"}));
+    d.flags |= 128;
+    EXPECT_FALSE(verify_descriptor(sign_descriptor(d, id), kNow).descriptor);
+}
+
+TEST(Descriptor, onion_and_i2p_names_need_their_ability) {
+    // ".onion" alone is no service name, but it is not for the DNS either.
+    for (const char* h : {"abc.onion", "x.y.ONION", "abc.onion.", "Foo.Onion", ".onion"})
+        EXPECT_EQ(ability_needed(h), kFlagOnion) << h;
+    for (const char* h : {"zzz.i2p", "a.b32.i2p", "ZZZ.I2P."})
+        EXPECT_EQ(ability_needed(h), kFlagI2p) << h;
+    for (const char* h : {"onion", "onion.", "i2p", "example.com", "onion.example", "a.onionx",
+                          "aonion", "127.0.0.1", "::1", ""})
+        EXPECT_EQ(ability_needed(h), 0) << h;
+}
+
 TEST(Descriptor, every_flipped_bit_is_rejected) {
     auto id = crypto::Identity::generate();
     auto d = sample();

@@ -110,6 +110,39 @@ TEST(RelayService, known_relays_are_configured_first_then_the_directory_without_
     EXPECT_EQ(k[2].hop.hop.addresses[1].at.port, 10);
 }
 
+// A .onion or .i2p destination needs an exit that advertises reaching it: from a
+// descriptor's flags or a contact line; none known means no path (never another exit).
+TEST(RelayService, onion_and_i2p_paths_end_only_at_exits_with_the_ability) {
+    RelayService s(1);
+    auto configured = relays(6, 100);  // node 0 a plain exit
+    configured.push_back(*known_relay(hop(6, {udp_at(6)}), true, {}, 0, {}, kFlagI2p));
+    s.set_configured(configured);
+    Descriptor onion_exit;
+    onion_exit.flags = kFlagRelay | kFlagExit | kFlagOnion;
+    auto onion_id = publish(s, onion_exit);
+    // Abilities of a relay that is no exit are not taken.
+    EXPECT_EQ(known_relay(hop(9, {udp_at(9)}), false, {}, 0, {}, kFlagOnion)->abilities, 0);
+    PathSettings ps;
+    ps.hops = 3;
+    std::set<crypto::NodeId> plain_exits;
+    for (int i = 0; i < 40; ++i) {
+        auto p = ids(s.pick_path({80, {}, {}, kFlagOnion}, ps, kNow).hops);
+        ASSERT_EQ(p.size(), 3u);
+        EXPECT_EQ(p.back(), onion_id);
+        p = ids(s.pick_path({80, {}, {}, kFlagI2p}, ps, kNow).hops);
+        ASSERT_EQ(p.size(), 3u);
+        EXPECT_EQ(p.back(), node(6));
+        plain_exits.insert(ids(s.pick_path({80, {}, {}}, ps, kNow).hops).back());
+    }
+    EXPECT_GE(plain_exits.size(), 2u);  // plain destinations may use any exit
+    // Both at once: no exit has them.
+    EXPECT_TRUE(s.pick_path({80, {}, {}, kFlagOnion | kFlagI2p}, ps, kNow).hops.empty());
+    RelayService none(2);
+    none.set_configured(relays(6, 2));
+    EXPECT_TRUE(none.pick_path({80, {}, {}, kFlagOnion}, ps, kNow).hops.empty());
+    EXPECT_FALSE(none.pick_path({80, {}, {}}, ps, kNow).hops.empty());
+}
+
 TEST(RelayService, a_relay_is_known_once_and_only_with_an_address) {
     RelayService s(1);
     auto c = relays(3);

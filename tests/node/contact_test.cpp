@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "zmesh/circuit/node.hpp"
+#include "zmesh/discovery/descriptor.hpp"
 
 namespace zmesh::node {
 namespace {
@@ -42,6 +43,20 @@ TEST(Contact, RoundTripsAndRejectsDamage) {
         EXPECT_NE(why.find("address"), std::string::npos) << why;
     }
     EXPECT_FALSE(parse_contact("", &why));
+
+    // An exit's abilities follow "exit".
+    c.abilities = discovery::kFlagOnion | discovery::kFlagUpstream;
+    line = format_contact(c);
+    EXPECT_TRUE(line.ends_with(" exit reaches-onion upstream")) << line;
+    back = parse_contact(line);
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->abilities, c.abilities);
+    auto base = line.substr(0, line.find(" exit"));
+    EXPECT_EQ(parse_contact(base + " exit reaches-i2p")->abilities, discovery::kFlagI2p);
+    EXPECT_FALSE(parse_contact(base + " reaches-onion", &why));  // not an exit
+    EXPECT_FALSE(parse_contact(base + " exit reaches-onion reaches-onion", &why));
+    EXPECT_FALSE(parse_contact(base + " exit onion", &why));
+    EXPECT_NE(why.find("'onion'"), std::string::npos) << why;
 }
 
 TEST(Bootstrap, LinesRoundTripWithDhtAndLinkAndRejectDamage) {

@@ -88,6 +88,8 @@ Reply reply_for(stream::EndReason r) {
         case stream::EndReason::unreachable:
             return Reply::network_unreachable;
         case stream::EndReason::resolve_failed:
+        case stream::EndReason::host_unreachable:
+        case stream::EndReason::no_exit:
             return Reply::host_unreachable;
         case stream::EndReason::timeout:
             return Reply::ttl_expired;

@@ -11,10 +11,21 @@
 #include "zmesh/client/limits.hpp"
 #include "zmesh/core/clock.hpp"
 #include "zmesh/crypto/secure.hpp"
+#include "zmesh/discovery/descriptor.hpp"
 
 namespace zmesh::client {
 
 using stream::EndReason;
+
+namespace {
+
+// The exit ability a target needs (a .onion or .i2p host), from "host:port".
+std::uint8_t needs_of(std::string_view target) {
+    auto colon = target.rfind(':');
+    return discovery::ability_needed(target.substr(0, colon == std::string_view::npos ? 0 : colon));
+}
+
+}  // namespace
 
 struct ClientPool::Circ {
     std::string isolation;
@@ -301,8 +312,12 @@ void ClientPool::refill() {
 std::shared_ptr<ClientPool::Circ> ClientPool::circuit_for(const std::string& isolation,
                                                           const std::string& target,
                                                           std::size_t hops) {
+    // Streams to .onion or .i2p names need an exit that reaches them: they get circuits of
+    // their own, keyed apart from the isolation key's other circuit.
+    auto needs = needs_of(target);
+    std::string key = static_cast<char>(needs) + isolation;
     std::shared_ptr<Circ> full_one;
-    if (auto it = circuits_.find(isolation); it != circuits_.end()) {
+    if (auto it = circuits_.find(key); it != circuits_.end()) {
         if (!it->second->full()) return it->second;
         full_one = it->second;
     }
@@ -310,7 +325,9 @@ std::shared_ptr<ClientPool::Circ> ClientPool::circuit_for(const std::string& iso
     if (auto colon = target.rfind(':'); colon != std::string::npos)
         std::from_chars(target.data() + colon + 1, target.data() + target.size(), port);
     // A spare built for this port, the built ones first; spares have the configured length.
-    auto fits = [&](const auto& s) { return s->port == port && s->request.hops == hops; };
+    auto fits = [&](const auto& s) {
+        return s->port == port && s->request.hops == hops && s->request.needs == needs;
+    };
     auto spare = std::find_if(spares_.begin(), spares_.end(),
                               [&](const auto& s) { return fits(s) && s->built; });
     if (spare == spares_.end()) spare = std::find_if(spares_.begin(), spares_.end(), fits);
@@ -320,12 +337,12 @@ std::shared_ptr<ClientPool::Circ> ClientPool::circuit_for(const std::string& iso
         spares_.erase(spare);
         ++stats_.preemptive_used;
     } else {
-        c = build_circuit({port, {}, {}, hops});
+        c = build_circuit({port, {}, {}, hops, needs});
         if (!c) return nullptr;
         c->refill_after = true;
     }
-    c->isolation = isolation;
-    circuits_[isolation] = c;
+    c->isolation = key;
+    circuits_[key] = c;
     if (full_one) {
         // Full: this circuit for the same key (so under the same isolation) takes the
         // next streams; the full one keeps its streams and closes after them.
@@ -348,7 +365,8 @@ void ClientPool::open(const std::string& isolation, const std::string& target, O
     auto c = stopped_ ? nullptr : circuit_for(isolation, target, hops);
     if (!c) {
         ++stats_.streams_failed;
-        done(std::nullopt, EndReason::unreachable);
+        // No path: for a .onion or .i2p name, no known exit reaches it.
+        done(std::nullopt, needs_of(target) != 0 ? EndReason::no_exit : EndReason::unreachable);
         return;
     }
     done = [this, handle = c->handle, done = std::move(done)](std::optional<Opened> o,
@@ -431,7 +449,8 @@ void ClientPool::recover(const std::shared_ptr<Circ>& c, const circuit::ClientEv
     auto r = std::make_shared<Recovery>();
     r->isolation = c->isolation;
     r->port = c->port;
-    r->request.hops = c->request.hops;  // the replacement keeps the length asked for
+    r->request.hops = c->request.hops;    // the replacement keeps the length asked for
+    r->request.needs = c->request.needs;  // and an exit with the same abilities
     r->epoch = identity_epoch_;
     r->died = zmesh::Clock::now();
     r->deadline = r->died + resume_grace_;
@@ -715,7 +734,7 @@ void ClientPool::open_handle(const std::string& isolation, const std::string& ta
     auto c = stopped_ ? nullptr : circuit_for(isolation, target);
     if (!c) {
         ++stats_.streams_failed;
-        done(nullptr, EndReason::unreachable);
+        done(nullptr, needs_of(target) != 0 ? EndReason::no_exit : EndReason::unreachable);
         return;
     }
     auto handle = c->handle;

@@ -49,12 +49,14 @@ struct PoolStreamInfo {
 // What a new circuit must satisfy: its exit accepts `port`; when `exit` is set, the path
 // ends there (a replacement circuit for streams that outlived their relays); no relay in
 // `avoid` (relays of the circuit that died); `hops` relays when not 0 (else the node's
-// configured length).
+// configured length); an exit with the abilities `needs` (discovery::ability_needed of
+// the destination: .onion and .i2p names go only to exits that reach them).
 struct PathRequest {
     std::uint16_t port = 0;
     std::optional<crypto::NodeId> exit;
     std::vector<crypto::NodeId> avoid;
     std::size_t hops = 0;
+    std::uint8_t needs = 0;
 };
 
 class ClientPool {

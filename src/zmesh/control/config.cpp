@@ -8,6 +8,8 @@
 #include <cmath>
 #include <sstream>
 
+#include "zmesh/exit/upstream.hpp"
+
 extern char** environ;
 
 namespace zmesh::control {
@@ -83,6 +85,17 @@ Check address() {
             port > 65535)
             return "HOST:PORT such as 127.0.0.1:9050, or empty for off";
         return std::nullopt;
+    };
+}
+
+Check proxy_url() {
+    return [](const Value& v) -> std::optional<std::string> {
+        const auto& s = std::get<std::string>(v);
+        std::string why;
+        if (s.empty() || exit::parse_proxy_address(s, &why)) return std::nullopt;
+        return why +
+               " (socks5://IP:PORT, socks5://USER:PASSWORD@IP:PORT, http://IP:PORT, or "
+               "empty for none)";
     };
 }
 
@@ -247,6 +260,18 @@ const std::vector<Option>& options() {
          "Let the exit reach private and loopback ranges.", any(), true},
         {"security", "exit_policy", T::string_list, S{"reject *:25", "accept *:*"},
          "Exit policy rules, first match wins (exit role).", any(), true},
+        {"exit", "onion_proxy", T::string, std::string(""),
+         "Exit: send .onion names to this Tor client's SOCKS port, such as "
+         "socks5://127.0.0.1:9050 (empty: such names are refused, never resolved).",
+         proxy_url()},
+        {"exit", "i2p_proxy", T::string, std::string(""),
+         "Exit: send .i2p names to this I2P router's proxy, such as socks5://127.0.0.1:4447 "
+         "(empty: such names are refused, never resolved).",
+         proxy_url()},
+        {"exit", "upstream", T::string, std::string(""),
+         "Exit: send every other stream through this SOCKS5 or HTTP CONNECT proxy, which "
+         "resolves the names (empty: connect directly).",
+         proxy_url()},
         {"monitoring", "prometheus_addr", T::string, std::string("127.0.0.1:9090"),
          "Metrics endpoint (empty: off).", address()},
         {"monitoring", "control_socket", T::string, std::string(""),

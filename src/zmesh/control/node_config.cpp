@@ -8,6 +8,7 @@
 
 #include "zmesh/circuit/node.hpp"
 #include "zmesh/exit/policy.hpp"
+#include "zmesh/exit/upstream.hpp"
 #include "zmesh/link/ws_link.hpp"
 #include "zmesh/node/net_options.hpp"
 
@@ -334,6 +335,9 @@ node::Options node_options(const Config& c) {
                   c.number("circuit.weight_bandwidth"), c.number("circuit.weight_diversity")};
     o.exit.policy = std::get<std::vector<std::string>>(c.get("security.exit_policy"));
     o.exit.allow_private = c.boolean("security.allow_private_exit");
+    o.exit.onion_proxy = exit::parse_proxy_address(c.string("exit.onion_proxy"));
+    o.exit.i2p_proxy = exit::parse_proxy_address(c.string("exit.i2p_proxy"));
+    o.exit.upstream = exit::parse_proxy_address(c.string("exit.upstream"));
     o.fec = fec_config(c);
     return o;
 }

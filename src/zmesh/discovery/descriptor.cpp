@@ -11,9 +11,26 @@ std::vector<std::string> Descriptor::flag_names() const {
     for (auto [bit, name] : {std::pair{kFlagRelay, "relay"},
                              {kFlagExit, "exit"},
                              {kFlagGuard, "guard"},
-                             {kFlagBootstrap, "bootstrap"}})
+                             {kFlagBootstrap, "bootstrap"},
+                             {kFlagOnion, "onion"},
+                             {kFlagI2p, "i2p"},
+                             {kFlagUpstream, "upstream"}})
         if (has(bit)) out.emplace_back(name);
     return out;
+}
+
+std::uint8_t ability_needed(std::string_view host) {
+    if (host.ends_with('.')) host.remove_suffix(1);
+    auto under = [&](std::string_view tld) {
+        if (host.size() <= tld.size() || host[host.size() - tld.size() - 1] != '.') return false;
+        auto tail = host.substr(host.size() - tld.size());
+        return std::equal(tail.begin(), tail.end(), tld.begin(), [](char a, char b) {
+            return (a >= 'A' && a <= 'Z' ? static_cast<char>(a - 'A' + 'a') : a) == b;
+        });
+    };
+    if (under("onion")) return kFlagOnion;
+    if (under("i2p")) return kFlagI2p;
+    return 0;
 }
 
 namespace {

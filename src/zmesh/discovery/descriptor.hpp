@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "zmesh/core/bytes.hpp"
@@ -28,7 +29,21 @@ inline constexpr std::uint8_t kFlagRelay = 1;
 inline constexpr std::uint8_t kFlagExit = 2;
 inline constexpr std::uint8_t kFlagGuard = 4;
 inline constexpr std::uint8_t kFlagBootstrap = 8;
-inline constexpr std::uint8_t kKnownFlags = kFlagRelay | kFlagExit | kFlagGuard | kFlagBootstrap;
+// An exit's abilities (docs/exits.md): it reaches .onion names (through a Tor client),
+// .i2p names (through an I2P router), or sends all its streams through an upstream proxy.
+// Descriptors published before these existed have none of them set and still decode; a
+// decoder that predates them refuses a descriptor carrying them (unknown flags), which
+// only exits configured with an upstream publish.
+inline constexpr std::uint8_t kFlagOnion = 16;
+inline constexpr std::uint8_t kFlagI2p = 32;
+inline constexpr std::uint8_t kFlagUpstream = 64;
+inline constexpr std::uint8_t kKnownFlags =
+    kFlagRelay | kFlagExit | kFlagGuard | kFlagBootstrap | kFlagOnion | kFlagI2p | kFlagUpstream;
+
+// The ability an exit needs for a destination host: kFlagOnion for a name under .onion,
+// kFlagI2p under .i2p (either case, a trailing dot allowed), 0 for any other host. Such
+// names are never resolved by DNS: only an exit with the ability gets them.
+std::uint8_t ability_needed(std::string_view host);
 
 // The link layer's transports; webrtc names the node's signaling (WebSocket) listener.
 using TransportKind = link::TransportKind;
@@ -55,7 +70,7 @@ struct Descriptor {
 
     crypto::NodeId node_id() const { return crypto::node_id_of(identity); }
     bool has(std::uint8_t flag) const { return (flags & flag) != 0; }
-    // The flags set, by name: relay, exit, guard, bootstrap.
+    // The flags set, by name: relay, exit, guard, bootstrap, onion, i2p, upstream.
     std::vector<std::string> flag_names() const;
 };
 

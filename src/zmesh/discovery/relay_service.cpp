@@ -9,7 +9,8 @@ namespace zmesh::discovery {
 std::optional<KnownRelay> known_relay(circuit::PathHop hop, bool exit,
                                       std::vector<crypto::NodeId> family,
                                       double advertised_bandwidth,
-                                      std::vector<std::string> exit_policy) {
+                                      std::vector<std::string> exit_policy,
+                                      std::uint8_t abilities) {
     if (hop.hop.addresses.empty()) return std::nullopt;
     if (hop.hop.addresses.size() > circuit::kMaxHopAddresses)
         hop.hop.addresses.resize(circuit::kMaxHopAddresses);
@@ -22,6 +23,7 @@ std::optional<KnownRelay> known_relay(circuit::PathHop hop, bool exit,
     k.candidate.advertised_bandwidth = advertised_bandwidth;
     k.hop = std::move(hop);
     k.exit_policy = std::move(exit_policy);
+    k.abilities = exit ? abilities : 0;
     return k;
 }
 
@@ -36,7 +38,7 @@ std::optional<KnownRelay> known_relay(const crypto::NodeId& id, const Descriptor
         if (hop.hop.addresses.size() < circuit::kMaxHopAddresses)
             hop.hop.addresses.push_back({a.transport, {link::ip_from_bytes(a.ip.data()), a.port}});
     return known_relay(std::move(hop), d.has(kFlagExit), d.family, static_cast<double>(d.bandwidth),
-                       d.exit_policy);
+                       d.exit_policy, d.flags & (kFlagOnion | kFlagI2p | kFlagUpstream));
 }
 
 std::vector<KnownRelay> RelayService::known() const {
@@ -71,6 +73,7 @@ PathChoice RelayService::pick_path(const PathQuery& q, const PathSettings& s, st
         if (c.exit_ok && !k.exit_policy.empty() && exit_filter_)
             c.exit_ok = exit_filter_(k.exit_policy, q.port);
         if (q.exit) c.exit_ok = c.exit_ok && c.id == *q.exit;
+        if ((k.abilities & q.needs) != q.needs) c.exit_ok = false;
         cands.push_back(std::move(c));
     }
     // Guards are first hops: only relays this node has a transport in common with.

@@ -24,6 +24,7 @@ struct KnownRelay {
     circuit::PathHop hop;
     Candidate candidate;  // exit_ok: the relay is an exit (the port is checked per path)
     std::vector<std::string> exit_policy;  // as published; empty: any port
+    std::uint8_t abilities = 0;            // kFlagOnion, kFlagI2p, kFlagUpstream
     bool exit() const { return candidate.exit_ok; }
 };
 
@@ -32,15 +33,18 @@ struct KnownRelay {
 std::optional<KnownRelay> known_relay(circuit::PathHop hop, bool exit,
                                       std::vector<crypto::NodeId> family = {},
                                       double advertised_bandwidth = 0,
-                                      std::vector<std::string> exit_policy = {});
+                                      std::vector<std::string> exit_policy = {},
+                                      std::uint8_t abilities = 0);
 std::optional<KnownRelay> known_relay(const crypto::NodeId& id, const Descriptor& d);
 
-// What a new path must satisfy: its exit accepts `port`; when `exit` is set the path ends
-// there; no relay in `avoid`.
+// What a new path must satisfy: its exit accepts `port` and has the abilities `needs`
+// (ability_needed() of the destination: a .onion or .i2p name goes only to an exit that
+// says it reaches it); when `exit` is set the path ends there; no relay in `avoid`.
 struct PathQuery {
     std::uint16_t port = 0;
     std::optional<crypto::NodeId> exit;
     std::vector<crypto::NodeId> avoid;
+    std::uint8_t needs = 0;
 };
 
 // The circuit.* options path choice reads, at the time of the choice.

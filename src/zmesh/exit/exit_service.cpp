@@ -6,40 +6,18 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <charconv>
 #include <stdexcept>
 
 #include "zmesh/core/clock.hpp"
 #include "zmesh/crypto/hash.hpp"
 #include "zmesh/crypto/secure.hpp"
+#include "zmesh/discovery/descriptor.hpp"
 
 namespace zmesh::exit {
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
 using stream::EndReason;
-
-std::optional<Target> parse_target(std::string_view text, bool allow_port_zero) {
-    std::string_view host;
-    std::string_view port;
-    if (text.starts_with("[")) {
-        auto close = text.find("]:");
-        if (close == std::string_view::npos) return std::nullopt;
-        host = text.substr(1, close - 1);
-        port = text.substr(close + 2);
-    } else {
-        auto colon = text.rfind(':');
-        if (colon == std::string_view::npos) return std::nullopt;
-        host = text.substr(0, colon);
-        port = text.substr(colon + 1);
-    }
-    unsigned p = 0;
-    auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
-    if (host.empty() || port.empty() || ec != std::errc{} || ptr != port.data() + port.size() ||
-        (p == 0 && !allow_port_zero) || p > 65535)
-        return std::nullopt;
-    return Target{std::string(host), static_cast<std::uint16_t>(p)};
-}
 
 namespace {
 
@@ -51,6 +29,14 @@ ByteArray<32> token_key(const stream::ResumeToken& t) {
 
 ExitService::ExitService(circuit::CircuitNode& node, ExitConfig config)
     : node_(node), cfg_(std::move(config)), sweep_timer_(node.link().executor()) {
+    direct_ = std::make_unique<DirectDialer>(cfg_.policy, cfg_.connect_timeout, stats_);
+    auto proxy = [&](const std::optional<ProxyAddress>& p) -> std::unique_ptr<Dialer> {
+        if (!p) return nullptr;
+        return std::make_unique<ProxyDialer>(*p, cfg_.policy, cfg_.upstream_timeout, stats_);
+    };
+    onion_ = proxy(cfg_.onion_proxy);
+    i2p_ = proxy(cfg_.i2p_proxy);
+    upstream_ = proxy(cfg_.upstream);
     auto messages = node_.subscribe_messages(
         stream::kStreamCommands,
         [this](const circuit::LinkCircuit& lc, const circuit::RelayMessage& m) {
@@ -211,6 +197,28 @@ void ExitService::sweep() {
     }
 }
 
+Dialer* ExitService::dialer_for(std::string_view host, EndReason& refusal) {
+    // A .onion or .i2p name is never looked up in the DNS: it goes to the proxy that
+    // reaches it, or nowhere (a client routes such names to exits that advertise the
+    // ability; one that does not, or a stale descriptor, ends here).
+    Dialer* special = nullptr;
+    switch (discovery::ability_needed(host)) {
+        case discovery::kFlagOnion:
+            special = onion_.get();
+            break;
+        case discovery::kFlagI2p:
+            special = i2p_.get();
+            break;
+        default:
+            return upstream_ ? upstream_.get() : direct_.get();
+    }
+    if (!special) {
+        ++stats_.refused_ability;
+        refusal = EndReason::refused;
+    }
+    return special;
+}
+
 void ExitService::on_begin(const circuit::LinkCircuit& lc, std::uint16_t id,
                            const std::string& target) {
     auto driver = driver_for(lc);
@@ -229,71 +237,42 @@ void ExitService::on_begin(const circuit::LinkCircuit& lc, std::uint16_t id,
         return;
     }
     auto weak = std::weak_ptr<stream::MuxDriver>(driver);
+    auto finish = [weak, id](EndReason reason) {
+        if (auto d = weak.lock()) {
+            stream::MuxOutput out;
+            d->mux().refuse(id, reason, out);
+            d->send_now(out);
+        }
+    };
     auto t = parse_target(target);
-    auto ex = node_.link().executor();
+    if (!t) {
+        finish(EndReason::protocol);
+        return;
+    }
+    EndReason refusal = EndReason::refused;
+    Dialer* dialer = dialer_for(t->host, refusal);
+    if (!dialer) {
+        finish(refusal);
+        return;
+    }
     asio::co_spawn(
-        ex,
-        [this, weak, id, t, ex]() -> asio::awaitable<void> {
-            auto finish = [&](EndReason reason) {
-                if (auto d = weak.lock()) {
-                    stream::MuxOutput out;
-                    d->mux().refuse(id, reason, out);
-                    d->send_now(out);
-                }
-            };
-            if (!t) {
-                finish(EndReason::protocol);
+        node_.link().executor(),
+        [this, weak, id, t, dialer, finish]() -> asio::awaitable<void> {
+            auto dialed = co_await dialer->dial(*t);
+            if (!dialed.socket) {
+                finish(dialed.failure);
                 co_return;
             }
-            tcp::resolver resolver(ex);
-            auto [rec, results] = co_await resolver.async_resolve(
-                t->host, std::to_string(t->port), asio::as_tuple(asio::use_awaitable));
-            if (rec || results.empty()) {
-                ++stats_.resolve_failed;
-                finish(EndReason::resolve_failed);
-                co_return;
-            }
-            std::vector<tcp::endpoint> allowed;
-            for (const auto& r : results)
-                if (cfg_.policy.allows(r.endpoint().address(), r.endpoint().port()))
-                    allowed.push_back(r.endpoint());
-            if (allowed.empty()) {
-                ++stats_.refused_policy;
-                finish(EndReason::refused);
-                co_return;
-            }
-            EndReason failure = EndReason::connect_refused;
-            for (const auto& ep : allowed) {
-                tcp::socket socket(ex);
-                zmesh::Timer timer(ex);
-                timer.expires_after(cfg_.connect_timeout);
-                timer.async_wait([&socket](boost::system::error_code ec) {
-                    if (!ec) socket.close();
-                });
-                auto [cec] = co_await socket.async_connect(ep, asio::as_tuple(asio::use_awaitable));
-                bool timed_out = timer.expiry() <= stream::Clock::now();
-                timer.cancel();
-                if (!cec && socket.is_open()) {
-                    auto d = weak.lock();
-                    if (!d || !d->mux().contains(id)) co_return;  // circuit or stream gone
-                    ++stats_.streams_opened;
-                    boost::system::error_code ignore;
-                    socket.set_option(tcp::no_delay(true), ignore);
-                    stream::MuxOutput out;
-                    d->mux().accept(id, out);
-                    d->send_now(out);
-                    d->attach(id, std::move(socket));
-                    d->service();
-                    co_return;
-                }
-                if (timed_out)
-                    failure = EndReason::timeout;
-                else if (cec == asio::error::host_unreachable ||
-                         cec == asio::error::network_unreachable)
-                    failure = EndReason::unreachable;
-            }
-            ++stats_.connect_failed;
-            finish(failure);
+            auto d = weak.lock();
+            if (!d || !d->mux().contains(id)) co_return;  // circuit or stream gone
+            ++stats_.streams_opened;
+            boost::system::error_code ignore;
+            dialed.socket->set_option(tcp::no_delay(true), ignore);
+            stream::MuxOutput out;
+            d->mux().accept(id, out);
+            d->send_now(out);
+            d->attach(id, std::move(*dialed.socket));
+            d->service();
         },
         link::log_exit("exit stream setup"));
 }

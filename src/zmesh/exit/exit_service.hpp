@@ -8,7 +8,9 @@
 
 #include "zmesh/circuit/node.hpp"
 #include "zmesh/core/clock.hpp"
+#include "zmesh/exit/dialer.hpp"
 #include "zmesh/exit/policy.hpp"
+#include "zmesh/exit/upstream.hpp"
 #include "zmesh/stream/driver.hpp"
 
 namespace zmesh::exit {
@@ -18,12 +20,15 @@ struct ExitStats {
     std::uint64_t refused_policy = 0;
     std::uint64_t resolve_failed = 0;
     std::uint64_t connect_failed = 0;
-    std::uint64_t streams_parked = 0;    // kept when their circuit died, for the client to resume
-    std::uint64_t streams_resumed = 0;   // moved to a new circuit by the client
-    std::uint64_t resume_expired = 0;    // parked past the grace period, or pushed out
-    std::uint64_t resume_unknown = 0;    // ATTACH naming no stream we keep
-    std::uint64_t directory_served = 0;  // bundles sent to streams asking for the directory
-    std::uint64_t streams_reset = 0;     // open streams that ended abnormally (either end)
+    std::uint64_t streams_parked = 0;      // kept when their circuit died, for the client to resume
+    std::uint64_t streams_resumed = 0;     // moved to a new circuit by the client
+    std::uint64_t resume_expired = 0;      // parked past the grace period, or pushed out
+    std::uint64_t resume_unknown = 0;      // ATTACH naming no stream we keep
+    std::uint64_t directory_served = 0;    // bundles sent to streams asking for the directory
+    std::uint64_t streams_reset = 0;       // open streams that ended abnormally (either end)
+    std::uint64_t upstream_connected = 0;  // streams an upstream proxy connected
+    std::uint64_t upstream_failed = 0;     // refused by an upstream proxy, or it failed
+    std::uint64_t refused_ability = 0;     // .onion or .i2p names this exit cannot reach
 };
 
 struct ExitConfig {
@@ -39,20 +44,20 @@ struct ExitConfig {
     // A bootstrap node's signed descriptor bundle, served to streams that ask for
     // kDirectoryTarget (unset: such streams are refused).
     std::function<Bytes()> directory;
+    // Upstream proxies (docs/exits.md): .onion names go to `onion_proxy` (a Tor client),
+    // .i2p names to `i2p_proxy` (an I2P router); without one such names are refused, never
+    // resolved. Every other destination goes through `upstream` when set.
+    std::optional<ProxyAddress> onion_proxy;
+    std::optional<ProxyAddress> i2p_proxy;
+    std::optional<ProxyAddress> upstream;
+    // Bounds the connection to a proxy and its answer (an onion service takes a while).
+    std::chrono::milliseconds upstream_timeout{60000};
 };
 
 // The stream target that asks the last hop for its directory (a bundle of signed relay
 // descriptors) instead of a destination; it is not a HOST:PORT, so no real destination can
 // be mistaken for it.
 inline constexpr std::string_view kDirectoryTarget = "zmesh:directory";
-
-// "host:port" or "[v6]:port"; nullopt when malformed. Port 0 is refused unless allowed
-// (a listen address may ask for any port; a destination may not).
-struct Target {
-    std::string host;
-    std::uint16_t port = 0;
-};
-std::optional<Target> parse_target(std::string_view text, bool allow_port_zero = false);
 
 class ExitService {
   public:
@@ -77,6 +82,8 @@ class ExitService {
     };
     std::shared_ptr<stream::MuxDriver> driver_for(const circuit::LinkCircuit& lc);
     void on_begin(const circuit::LinkCircuit& lc, std::uint16_t id, const std::string& target);
+    // The way out for `host`; null (and the reason) when this exit does not go there.
+    Dialer* dialer_for(std::string_view host, stream::EndReason& refusal);
     void on_attach(const circuit::LinkCircuit& lc, const stream::MuxEvent& e);
     void on_circuit_closed(const circuit::LinkCircuit& lc);
     void forget(const DriverKey& circuit, std::uint16_t id);
@@ -91,6 +98,10 @@ class ExitService {
     zmesh::Timer sweep_timer_;
     bool sweep_armed_ = false;
     ExitStats stats_;
+    std::unique_ptr<Dialer> direct_;
+    std::unique_ptr<Dialer> onion_;
+    std::unique_ptr<Dialer> i2p_;
+    std::unique_ptr<Dialer> upstream_;
     // Last: they end first, so nothing reaches a service being destroyed.
     Subscription messages_;
     Subscription closed_;

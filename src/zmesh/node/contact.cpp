@@ -1,9 +1,12 @@
 #include "zmesh/node/contact.hpp"
 
+#include <algorithm>
+#include <array>
 #include <sstream>
 #include <vector>
 
 #include "zmesh/circuit/node.hpp"
+#include "zmesh/discovery/descriptor.hpp"
 #include "zmesh/node/net_options.hpp"
 
 namespace zmesh::node {
@@ -21,12 +24,22 @@ bool parse_key(const std::string& token, std::string_view name, Key& out) {
 
 }  // namespace
 
+namespace {
+// Its abilities after "exit", in this order.
+constexpr std::array<std::pair<std::uint8_t, const char*>, 3> kAbilityWords{
+    {{discovery::kFlagOnion, "reaches-onion"},
+     {discovery::kFlagI2p, "reaches-i2p"},
+     {discovery::kFlagUpstream, "upstream"}}};
+}  // namespace
+
 std::string format_contact(const Contact& c) {
     std::string s = format_link_addresses(c.hop.hop.addresses);
     s += " id=" + to_hex(c.hop.hop.id.view());
     s += " link=" + to_hex(c.hop.hop.link_key.view());
     s += " onion=" + to_hex(c.hop.onion.view());
     if (c.exit) s += " exit";
+    for (const auto& [bit, word] : kAbilityWords)
+        if (c.exit && (c.abilities & bit)) s += std::string(" ") + word;
     return s;
 }
 
@@ -38,8 +51,10 @@ std::optional<Contact> parse_contact(const std::string& line, std::string* why) 
     std::istringstream in(line);
     std::vector<std::string> tokens;
     for (std::string t; in >> t;) tokens.push_back(t);
-    if (tokens.size() < 4 || tokens.size() > 5)
-        return fail("expected 'TRANSPORT://HOST:PORT[,...] id=HEX link=HEX onion=HEX [exit]'");
+    if (tokens.size() < 4 || tokens.size() > 5 + kAbilityWords.size())
+        return fail(
+            "expected 'TRANSPORT://HOST:PORT[,...] id=HEX link=HEX onion=HEX [exit "
+            "[reaches-onion] [reaches-i2p] [upstream]]'");
     Contact c;
     auto addrs = parse_link_addresses(tokens[0], circuit::kMaxHopAddresses);
     if (!addrs)
@@ -48,9 +63,16 @@ std::optional<Contact> parse_contact(const std::string& line, std::string* why) 
     if (!parse_key(tokens[1], "id", c.hop.hop.id)) return fail("bad id= (64 hex digits)");
     if (!parse_key(tokens[2], "link", c.hop.hop.link_key)) return fail("bad link= (64 hex digits)");
     if (!parse_key(tokens[3], "onion", c.hop.onion)) return fail("bad onion= (64 hex digits)");
-    if (tokens.size() == 5) {
+    if (tokens.size() >= 5) {
         if (tokens[4] != "exit") return fail("unknown flag '" + tokens[4] + "'");
         c.exit = true;
+    }
+    for (std::size_t i = 5; i < tokens.size(); ++i) {
+        auto it = std::find_if(kAbilityWords.begin(), kAbilityWords.end(),
+                               [&](const auto& w) { return tokens[i] == w.second; });
+        if (it == kAbilityWords.end() || (c.abilities & it->first))
+            return fail("unknown or repeated exit ability '" + tokens[i] + "'");
+        c.abilities |= it->first;
     }
     c.hop = circuit::make_path_hop(c.hop.hop.id, c.hop.hop.link_key, c.hop.onion, *addrs);
     return c;

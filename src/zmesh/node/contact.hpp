@@ -1,7 +1,8 @@
 #pragma once
 // A relay's contact line: everything a client needs to put the relay in a path, on one
 // line that an operator can copy into circuit.relays:
-//   udp://127.0.0.1:7001,ws://127.0.0.1:7002 id=<64 hex> link=<64 hex> onion=<64 hex> [exit]
+//   udp://127.0.0.1:7001,ws://127.0.0.1:7002 id=<64 hex> link=<64 hex> onion=<64 hex>
+//   [exit [reaches-onion] [reaches-i2p] [upstream]]
 // The addresses are its links, one per transport (a bare HOST:PORT is UDP). Unsigned;
 // signed descriptors and discovery do the same without hand-copied lines.
 
@@ -16,6 +17,8 @@ namespace zmesh::node {
 struct Contact {
     circuit::PathHop hop;  // its addresses are hop.hop.addresses
     bool exit = false;
+    // An exit's abilities (discovery::kFlagOnion, kFlagI2p, kFlagUpstream).
+    std::uint8_t abilities = 0;
 };
 
 std::string format_contact(const Contact& c);

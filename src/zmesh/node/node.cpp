@@ -183,6 +183,14 @@ std::optional<exit::ExitPolicy> Node::Impl::exit_policy() const {
     return *p;
 }
 
+std::uint8_t Node::Impl::exit_abilities() const {
+    std::uint8_t a = 0;
+    if (opts_.exit.onion_proxy) a |= discovery::kFlagOnion;
+    if (opts_.exit.i2p_proxy) a |= discovery::kFlagI2p;
+    if (opts_.exit.upstream) a |= discovery::kFlagUpstream;
+    return a;
+}
+
 void Node::Impl::start_circuits() {
     const auto& roles = opts_.roles;
     circuit::NodeConfig nc;
@@ -218,6 +226,9 @@ void Node::Impl::start_circuits() {
         if (roles.bootstrap)
             ec.directory = [this] { return directory_.make_bundle(*identity_, unix_now()); };
         ec.resume_grace = opts_.circuit.resume_grace;
+        ec.onion_proxy = opts_.exit.onion_proxy;
+        ec.i2p_proxy = opts_.exit.i2p_proxy;
+        ec.upstream = opts_.exit.upstream;
         exit_ = std::make_unique<exit::ExitService>(*circuits_, ec);
     }
     links_->start();
@@ -244,6 +255,7 @@ void Node::Impl::advertise() {
     Contact me;
     me.hop = circuit::make_path_hop(*identity_, onion_->link.pub, advertised_);
     me.exit = opts_.roles.exit;
+    if (me.exit) me.abilities = exit_abilities();
     contact_ = me;
 }
 
@@ -300,7 +312,8 @@ void Node::Impl::start_client() {
 void Node::Impl::set_relays(const std::vector<Contact>& relays) {
     std::vector<discovery::KnownRelay> known;
     for (const auto& c : relays)
-        if (auto k = discovery::known_relay(c.hop, c.exit)) known.push_back(std::move(*k));
+        if (auto k = discovery::known_relay(c.hop, c.exit, {}, 0, {}, c.abilities))
+            known.push_back(std::move(*k));
     relays_.set_configured(std::move(known));
 }
 
@@ -322,8 +335,11 @@ std::vector<circuit::PathHop> Node::Impl::pick_path(const client::PathRequest& r
     ps.distinct_subnets = co.distinct_subnets;
     // Guards are first hops: only relays this node has a transport in common with.
     ps.client_transports = reachable_transports();
-    auto path = relays_.pick_path({req.port, req.exit, req.avoid}, ps, unix_now());
-    if (path.hops.empty())
+    auto path = relays_.pick_path({req.port, req.exit, req.avoid, req.needs}, ps, unix_now());
+    if (path.hops.empty() && req.needs != 0)
+        spdlog::warn("no {}-hop path to an exit that reaches {} names ({} relays known)", ps.hops,
+                     req.needs == discovery::kFlagOnion ? ".onion" : ".i2p", path.candidates);
+    else if (path.hops.empty())
         spdlog::warn(
             "no {}-hop path: {} relays known, none fitting the rules (an exit for the "
             "requested port, distinct subnets and families, a transport in common between "
@@ -381,6 +397,7 @@ Bytes Node::Impl::make_descriptor() {
     d.flags = discovery::kFlagRelay;
     if (opts_.roles.exit) d.flags |= discovery::kFlagExit;
     if (opts_.roles.bootstrap) d.flags |= discovery::kFlagBootstrap;
+    if (opts_.roles.exit) d.flags |= exit_abilities();
     d.published = unix_now();
     d.expires = d.published + kDescriptorLifetime;
     for (const auto& a : advertised_) d.addresses.push_back(discovery::to_address(a));

@@ -109,6 +109,8 @@ class Node::Impl {
     bool start_discovery(std::string* error);
     stream::StreamConfig stream_config() const;
     std::optional<exit::ExitPolicy> exit_policy() const;
+    // The exit abilities this node advertises (discovery::kFlagOnion, ...).
+    std::uint8_t exit_abilities() const;
     std::uint32_t reachable_transports() const;
     std::vector<circuit::PathHop> pick_path(const client::PathRequest& req);
     void on_circuit_result(const circuit::ClientEvent& ev);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "zmesh/discovery/path_select.hpp"
+#include "zmesh/exit/upstream.hpp"
 #include "zmesh/fec/tetrys.hpp"
 #include "zmesh/link/memory_link.hpp"
 #include "zmesh/link/webrtc_link.hpp"
@@ -93,6 +94,10 @@ struct ExitOptions {
     // Rules as `security.exit_policy` writes them, first match wins.
     std::vector<std::string> policy{"reject *:25", "accept *:*"};
     bool allow_private = false;  // private and loopback destinations (loopback testnets)
+    // Upstream proxies (exit.onion_proxy, exit.i2p_proxy, exit.upstream; docs/exits.md).
+    std::optional<exit::ProxyAddress> onion_proxy;
+    std::optional<exit::ProxyAddress> i2p_proxy;
+    std::optional<exit::ProxyAddress> upstream;
 };
 
 struct Options {

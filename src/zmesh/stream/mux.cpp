@@ -29,6 +29,12 @@ const char* to_string(EndReason r) {
             return "too many streams";
         case EndReason::expired:
             return "stream no longer kept by the exit";
+        case EndReason::host_unreachable:
+            return "host unreachable";
+        case EndReason::upstream_failed:
+            return "the exit's upstream proxy failed";
+        case EndReason::no_exit:
+            return "no exit reaches this kind of name";
     }
     return "unknown";
 }

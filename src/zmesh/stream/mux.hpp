@@ -24,6 +24,12 @@ enum class EndReason : std::uint8_t {
     aborted = 8,   // closed by one end without finishing
     resource = 9,  // too many streams
     expired = 10,  // ATTACH for a stream the exit no longer keeps
+    // Exits with an upstream proxy (docs/exits.md); a client that predates these reads
+    // them as a general failure.
+    host_unreachable = 11,  // the upstream found no route to the host (or .onion service)
+    upstream_failed = 12,   // the exit's upstream proxy failed or could not be reached
+    // Client only, never sent: no known exit reaches this kind of name (.onion, .i2p).
+    no_exit = 13,
 };
 const char* to_string(EndReason r);
 
