@@ -93,6 +93,9 @@ Dashboard::Dashboard(node::Node& node, const tcp::endpoint& at, std::string toke
     auto st = node_.status();
     last_ = {st.link_bytes_in, st.link_bytes_out, st.cells_relayed};
     last_at_ = std::chrono::steady_clock::now();
+    // The first sample at once (no rates yet), so the graph has a point from the start.
+    history_.push_back({++seq_, unix_ms_now(), 0, 0, 0, st.client_circuits + st.relay_circuits,
+                        st.streams, st.peers});
     schedule();
 }
 

@@ -143,8 +143,9 @@ function renderThroughput() {
   const x = (t) => W - (W - L) * (now - t) / span;
   const y = (v, m) => (H - B) * (1 - Math.min(v / m, 1));
   const line = (idx, cls, m) => {
-    if (samples.length < 2) return;
+    if (!samples.length) return;
     const pts = samples.map((s) => x(s[1]).toFixed(1) + "," + y(s[idx], m).toFixed(1));
+    if (pts.length === 1) pts.push(W + "," + y(samples[0][idx], m).toFixed(1));
     svg.append(el("svg:polyline", {class: cls, points: pts.join(" ")}));
   };
   let maxCells = 1;
