@@ -48,6 +48,20 @@ else
   echo "install-deps: installing ${missing[*]}"
   "${sudo_cmd[@]}" apt-get update -qq
   "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # The tests start tor, i2pd and tinyproxy themselves, on ports of their own. Debian
+  # starts their system services on install; a system tor on 127.0.0.1:9050 would take
+  # the SOCKS port of `make demo`. Services this script installed are stopped and
+  # disabled (ones that were there before are left alone).
+  if command -v systemctl > /dev/null && [ -d /run/systemd/system ]; then
+    for p in "${missing[@]}"; do
+      case $p in
+        tor | i2pd | tinyproxy)
+          "${sudo_cmd[@]}" systemctl disable --now "$p" > /dev/null 2>&1 &&
+            echo "install-deps: disabled the $p system service the package started (the tests run their own)"
+          ;;
+      esac
+    done
+  fi
 fi
 
 # OpenDHT's headers. Debian 12's libopendht-dev depends (through libmsgpack-cxx-dev) on
