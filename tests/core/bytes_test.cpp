@@ -27,10 +27,10 @@ TEST(Bytes, base32_decodes_what_it_encodes_and_nothing_else) {
         EXPECT_EQ(from_base32(text), Bytes(s.begin(), s.end())) << s;
     }
     EXPECT_EQ(from_base32("MZXW6YTBOI"), from_base32("mzxw6ytboi"));  // either case
-    EXPECT_FALSE(from_base32("mzx1"));  // 1 is not in the alphabet
-    EXPECT_FALSE(from_base32("my="));   // no padding
-    EXPECT_FALSE(from_base32("m"));     // no encoding is one character long
-    EXPECT_FALSE(from_base32("mz"));    // "f" is "my": leftover bits must be zero
+    EXPECT_FALSE(from_base32("mzx1"));                                // 1 is not in the alphabet
+    EXPECT_FALSE(from_base32("my="));                                 // no padding
+    EXPECT_FALSE(from_base32("m"));          // no encoding is one character long
+    EXPECT_FALSE(from_base32("mz"));         // "f" is "my": leftover bits must be zero
     EXPECT_FALSE(from_base32("mzxw6ytbo"));  // a length no encoding has
 }
 
