@@ -39,6 +39,14 @@ grep -Eq '^zmesh_link_packets_in_total,node=client,transport=udp value=[0-9]+ [0
   "$dir/influx.txt" || fail "InfluxDB line protocol"
 code=$(curl -s -o /dev/null -w '%{http_code}' "${url%/metrics}/nope")
 [ "$code" = 404 ] || fail "unknown path gave $code"
+# DNS rebinding: a web page whose name now points at 127.0.0.1 sends its own Host; the
+# loopback-bound endpoint answers only loopback names.
+code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: attacker.example' "$url")
+[ "$code" = 403 ] || fail "a rebound page's request got $code"
+hostport=${url#http://}
+hostport=${hostport%%/*}
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "Host: localhost:${hostport##*:}" "$url")
+[ "$code" = 200 ] || fail "Host: localhost got $code"
 
 kill -INT $pid; wait $pid; rc=$?; pid=
 [ $rc -eq 0 ] || fail "testnet exit code $rc"

@@ -57,6 +57,26 @@ TEST(ExitTarget, parses_host_port_forms) {
     EXPECT_EQ(t->host, "2001:db8::1");
     for (const char* bad : {"example.org", ":80", "host:0", "host:65536", "host:8x", "[::1]80"})
         EXPECT_FALSE(parse_target(bad)) << bad;
+    for (const char* good : {"a-b_c.example.org.:443", "1.2.3.4:80", "xn--bcher-kva.example:80"})
+        EXPECT_TRUE(parse_target(good)) << good;
+}
+
+// The attack: a client hand-builds a BEGIN whose host smuggles a second request line
+// into an HTTP CONNECT upstream ("CONNECT 10.0.0.5:22 HTTP/1.1\r\nX:443 HTTP/1.1"), or a
+// name that the upstream's resolver reads as a loopback number, past a policy that
+// checks only the port of names. The exit refuses them before any dialer sees them.
+TEST(ExitTarget, refuses_hosts_a_proxy_or_resolver_would_read_as_more) {
+    for (const char* bad : {"10.0.0.5:22 HTTP/1.1\r\nX:443", "mail.example:25 HTTP/1.1\r\nX:443",
+                            "a b.example:80", "a\tb:80", "[[::1]]:80", "[localhost]:80",
+                            "[1.2.3.4]:80", "::1:80", "127.1:80", "2130706433:80", "0x7f.1:80",
+                            "0177.0.0.1:80", "a..b:80", ".a:80", "a/b:80", "a@b:80", "a%b:80"})
+        EXPECT_FALSE(parse_target(bad)) << bad;
+    EXPECT_FALSE(valid_destination_host(std::string(64, 'a') + ".example"));  // label > 63
+    EXPECT_FALSE(valid_destination_host(std::string(254, 'a')));
+    EXPECT_TRUE(valid_destination_host("3com.example"));  // digits are fine in a name
+    EXPECT_TRUE(loopback_name("LocalHost."));
+    EXPECT_TRUE(loopback_name("printer.localhost"));
+    EXPECT_FALSE(loopback_name("localhost.example"));
 }
 
 }  // namespace

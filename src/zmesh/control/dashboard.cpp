@@ -46,23 +46,6 @@ std::string_view param(std::string_view list, std::string_view name, char sep) {
     return {};
 }
 
-// "localhost", "127.0.0.1", "[::1]" with or without a port: names a web page cannot make
-// its own by rebinding DNS.
-bool loopback_host(std::string_view host) {
-    if (host.empty()) return false;
-    if (host.front() == '[') {
-        auto close = host.find(']');
-        if (close == std::string_view::npos) return false;
-        host = host.substr(1, close - 1);
-    } else if (auto colon = host.rfind(':'); colon != std::string_view::npos) {
-        host = host.substr(0, colon);
-    }
-    if (host == "localhost") return true;
-    boost::system::error_code ec;
-    auto ip = asio::ip::make_address(std::string(host), ec);
-    return !ec && ip.is_loopback();
-}
-
 std::string transport_of(const std::string& address) {
     auto p = address.find("://");
     return p == std::string::npos ? address : address.substr(0, p);

@@ -139,15 +139,36 @@ asio::awaitable<void> HttpServer::serve(tcp::socket accepted) {
     deadline.cancel();
 }
 
+// "localhost", "127.0.0.1", "[::1]" with or without a port: names a web page cannot make
+// its own by rebinding DNS.
+bool loopback_host(std::string_view host) {
+    if (host.empty()) return false;
+    if (host.front() == '[') {
+        auto close = host.find(']');
+        if (close == std::string_view::npos) return false;
+        host = host.substr(1, close - 1);
+    } else if (auto colon = host.rfind(':'); colon != std::string_view::npos) {
+        host = host.substr(0, colon);
+    }
+    if (host == "localhost") return true;
+    boost::system::error_code ec;
+    auto ip = asio::ip::make_address(std::string(host), ec);
+    return !ec && ip.is_loopback();
+}
+
 MetricsServer::MetricsServer(asio::any_io_executor ex, const tcp::endpoint& at, Collect collect)
     : collect_(std::move(collect)),
+      loopback_only_(at.address().is_loopback()),
       http_(
           ex, at, [this](const HttpRequest& r) { return handle(r); }, {}, "metrics server") {}
 
 HttpResponse MetricsServer::handle(const HttpRequest& r) const {
     HttpResponse resp;
     resp.type = "text/plain; version=0.0.4; charset=utf-8";
-    if (r.method != "GET") {
+    if (loopback_only_ && !loopback_host(r.header("host"))) {
+        // A page the user visits, its name rebound to 127.0.0.1, would read the counters.
+        resp.status = "403 Forbidden";
+    } else if (r.method != "GET") {
         resp.status = "405 Method Not Allowed";
     } else if (r.target == "/metrics") {
         resp.body = to_prometheus(collect_());

@@ -71,6 +71,8 @@ class HttpServer {
     std::uint64_t refused_ = 0;
 };
 
+// Prometheus text, JSON and Influx metrics. Bound to loopback it answers only requests
+// whose Host is a loopback name (DNS rebinding).
 class MetricsServer {
   public:
     using Collect = std::function<Snapshot()>;
@@ -83,7 +85,12 @@ class MetricsServer {
     HttpResponse handle(const HttpRequest& r) const;
 
     Collect collect_;
+    bool loopback_only_;  // bound to loopback: only loopback Host names are answered
     HttpServer http_;
 };
+
+// "localhost", "127.0.0.1", "[::1]" with or without a port: Host names a web page cannot
+// make its own by rebinding DNS.
+bool loopback_host(std::string_view host);
 
 }  // namespace zmesh::control

@@ -84,7 +84,12 @@ asio::awaitable<Dialed> ProxyDialer::dial(const Target& t) {
     auto ex = co_await asio::this_coro::executor;
     boost::system::error_code aec;
     auto literal = asio::ip::make_address(t.host, aec);
-    // The proxy resolves names; what the exit knows, it checks.
+    // The proxy resolves names; what the exit knows, it checks (localhost names as the
+    // loopback address the proxy's resolver will give them).
+    if (aec && loopback_name(t.host)) {
+        literal = asio::ip::address_v4::loopback();
+        aec = {};
+    }
     if (aec ? !policy_.may_allow_port(t.port) : !policy_.allows(literal, t.port)) {
         ++stats_.refused_policy;
         co_return Dialed{std::nullopt, EndReason::refused};

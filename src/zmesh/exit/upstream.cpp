@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/asio/ip/address.hpp>
+#include <cctype>
 #include <charconv>
 
 namespace zmesh::exit {
@@ -26,7 +27,48 @@ std::optional<ip::address> ip_of(std::string_view host) {
     return a;
 }
 
+bool name_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_';
+}
+
+// The last label of a name that inet_aton, and so getaddrinfo in a proxy, would read as
+// a number: "127.1", "2130706433", "0x7f.1", "0177.0.0.1" all reach 127.0.0.1.
+bool numeric_label(std::string_view label) {
+    if (label.size() > 2 && label[0] == '0' && (label[1] == 'x' || label[1] == 'X'))
+        return std::all_of(label.begin() + 2, label.end(),
+                           [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+    return std::all_of(label.begin(), label.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
 }  // namespace
+
+bool valid_destination_host(std::string_view host) {
+    if (ip_of(host)) return true;
+    if (host.ends_with('.')) host.remove_suffix(1);
+    if (host.empty() || host.size() > 253) return false;
+    std::string_view last;
+    for (std::size_t start = 0; start <= host.size();) {
+        auto dot = std::min(host.find('.', start), host.size());
+        auto label = host.substr(start, dot - start);
+        if (label.empty() || label.size() > 63 ||
+            !std::all_of(label.begin(), label.end(), name_char))
+            return false;
+        last = label;
+        start = dot + 1;
+    }
+    return !numeric_label(last);
+}
+
+bool loopback_name(std::string_view host) {
+    if (host.ends_with('.')) host.remove_suffix(1);
+    auto lower = [](char c) {
+        return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    };
+    std::string h(host.size(), '\0');
+    std::transform(host.begin(), host.end(), h.begin(), lower);
+    return h == "localhost" || h.ends_with(".localhost");
+}
 
 std::optional<Target> parse_target(std::string_view text, bool allow_port_zero) {
     std::string_view host;
@@ -46,6 +88,12 @@ std::optional<Target> parse_target(std::string_view text, bool allow_port_zero) 
     auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
     if (host.empty() || port.empty() || ec != std::errc{} || ptr != port.data() + port.size() ||
         (p == 0 && !allow_port_zero) || p > 65535)
+        return std::nullopt;
+    // Only a name or an address: nothing that a proxy's request line or a resolver could
+    // read as more (CR LF, spaces, a second port, a bracketed name, a number in disguise).
+    if (text.starts_with("[")
+            ? !ip_of(host) || !ip_of(host)->is_v6()
+            : !valid_destination_host(host) || host.find(':') != std::string_view::npos)
         return std::nullopt;
     return Target{std::string(host), static_cast<std::uint16_t>(p)};
 }

@@ -21,7 +21,13 @@ struct Target {
     std::string host;
     std::uint16_t port = 0;
 };
+// The host must be an IP address (IPv6 only in brackets) or a DNS name: labels of
+// letters, digits, '-' and '_', 1 to 63 bytes, 253 in all, the last not a number (inet_aton
+// would read "127.1" or "0x7f.1" as an address).
 std::optional<Target> parse_target(std::string_view text, bool allow_port_zero = false);
+bool valid_destination_host(std::string_view host);
+// "localhost" and names under it: a resolver answers them with a loopback address.
+bool loopback_name(std::string_view host);
 
 // socks5://[USER:PASSWORD@]IP:PORT or http://IP:PORT (IPv6 in brackets). The proxy is
 // named by its address: the exit looks nothing up to reach it.
