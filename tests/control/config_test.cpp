@@ -51,6 +51,14 @@ TEST(Config, family_takes_node_ids_in_base32_or_hex_and_at_most_sixteen) {
     EXPECT_TRUE(has_error(too_many, "core.family", 2, "at most 16"));
 }
 
+TEST(Config, show_hides_a_proxy_password) {
+    auto l = load_config("[exit]\nupstream = \"socks5://alice:s3cret@127.0.0.1:1080\"\n", {}, {});
+    ASSERT_TRUE(l.ok()) << l.errors[0].message;
+    auto shown = render_config(l.config, false);
+    EXPECT_EQ(shown.find("s3cret"), std::string::npos) << shown;
+    EXPECT_NE(shown.find("socks5://alice:***@127.0.0.1:1080"), std::string::npos) << shown;
+}
+
 TEST(Config, path_weights_must_sum_to_one) {
     auto l = load_config("[circuit]\nweight_latency = 0.5\n", {}, {});
     EXPECT_FALSE(l.ok());

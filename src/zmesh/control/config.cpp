@@ -514,6 +514,18 @@ std::string toml_value(const Value& v) {
     return s.str();
 }
 
+// A proxy URL's password ("socks5://user:secret@ip:port") is not shown back.
+Value without_password(const Value& v) {
+    const auto* s = std::get_if<std::string>(&v);
+    if (!s) return v;
+    auto scheme = s->find("://");
+    auto at = s->rfind('@');
+    if (scheme == std::string::npos || at == std::string::npos || at < scheme) return v;
+    auto colon = s->find(':', scheme + 3);
+    if (colon == std::string::npos || colon > at) return v;
+    return s->substr(0, colon + 1) + "***" + s->substr(at);
+}
+
 std::string render(const Config* c, bool commented_defaults) {
     std::string out;
     std::string section;
@@ -526,7 +538,8 @@ std::string render(const Config* c, bool commented_defaults) {
             section = o.section;
         }
         out += "# " + o.comment + (o.reloadable ? " (reloads on SIGHUP)" : "") + "\n";
-        out += o.key + " = " + toml_value(c ? c->get(o.name()) : o.fallback) + "\n";
+        out +=
+            o.key + " = " + toml_value(without_password(c ? c->get(o.name()) : o.fallback)) + "\n";
     }
     return out;
 }
