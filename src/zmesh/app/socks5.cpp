@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "zmesh/circuit/limits.hpp"
+#include "zmesh/exit/upstream.hpp"
 
 namespace zmesh::app::socks5 {
 
@@ -69,9 +70,7 @@ std::optional<std::string> target_from(std::uint8_t type, ByteView address, std:
 }
 
 bool valid_host_name(std::string_view host) {
-    return !host.empty() && std::all_of(host.begin(), host.end(), [](char ch) {
-        return ch > 0x20 && ch < 0x7f && ch != ':' && ch != '/' && ch != '[' && ch != ']';
-    });
+    return exit::valid_destination_host(host) && host.find(':') == std::string_view::npos;
 }
 
 Bytes make_reply(Reply r) {

@@ -51,7 +51,8 @@ std::optional<std::string> target_from(std::uint8_t type, ByteView address, std:
 Bytes make_reply(Reply r);
 Reply reply_for(stream::EndReason r);
 
-// A host name a client may ask for: printable, no spaces, ':', '/', '[' or ']'.
+// A host name a client may ask for: the exit's own rule (exit::valid_destination_host: an
+// IP address or a plain DNS name), so what the client forwards is what exits accept.
 bool valid_host_name(std::string_view host);
 
 // The isolation key of a user name and password (different keys: different circuits).
