@@ -148,18 +148,15 @@ bool Daemon::start_front_ends() {
             listening("metrics", metrics_->local_endpoint());
         }
         if (auto at = parse_socket_address(cfg_.string("monitoring.dashboard_addr"))) {
-            std::string token;
-            if (const auto& file = cfg_.string("monitoring.dashboard_token_file"); !file.empty()) {
-                std::string why;
-                auto t = control::load_or_create_token(file, &why);
-                if (!t) {
-                    std::cerr << "zmesh node: " << why << "\n";
-                    return false;
-                }
-                token = *t;
+            std::string why;
+            auto token =
+                control::load_or_create_token(cfg_.string("monitoring.dashboard_token_file"), &why);
+            if (!token) {
+                std::cerr << "zmesh node: " << why << "\n";
+                return false;
             }
             dashboard_ = std::make_unique<control::Dashboard>(
-                *node_, tcp::endpoint(at->ip, at->port), std::move(token));
+                *node_, tcp::endpoint(at->ip, at->port), std::move(*token));
             listening("dashboard", dashboard_->local_endpoint());
         }
     } catch (const std::exception& e) {

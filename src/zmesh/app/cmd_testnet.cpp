@@ -132,14 +132,11 @@ bool start_front_ends(const TestnetArgs& a, asio::io_context& io, node::Testnet&
         if (!a.dashboard.empty()) {
             auto at = parse_socket_address(a.dashboard);
             if (!at) throw std::runtime_error("bad --dashboard address");
-            std::string token, why;
-            if (!a.dashboard_token_file.empty()) {
-                auto t = control::load_or_create_token(a.dashboard_token_file, &why);
-                if (!t) throw std::runtime_error(why);
-                token = *t;
-            }
+            std::string why;
+            auto token = control::load_or_create_token(a.dashboard_token_file, &why);
+            if (!token) throw std::runtime_error(why);
             f.dashboard = std::make_unique<control::Dashboard>(
-                net.client(), tcp::endpoint(at->ip, at->port), std::move(token));
+                net.client(), tcp::endpoint(at->ip, at->port), std::move(*token));
         }
         if (!a.demo_http.empty()) {
             auto at = parse_socket_address(a.demo_http);

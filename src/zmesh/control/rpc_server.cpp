@@ -73,6 +73,7 @@ std::string new_control_token() {
 
 std::optional<std::string> load_or_create_token(const std::filesystem::path& path,
                                                 std::string* why) {
+    if (path.empty()) return std::string();  // no token file configured: no token
     auto token = crypto::read_private_file(path, 4096);
     if (!token && token.error() == Errc::permission_denied) {
         *why = path.string() + " is readable by other users; run 'chmod 600 " + path.string() + "'";

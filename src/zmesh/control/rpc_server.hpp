@@ -82,7 +82,8 @@ class ControlServer {
 std::string new_control_token();
 // The first line of a token file (monitoring.control_token_file, dashboard_token_file);
 // a missing file is created 0600 with a fresh token, like a key, never replaced. nullopt
-// and why, for a person, when it is readable by other users or cannot be written.
+// and why, for a person, when it is readable by other users or cannot be written. An empty
+// path (no token file configured) is an empty token.
 std::optional<std::string> load_or_create_token(const std::filesystem::path& path,
                                                 std::string* why);
 
